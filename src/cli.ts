@@ -1,0 +1,93 @@
+// Command line → Options, then the primary process starts (it forks the workers itself).
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import {
+  InvalidOptionValue,
+  crossCheck,
+  defaults,
+  parseHost,
+  parseHostPort,
+  parsePeriod,
+  parsePort,
+  parseRatio,
+  parseSeconds,
+  parseToken,
+  parseWorkerCount,
+  type Options,
+} from './options.js';
+import { startPrimary } from './primary/main.js';
+
+const USAGE_ERROR = 2;
+
+/** Wraps an option parser so commander prints "option '--x <v>' argument 'y' is invalid. <reason>". */
+function checked<T>(parse: (value: string) => T): (value: string) => T {
+  return (value) => {
+    try {
+      return parse(value);
+    } catch (error) {
+      if (error instanceof InvalidOptionValue) throw new InvalidArgumentError(error.message);
+      throw error;
+    }
+  };
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function buildProgram(): Command {
+  const d = defaults;
+  return new Command('audience-meter')
+    .description('Counts, live, how many people watch each event and streams that number to their pages.')
+    .version(version(), '-V, --version', 'output the version number')
+    .helpOption('-h, --help', 'output usage information')
+    .option('-d, --debug', 'log everything', false)
+    .addOption(new Option('-w, --workers <num>', 'number of worker processes to spawn').default(d.workers, 'the number of CPUs').argParser(checked(parseWorkerCount)))
+    .addOption(new Option('--port <port>', 'public port for viewers\' streams').env('PORT').default(d.port).argParser(checked(parsePort)))
+    .addOption(new Option('--host <host>', 'public address to bind (default: every interface)').env('HOST').argParser(checked(parseHost)))
+    .addOption(new Option('-m, --cluster-addr <ip:port>', 'multicast IP:PORT to sync several instances (e.g. 239.255.13.37:314)').argParser(checked(parseHostPort)))
+    .addOption(new Option('--max-conn-duration <seconds>', 'maximum seconds a stream stays open, 0 to disable').default(d.maxConnDuration).argParser(checked(parseSeconds)))
+    .option('--enable-uuid', 'allow /{namespace}/{uuid}: a new stream ends every other stream with the same uuid', false)
+    .addOption(new Option('--cluster-notify-interval <seconds>', 'seconds between a node\'s advertisements').default(d.clusterNotifyInterval).argParser(checked(parsePeriod)))
+    .addOption(new Option('--cluster-node-timeout <seconds>', 'seconds after which a silent node is forgotten').default(d.clusterNodeTimeout).argParser(checked(parsePeriod)))
+    .addOption(new Option('--notify-delta-ratio <ratio>', 'change in members, as a fraction of the last count pushed, that triggers a push').default(d.notifyDeltaRatio).argParser(checked(parseRatio)))
+    .addOption(new Option('--notify-min-delay <seconds>', 'minimum seconds between notifications').default(d.notifyMinDelay).argParser(checked(parsePeriod)))
+    .addOption(new Option('--notify-max-delay <seconds>', 'seconds after which a count is pushed even below the delta').default(d.notifyMaxDelay).argParser(checked(parseSeconds)))
+    .addOption(new Option('--increment-delay <seconds>', 'seconds a new viewer waits before being counted, to absorb reconnection floods').default(d.incrementDelay).argParser(checked(parseSeconds)))
+    .addOption(new Option('--namespace-clean-delay <seconds>', 'seconds an empty namespace is kept before it is deleted').default(d.namespaceCleanDelay).argParser(checked(parseSeconds)))
+    .addOption(new Option('--demo-port <port>', 'port of the demo pages, 0 to disable').default(d.demoPort).argParser(checked(parsePort)))
+    .addOption(new Option('--demo-host <host>', 'address of the demo pages (default: every interface)').argParser(checked(parseHost)))
+    .addOption(new Option('--stats-port <port>', 'local port of the JSON stats dump, 0 to disable').default(d.statsPort).argParser(checked(parsePort)))
+    .addOption(new Option('--stats-host <host>', 'address of the stats port').default(d.statsHost).argParser(checked(parseHost)))
+    .addOption(new Option('--notification-port <port>', 'local port of the notification (admin) server, 0 to disable').default(d.notificationPort).argParser(checked(parsePort)))
+    .addOption(new Option('--notification-host <host>', 'address of the notification (admin) server').default(d.notificationHost).argParser(checked(parseHost)))
+    .addOption(new Option('--admin-token <token>', 'bearer token required by the admin port; needed to bind stats or admin beyond loopback').env('AUDIENCE_METER_ADMIN_TOKEN').argParser(checked(parseToken)))
+    .configureHelp({ helpWidth: 120 })
+    .exitOverride()
+    .configureOutput({
+      outputError: (text, write) => write(`audience-meter: ${text.replace(/^error: /, '').trimEnd()}\n`),
+    });
+}
+
+export function parseCommandLine(argv: string[]): Options {
+  const program = buildProgram();
+  try {
+    program.parse(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      const done = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help';
+      process.exit(done ? 0 : USAGE_ERROR);
+    }
+    throw error;
+  }
+  const options: Options = { ...defaults, ...program.opts<Partial<Options>>() };
+  const problem = crossCheck(options);
+  if (problem) {
+    process.stderr.write(`audience-meter: ${problem}\n`);
+    process.exit(USAGE_ERROR);
+  }
+  return options;
+}
+
+startPrimary(parseCommandLine(process.argv));

@@ -1,0 +1,143 @@
+// The daemon's settings: their types, defaults and the checks that turn a bad value into one clear line.
+// Parsers throw InvalidOptionValue; the CLI turns that into exit status 2.
+import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface Options {
+  debug: boolean;
+  workers: number;
+  port: number;
+  /** Undefined: every interface, as 2.x did. */
+  host: string | undefined;
+  clusterAddr: HostPort | undefined;
+  maxConnDuration: number;
+  enableUuid: boolean;
+  clusterNotifyInterval: number;
+  clusterNodeTimeout: number;
+  notifyDeltaRatio: number;
+  notifyMinDelay: number;
+  notifyMaxDelay: number;
+  incrementDelay: number;
+  namespaceCleanDelay: number;
+  demoPort: number;
+  demoHost: string | undefined;
+  statsPort: number;
+  statsHost: string;
+  notificationPort: number;
+  notificationHost: string;
+  adminToken: string | undefined;
+}
+
+/** Every duration is in seconds, as on the 2.x command line. */
+export const defaults: Options = {
+  debug: false,
+  workers: availableParallelism(),
+  port: 80,
+  host: undefined,
+  clusterAddr: undefined,
+  maxConnDuration: 3600,
+  enableUuid: false,
+  clusterNotifyInterval: 2,
+  clusterNodeTimeout: 5,
+  notifyDeltaRatio: 0.1,
+  notifyMinDelay: 2,
+  notifyMaxDelay: 25,
+  incrementDelay: 0,
+  namespaceCleanDelay: 60,
+  demoPort: 8080,
+  demoHost: undefined,
+  statsPort: 1442,
+  statsHost: '127.0.0.1',
+  notificationPort: 2442,
+  notificationHost: '127.0.0.1',
+  adminToken: undefined,
+};
+
+export class InvalidOptionValue extends Error {}
+
+export function parseWorkerCount(value: string): number {
+  return parseInteger(value, 1, 1024, 'must be a whole number from 1 to 1024');
+}
+
+export function parsePort(value: string): number {
+  return parseInteger(value, 0, 65535, 'must be a port number from 0 to 65535');
+}
+
+/** A number of seconds: zero or more, fractions allowed so tests and small sites can use short delays. */
+export function parseSeconds(value: string): number {
+  const n = parseNumber(value);
+  if (n < 0 || n > 31_536_000) throw new InvalidOptionValue('must be a number of seconds, 0 or more');
+  return n;
+}
+
+/** A delay used as a timer period: zero would spin, so it must be positive. */
+export function parsePeriod(value: string): number {
+  const n = parseSeconds(value);
+  if (n < 0.01) throw new InvalidOptionValue('must be a number of seconds, at least 0.01');
+  return n;
+}
+
+export function parseRatio(value: string): number {
+  const n = parseNumber(value);
+  if (n < 0 || n > 1) throw new InvalidOptionValue('must be a ratio from 0 to 1');
+  return n;
+}
+
+export function parseHost(value: string): string {
+  if (!/^[A-Za-z0-9.:\-[\]]{1,253}$/.test(value)) throw new InvalidOptionValue('must be an IP address or a host name');
+  return value.replace(/^\[(.*)\]$/, '$1');
+}
+
+/** `ip:port`, as `-m 239.255.13.37:314`; IPv6 in brackets. */
+export function parseHostPort(value: string): HostPort {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(value);
+  const host = match?.[1] ?? match?.[2];
+  const port = Number(match?.[3]);
+  if (!host || isIP(host) === 0 || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new InvalidOptionValue('must be IP:PORT, e.g. 239.255.13.37:314');
+  }
+  return { host, port };
+}
+
+export function parseToken(value: string): string {
+  if (value.length < 16) throw new InvalidOptionValue('must be at least 16 characters');
+  return value;
+}
+
+function parseInteger(value: string, min: number, max: number, reason: string): number {
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidOptionValue(reason);
+  return n;
+}
+
+function parseNumber(value: string): number {
+  const trimmed = value.trim();
+  const n = trimmed === '' ? NaN : Number(trimmed);
+  if (!Number.isFinite(n)) throw new InvalidOptionValue('must be a number');
+  return n;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** Checks that involve several options; returns the one-line reason for the first problem, if any. */
+export function crossCheck(options: Options): string | undefined {
+  if (options.notifyMaxDelay < options.notifyMinDelay) {
+    return 'option --notify-max-delay must not be smaller than --notify-min-delay';
+  }
+  if (!options.adminToken) {
+    if (options.statsPort !== 0 && !isLoopback(options.statsHost)) {
+      return `option --stats-host ${options.statsHost} is not a loopback address: set --admin-token to expose it`;
+    }
+    if (options.notificationPort !== 0 && !isLoopback(options.notificationHost)) {
+      return `option --notification-host ${options.notificationHost} is not a loopback address: set --admin-token to expose it`;
+    }
+  }
+  return undefined;
+}

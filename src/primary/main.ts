@@ -1,0 +1,143 @@
+// The primary process: owns the audience table, decides count pushes, serves the stats, notification and
+// demo ports, and relays what concerns every worker. It never holds a viewer's connection.
+import type { Server } from 'node:net';
+import { parseWorkerMessage, type CountEntry, type WorkerMessage } from '../protocol/ipc.js';
+import { describeBindError, listen } from '../listen.js';
+import { debugFor, enableAllDebug, logError, logInfo } from '../log.js';
+import type { Options } from '../options.js';
+import { AudienceTable } from './audience-table.js';
+import { createDemoServer } from './demo-server.js';
+import { createNotificationServer } from './notification-server.js';
+import { collectPushes } from './notifier.js';
+import { createStatsServer } from './stats-server.js';
+import { WorkerPool } from './worker-pool.js';
+
+const debug = debugFor('primary');
+const SHUTDOWN_DEADLINE_MS = 4000;
+export const OPTIONS_ENV = 'AUDIENCE_METER_OPTIONS';
+
+function sourceOf(workerId: number): string {
+  return `worker:${workerId}`;
+}
+
+export function startPrimary(options: Options): void {
+  process.title = 'audience-meter: primary';
+  if (options.debug) enableAllDebug();
+
+  const table = new AudienceTable();
+  const servers: Server[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  let listeningWorkers = 0;
+  let stopping = false;
+
+  const pool = new WorkerPool(options.workers, { [OPTIONS_ENV]: JSON.stringify(options) }, {
+    message(workerId, raw) {
+      const message = parseWorkerMessage(raw);
+      if (!message) return debug('dropped a malformed message from worker %d', workerId);
+      onWorkerMessage(workerId, message);
+    },
+    exit(workerId) {
+      table.dropSource(sourceOf(workerId), Date.now());
+      shareOthersCounts();
+    },
+    crashLoop() {
+      void shutdown(1);
+    },
+  });
+
+  function onWorkerMessage(workerId: number, message: WorkerMessage): void {
+    switch (message.type) {
+      case 'report': {
+        const now = Date.now();
+        for (const [ns, members, joined] of message.entries) {
+          table.setMembers(sourceOf(workerId), ns, members, now);
+          table.addConnections(ns, joined, now);
+        }
+        shareOthersCounts();
+        if (message.exclusions.length > 0) pool.broadcast({ type: 'exclude', exclusions: message.exclusions }, workerId);
+        return;
+      }
+      case 'listening':
+        if (++listeningWorkers === options.workers) {
+          logInfo(`listening on ${message.address} with ${options.workers} worker${options.workers === 1 ? '' : 's'}`);
+        }
+        return;
+      case 'listen-failed':
+        logError(describeBindError('public', message.port, message.code));
+        void shutdown(1);
+        return;
+    }
+  }
+
+  /**
+   * Tells each worker what the other sources hold, so a new viewer's first count is the true one. Called
+   * after each report (one per worker per tick) rather than on a timer of its own, so it is never staler
+   * than the stats port.
+   */
+  function shareOthersCounts(): void {
+    const changed = table.takeChanged();
+    if (changed.size === 0) return;
+    for (const workerId of pool.ids()) {
+      const entries: CountEntry[] = [];
+      for (const ns of changed) entries.push([ns, table.othersMembers(ns, sourceOf(workerId))]);
+      pool.send(workerId, { type: 'others', entries });
+    }
+  }
+
+  function pushCounts(): void {
+    const pushes = collectPushes(table.namespaces.values(), Date.now(), {
+      deltaRatio: options.notifyDeltaRatio,
+      maxDelay: options.notifyMaxDelay * 1000,
+    });
+    if (pushes.length > 0) {
+      debug('pushing %d namespace counts', pushes.length);
+      pool.broadcast({ type: 'push', entries: pushes });
+    }
+  }
+
+  function sweepNamespaces(): void {
+    for (const ns of table.sweep(Date.now(), options.namespaceCleanDelay * 1000)) debug('deleted empty namespace %s', ns);
+  }
+
+  async function startServers(): Promise<void> {
+    const wanted: [string, Server, number, string | undefined][] = [];
+    if (options.statsPort !== 0) wanted.push(['stats', createStatsServer(() => table.snapshot()), options.statsPort, options.statsHost]);
+    if (options.notificationPort !== 0) {
+      const server = createNotificationServer({
+        adminToken: options.adminToken,
+        notify: (ns, data) => pool.broadcast({ type: 'notify', ns, data }),
+      });
+      wanted.push(['notification', server, options.notificationPort, options.notificationHost]);
+    }
+    if (options.demoPort !== 0) wanted.push(['demo', createDemoServer(options.port), options.demoPort, options.demoHost]);
+    for (const [what, server, port, host] of wanted) {
+      await listen(server, what, port, host);
+      servers.push(server);
+    }
+  }
+
+  async function shutdown(exitCode: number): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    debug('shutting down');
+    for (const timer of timers) clearInterval(timer);
+    for (const server of servers) server.close();
+    await pool.stop(SHUTDOWN_DEADLINE_MS);
+    process.exit(exitCode);
+  }
+
+  process.on('SIGTERM', () => void shutdown(0));
+  process.on('SIGINT', () => void shutdown(0));
+
+  startServers().then(
+    () => {
+      pool.start();
+      timers.push(setInterval(pushCounts, options.notifyMinDelay * 1000));
+      timers.push(setInterval(sweepNamespaces, 1000));
+    },
+    (error: Error) => {
+      logError(error.message);
+      void shutdown(1);
+    },
+  );
+}

@@ -1,0 +1,94 @@
+// Messages between the primary and its workers (node:cluster IPC). Workers send state, not increments:
+// each report carries the worker's ABSOLUTE member count for every namespace that changed since the last
+// one, so a lost or repeated report heals itself at the next. Both sides validate what they receive.
+
+/** [namespace, members now on this worker, viewers counted since the previous report] */
+export type ReportEntry = [ns: string, members: number, joined: number];
+/** [namespace, members] */
+export type CountEntry = [ns: string, members: number];
+
+/**
+ * A uuid stream opened (or a plain request to /{ns}/{uuid} arrived) at `at` ms on worker `worker`: every
+ * stream with that uuid opened earlier (ties: on a lower worker id) ends.
+ */
+export interface Exclusion {
+  uuid: string;
+  at: number;
+  worker: number;
+}
+
+export type WorkerMessage =
+  | { type: 'report'; entries: ReportEntry[]; exclusions: Exclusion[] }
+  | { type: 'listening'; address: string }
+  | { type: 'listen-failed'; code: string; port: number };
+
+export type PrimaryMessage =
+  /** Members on every OTHER source, so the worker can tell a new viewer the true count at once. */
+  | { type: 'others'; entries: CountEntry[] }
+  /** Throttled count pushes for viewers. */
+  | { type: 'push'; entries: CountEntry[] }
+  /** A 2.x notification: `data` is sent as is to every viewer of `ns`. */
+  | { type: 'notify'; ns: string; data: string }
+  | { type: 'exclude'; exclusions: Exclusion[] }
+  | { type: 'shutdown' };
+
+const MAX_NAME_LENGTH = 1024;
+
+function isName(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_NAME_LENGTH;
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isArrayOf<T>(value: unknown, check: (item: unknown) => item is T): value is T[] {
+  return Array.isArray(value) && value.every(check);
+}
+
+function isReportEntry(item: unknown): item is ReportEntry {
+  return Array.isArray(item) && item.length === 3 && isName(item[0]) && isCount(item[1]) && isCount(item[2]);
+}
+
+function isCountEntry(item: unknown): item is CountEntry {
+  return Array.isArray(item) && item.length === 2 && isName(item[0]) && isCount(item[1]);
+}
+
+function isExclusion(item: unknown): item is Exclusion {
+  const e = item as Exclusion;
+  return typeof item === 'object' && item !== null && isName(e.uuid) && isCount(e.at) && isCount(e.worker);
+}
+
+/** Returns the message if it is well-formed, else undefined (the caller drops it with a debug line). */
+export function parseWorkerMessage(raw: unknown): WorkerMessage | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const m = raw as Record<string, unknown>;
+  switch (m.type) {
+    case 'report':
+      return isArrayOf(m.entries, isReportEntry) && isArrayOf(m.exclusions, isExclusion) ? (m as WorkerMessage) : undefined;
+    case 'listening':
+      return typeof m.address === 'string' ? (m as WorkerMessage) : undefined;
+    case 'listen-failed':
+      return typeof m.code === 'string' && isCount(m.port) ? (m as WorkerMessage) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+export function parsePrimaryMessage(raw: unknown): PrimaryMessage | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const m = raw as Record<string, unknown>;
+  switch (m.type) {
+    case 'others':
+    case 'push':
+      return isArrayOf(m.entries, isCountEntry) ? (m as PrimaryMessage) : undefined;
+    case 'notify':
+      return isName(m.ns) && typeof m.data === 'string' ? (m as PrimaryMessage) : undefined;
+    case 'exclude':
+      return isArrayOf(m.exclusions, isExclusion) ? (m as PrimaryMessage) : undefined;
+    case 'shutdown':
+      return m as PrimaryMessage;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,90 @@
+// A worker process: holds viewers' streams on the shared public port and reports its absolute counts to
+// the primary once per tick. It exits when told to, or when the primary is gone.
+import cluster from 'node:cluster';
+import { parsePrimaryMessage, type PrimaryMessage, type WorkerMessage } from '../protocol/ipc.js';
+import { countFrame, messageFrame } from '../protocol/sse.js';
+import { debugFor, enableAllDebug } from '../log.js';
+import type { Options } from '../options.js';
+import { Hub } from './hub.js';
+import { Lifetimes } from './lifetimes.js';
+import { createPublicServer } from './public-server.js';
+import { UuidRegistry } from './uuid-registry.js';
+
+const TICK_MS = 100;
+const STOP_DEADLINE_MS = 2000;
+const debug = debugFor('worker');
+
+const options = JSON.parse(process.env.AUDIENCE_METER_OPTIONS ?? '{}') as Options;
+const workerId = cluster.worker?.id ?? 0;
+process.title = 'audience-meter: worker';
+if (options.debug) enableAllDebug();
+
+const hub = new Hub();
+const lifetimes = new Lifetimes(hub, options.incrementDelay * 1000, options.maxConnDuration * 1000);
+const uuids = new UuidRegistry(workerId);
+const server = createPublicServer({ hub, lifetimes, uuids, enableUuid: options.enableUuid });
+let stopping = false;
+
+function send(message: WorkerMessage): void {
+  if (process.connected) process.send?.(message);
+}
+
+function report(): void {
+  const entries = hub.takeReport();
+  const exclusions = uuids.takeOutgoing();
+  if (entries.length > 0 || exclusions.length > 0) send({ type: 'report', entries, exclusions });
+}
+
+function onPrimaryMessage(message: PrimaryMessage): void {
+  switch (message.type) {
+    case 'others':
+      hub.setOthers(message.entries);
+      return;
+    case 'push':
+      // One frame per namespace, written as is to each of its viewers.
+      for (const [ns, members] of message.entries) hub.broadcast(ns, countFrame(members));
+      return;
+    case 'notify':
+      hub.broadcast(message.ns, messageFrame(message.data));
+      return;
+    case 'exclude':
+      uuids.applyRemote(message.exclusions);
+      return;
+    case 'shutdown':
+      stop();
+      return;
+  }
+}
+
+function stop(): void {
+  if (stopping) return;
+  stopping = true;
+  clearInterval(reportTimer);
+  lifetimes.stop();
+  server.close(() => process.exit(0));
+  hub.endAll();
+  // Ended streams stay open as idle keep-alive sockets for a moment; close them once the ends are written.
+  setTimeout(() => server.closeAllConnections(), 100).unref();
+  setTimeout(() => process.exit(0), STOP_DEADLINE_MS).unref();
+}
+
+process.on('message', (raw: unknown) => {
+  const message = parsePrimaryMessage(raw);
+  if (message) onPrimaryMessage(message);
+  else debug('dropped a malformed message from the primary');
+});
+// The primary orchestrates shutdown; a Ctrl-C reaching the whole process group must not cut streams first.
+process.on('SIGINT', () => {});
+process.on('disconnect', stop);
+
+const reportTimer = setInterval(report, TICK_MS);
+lifetimes.start();
+server.on('error', (error: NodeJS.ErrnoException) => {
+  send({ type: 'listen-failed', code: error.code ?? 'unknown', port: options.port });
+});
+server.listen(options.port, options.host, () => {
+  const address = server.address();
+  const where = typeof address === 'object' && address ? `${address.address}:${address.port}` : String(address);
+  debug('worker %d listening on %s', workerId, where);
+  send({ type: 'listening', address: where });
+});

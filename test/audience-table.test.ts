@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AudienceTable } from '../src/primary/audience-table.js';
+
+test('members are the sum of the sources, and reports are absolute', () => {
+  const table = new AudienceTable();
+  table.setMembers('worker:1', 'ev', 3, 1000);
+  table.setMembers('worker:2', 'ev', 4, 1000);
+  table.setMembers('worker:1', 'ev', 3, 1100); // a repeated report changes nothing
+  assert.equal(table.namespaces.get('ev')!.members, 7);
+  table.setMembers('worker:1', 'ev', 1, 1200);
+  assert.equal(table.namespaces.get('ev')!.members, 5);
+  assert.equal(table.othersMembers('ev', 'worker:2'), 1);
+});
+
+test('dropping a source removes exactly what it held', () => {
+  const table = new AudienceTable();
+  table.setMembers('worker:1', 'a', 3, 1000);
+  table.setMembers('worker:1', 'b', 2, 1000);
+  table.setMembers('worker:2', 'a', 4, 1000);
+  table.dropSource('worker:1', 2000);
+  assert.equal(table.namespaces.get('a')!.members, 4);
+  assert.equal(table.namespaces.get('b')!.members, 0);
+  assert.equal(table.namespaces.get('b')!.emptySince, 2000);
+});
+
+test('connections accumulate and survive a dropped source', () => {
+  const table = new AudienceTable();
+  table.setMembers('worker:1', 'ev', 2, 1000);
+  table.addConnections('ev', 2, 1000);
+  table.dropSource('worker:1', 1500);
+  table.addConnections('ev', 1, 1600);
+  assert.equal(table.namespaces.get('ev')!.connections, 3);
+});
+
+test('an empty namespace is deleted after the clean delay, not before, and not if it refills', () => {
+  const table = new AudienceTable();
+  table.setMembers('worker:1', 'a', 1, 0);
+  table.setMembers('worker:1', 'b', 1, 0);
+  table.setMembers('worker:1', 'a', 0, 1000);
+  table.setMembers('worker:1', 'b', 0, 1000);
+  table.setMembers('worker:1', 'b', 2, 5000);
+  assert.deepEqual(table.sweep(60_999, 60_000), []);
+  assert.deepEqual(table.sweep(61_000, 60_000), ['a']);
+  assert.ok(table.namespaces.has('b'));
+});
+
+test('the snapshot has the 2.x fields in UNIX seconds', () => {
+  const table = new AudienceTable();
+  table.setMembers('worker:1', 'ev', 2, 1_700_000_000_500);
+  table.addConnections('ev', 2, 1_700_000_000_500);
+  assert.deepEqual(table.snapshot(), { ev: { created: 1_700_000_000, connections: 2, members: 2, modified: 0 } });
+});
+
+test('takeChanged returns each changed namespace once', () => {
+  const table = new AudienceTable();
+  table.setMembers('worker:1', 'a', 1, 0);
+  table.setMembers('worker:2', 'a', 1, 0);
+  assert.deepEqual([...table.takeChanged()], ['a']);
+  assert.deepEqual([...table.takeChanged()], []);
+});

@@ -1,0 +1,136 @@
+// Starts the real daemon the way a user does (bin/audience-meter) on free ports, and talks to it over
+// real sockets.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const BIN = fileURLToPath(new URL('../../../bin/audience-meter', import.meta.url));
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Daemon {
+  process: ChildProcess;
+  port: number;
+  statsPort: number;
+  notificationPort: number;
+  demoPort: number;
+  /** Everything the daemon wrote to stderr so far. */
+  stderr(): string;
+  stats(): Promise<Record<string, { created: number; connections: number; members: number; modified: number }>>;
+  workerPids(): number[];
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+export interface StartOptions {
+  workers?: number;
+  demo?: boolean;
+  env?: Record<string, string>;
+}
+
+/** Starts the daemon with small delays suited to tests, plus `args`, and waits until every worker listens. */
+export async function startDaemon(args: string[] = [], { workers = 2, demo = false, env = {} }: StartOptions = {}): Promise<Daemon> {
+  const [port, statsPort, notificationPort, demoPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const child = spawn(process.execPath, [
+    BIN, '--port', String(port), '--host', '127.0.0.1', '--stats-port', String(statsPort),
+    '--notification-port', String(notificationPort), '--demo-port', demo ? String(demoPort) : '0',
+    '--workers', String(workers), ...args,
+  ], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+  child.stdout!.resume();
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const daemon: Daemon = {
+    process: child,
+    port,
+    statsPort,
+    notificationPort,
+    demoPort,
+    stderr: () => stderr,
+    stats: () => readStats(statsPort),
+    workerPids: () => childPids(child.pid!),
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+    exited,
+  };
+  await waitFor(() => /listening on/.test(stderr) || child.exitCode !== null, 10_000, 'the daemon to listen');
+  if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}: ${stderr}`);
+  return daemon;
+}
+
+export function readStats(port: number): Promise<Record<string, { created: number; connections: number; members: number; modified: number }>> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => { text += chunk; });
+    socket.on('error', reject);
+    socket.on('end', () => {
+      try {
+        resolve(JSON.parse(text));
+      } catch (error) {
+        reject(error);
+      }
+    });
+  });
+}
+
+/** Members of `ns` in the stats dump (0 when the namespace is absent). */
+export async function members(daemon: Daemon, ns: string): Promise<number> {
+  return (await daemon.stats())[ns]?.members ?? 0;
+}
+
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+/** Waits until the stats show `expected` members in `ns`. */
+export async function waitForMembers(daemon: Daemon, ns: string, expected: number, timeoutMs = 5000): Promise<void> {
+  let last = -1;
+  try {
+    await waitFor(async () => (last = await members(daemon, ns)) === expected, timeoutMs, `${expected} members in ${ns}`);
+  } catch (error) {
+    throw new Error(`${(error as Error).message} (last seen: ${last})`);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export function childPids(pid: number): number[] {
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    return children === '' ? [] : children.split(/\s+/).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

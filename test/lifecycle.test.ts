@@ -1,0 +1,73 @@
+// Workers that die, clean shutdown, and no process left behind.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { childPids, isAlive, sleep, startDaemon, waitFor, waitForMembers } from './helpers/daemon.js';
+import { openViewer, type SseClient } from './helpers/sse-client.js';
+
+test('kill -9 of a worker: its viewers stop counting at once and the worker is respawned', async (t) => {
+  const daemon = await startDaemon(['--notify-min-delay', '0.1'], { workers: 2 });
+  try {
+    const viewers: SseClient[] = [];
+    for (let i = 0; i < 8; i++) viewers.push(await openViewer(daemon.port, '/crash'));
+    await waitForMembers(daemon, 'crash', 8);
+    const [victim, survivor] = daemon.workerPids();
+    assert.ok(victim && survivor, 'two workers');
+    const killedAt = Date.now();
+    process.kill(victim, 'SIGKILL');
+    // The victim's viewers lose their connection; the count must match the ones still open.
+    await waitFor(() => viewers.some((v) => v.ended), 3000, 'the victim\'s viewers to be cut');
+    const open = (): number => viewers.filter((v) => !v.ended).length;
+    await waitFor(async () => (await daemon.stats()).crash?.members === open(), 3000, 'the count to match the open streams');
+    t.diagnostic(`count true again ${Date.now() - killedAt} ms after the kill`);
+    assert.ok(open() > 0 && open() < 8, `viewers were spread over both workers (${open()} left)`);
+
+    await waitFor(() => daemon.workerPids().length === 2, 5000, 'a respawned worker');
+    assert.equal(daemon.workerPids().includes(victim), false);
+    assert.match(daemon.stderr(), new RegExp(`worker \\d+ \\(pid ${victim}\\) died \\(signal SIGKILL\\); respawning`));
+    // The new worker counts: enough new viewers that some land on it.
+    const more: SseClient[] = [];
+    for (let i = 0; i < 4; i++) more.push(await openViewer(daemon.port, '/crash'));
+    await waitForMembers(daemon, 'crash', open() + 4);
+    for (const v of [...viewers, ...more]) v.close();
+  } finally {
+    await daemon.stop();
+  }
+});
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  test(`${signal}: streams end, every process exits, status 0`, async () => {
+    const daemon = await startDaemon([], { workers: 2 });
+    const viewers = await Promise.all([1, 2, 3].map(() => openViewer(daemon.port, '/bye')));
+    const pids = [daemon.process.pid!, ...daemon.workerPids()];
+    assert.equal(pids.length, 3);
+    const stoppedAt = Date.now();
+    daemon.process.kill(signal);
+    assert.equal(await daemon.exited, 0);
+    assert.ok(Date.now() - stoppedAt < 5000, 'exits within the 5 s the README promises');
+    await Promise.all(viewers.map((v) => v.waitForEnd(1000)));
+    for (const pid of pids) assert.equal(isAlive(pid), false, `pid ${pid} is gone`);
+  });
+}
+
+test('kill -9 of the primary: the workers notice and exit, leaving no orphans', async () => {
+  const daemon = await startDaemon([], { workers: 2 });
+  const workers = daemon.workerPids();
+  assert.equal(workers.length, 2);
+  daemon.process.kill('SIGKILL');
+  await daemon.exited;
+  await waitFor(() => workers.every((pid) => !isAlive(pid)), 5000, 'the workers to exit');
+  assert.deepEqual(childPids(daemon.process.pid!), []);
+});
+
+test('process titles name the role', async () => {
+  const daemon = await startDaemon([], { workers: 1 });
+  try {
+    const { readFileSync } = await import('node:fs');
+    const cmdline = (pid: number): string => readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+    await sleep(100);
+    assert.match(cmdline(daemon.process.pid!), /^audience-meter: primary/);
+    assert.match(cmdline(daemon.workerPids()[0]!), /^audience-meter: worker/);
+  } finally {
+    await daemon.stop();
+  }
+});

@@ -1,0 +1,56 @@
+// The 2.x push policy, with a fake clock: times are plain numbers passed in, no timers involved.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { NamespaceRecord } from '../src/primary/audience-table.js';
+import { collectPushes, shouldPush } from '../src/primary/notifier.js';
+
+const policy = { deltaRatio: 0.1, maxDelay: 25_000 };
+
+function record(members: number, lastPushed: number, modified: number): NamespaceRecord {
+  return { name: 'ev', created: 0, connections: members, members, modified, lastPushed, emptySince: undefined };
+}
+
+test('a namespace never pushed is pushed at the first check', () => {
+  assert.equal(shouldPush(record(1, 0, 0), 1_000, policy), true);
+});
+
+test('an empty namespace is never pushed', () => {
+  assert.equal(shouldPush(record(0, 5, 0), 100_000, policy), false);
+});
+
+test('below the delta, no push until the max delay', () => {
+  // last pushed 100: the change must reach floor(100 * 0.1) = 10.
+  const r = record(109, 100, 10_000);
+  assert.equal(shouldPush(r, 12_000, policy), false);
+  assert.equal(shouldPush(r, 34_999, policy), false);
+  assert.equal(shouldPush(r, 35_000, policy), true, 'max delay reached');
+});
+
+test('the delta is max(1, floor(last pushed × ratio)), both ways', () => {
+  assert.equal(shouldPush(record(110, 100, 10_000), 12_000, policy), true);
+  assert.equal(shouldPush(record(90, 100, 10_000), 12_000, policy), true);
+  assert.equal(shouldPush(record(91, 100, 10_000), 12_000, policy), false);
+  // Small audiences: floor(5 * 0.1) = 0, so any change of 1 pushes.
+  assert.equal(shouldPush(record(6, 5, 10_000), 12_000, policy), true);
+  assert.equal(shouldPush(record(5, 5, 10_000), 12_000, policy), false);
+});
+
+test('an unchanged count is pushed again after the max delay (a heartbeat, as in 2.x)', () => {
+  assert.equal(shouldPush(record(50, 50, 10_000), 35_000, policy), true);
+});
+
+test('a ratio of 0 pushes every change', () => {
+  assert.equal(shouldPush(record(1001, 1000, 10_000), 12_000, { deltaRatio: 0, maxDelay: 25_000 }), true);
+});
+
+test('collectPushes marks what it pushes and leaves the rest', () => {
+  const a = { ...record(120, 100, 10_000), name: 'a' };
+  const b = { ...record(101, 100, 10_000), name: 'b' };
+  assert.deepEqual(collectPushes([a, b], 12_000, policy), [['a', 120]]);
+  assert.equal(a.lastPushed, 120);
+  assert.equal(a.modified, 12_000);
+  assert.equal(b.lastPushed, 100);
+  assert.equal(b.modified, 10_000);
+  // Next check: a is at its reference point, b still below its delta.
+  assert.deepEqual(collectPushes([a, b], 14_000, policy), []);
+});
