@@ -3,7 +3,7 @@
 import type { Server } from 'node:net';
 import { parseWorkerMessage, type CountEntry, type WorkerMessage } from '../protocol/ipc.js';
 import { describeBindError, listen } from '../listen.js';
-import { debugFor, enableAllDebug, logError, logInfo } from '../log.js';
+import { debugFor, enableAllDebug, logError, logInfo, logWarning } from '../log.js';
 import type { Options } from '../options.js';
 import { AudienceTable } from './audience-table.js';
 import { createDemoServer } from './demo-server.js';
@@ -23,6 +23,10 @@ function sourceOf(workerId: number): string {
 export function startPrimary(options: Options): void {
   process.title = 'audience-meter: primary';
   if (options.debug) enableAllDebug();
+
+  if (options.clusterAddr) {
+    logWarning(`--cluster-addr ${options.clusterAddr.host}:${options.clusterAddr.port} is accepted but multi-node sync is not in this release yet; counting this node only`);
+  }
 
   const table = new AudienceTable();
   const servers: Server[] = [];

@@ -75,7 +75,10 @@ export class WorkerPool {
     const worker = cluster.fork(this.env);
     this.workers.set(worker.id, worker);
     debug('worker %d forked (pid %d)', worker.id, worker.process.pid);
-    worker.on('message', (raw: unknown) => this.events.message(worker.id, raw));
+    worker.on('message', (raw: unknown) => {
+      // A message still in flight from a worker already written off must not resurrect its counts.
+      if (this.workers.has(worker.id)) this.events.message(worker.id, raw);
+    });
     // An IPC error (a worker that died mid-send) must not take the primary down.
     worker.on('error', (error: Error) => debug('worker %d IPC error: %s', worker.id, error.message));
     worker.once('exit', (code: number | null, signal: string | null) => this.onExit(worker, code, signal));

@@ -8,6 +8,9 @@ import type { Hub } from './hub.js';
 import type { Lifetimes } from './lifetimes.js';
 import type { UuidRegistry } from './uuid-registry.js';
 import type { Viewer } from './viewer.js';
+import { debugFor } from '../log.js';
+
+const debug = debugFor('public');
 
 export interface PublicServerDeps {
   hub: Hub;
@@ -38,12 +41,14 @@ export function createPublicServer(deps: PublicServerDeps): Server {
     const viewer = this[VIEWER];
     if (!viewer) return;
     this[VIEWER] = undefined;
+    debug('stream closed in %s', viewer.room.name);
     hub.leave(viewer);
     lifetimes.forget(viewer);
     uuids.release(viewer);
   }
 
   function openStream(res: StreamResponse, ns: string, uuid: string | undefined): void {
+    debug('stream opened in %s', ns);
     const viewer = hub.join(ns, res, Date.now(), uuid);
     res[VIEWER] = viewer;
     res.on('close', onStreamClose);
@@ -64,7 +69,10 @@ export function createPublicServer(deps: PublicServerDeps): Server {
     if (first === 'client' && second !== undefined && rest.length === 0 && serveClientFile(second, req, res)) return;
 
     const ns = decodeName(first);
-    if (!ns.ok) return answer(res, 400, ns.reason);
+    if (!ns.ok) {
+      debug('400 %s: %s', req.url, ns.reason);
+      return answer(res, 400, ns.reason);
+    }
     let uuid: string | undefined;
     if (deps.enableUuid && second !== undefined && second !== '') {
       if (rest.length > 0) return answer(res, 404, 'expected /{namespace} or /{namespace}/{uuid}');
