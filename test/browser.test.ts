@@ -1,0 +1,196 @@
+// Real pages in headless Chromium against the real daemon: the demo page, and a page written for 2.x
+// (jQuery plus jquery.audience.js). Skips with a reason when /usr/bin/chromium is missing, except under
+// CI=true, where a missing browser is a failure: CI installs it.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { startDaemon, waitForMembers, type Daemon } from './helpers/daemon.js';
+import { openViewer, type SseClient } from './helpers/sse-client.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const IN_CI = process.env.CI === 'true';
+const HAVE_CHROMIUM = existsSync(CHROMIUM);
+const SKIP: string | false = HAVE_CHROMIUM || IN_CI
+  ? false
+  : `${CHROMIUM} is missing (apt-get install chromium); set CI=true to make this a failure`;
+
+// Compiled to dist/test/, so the repository root is two levels up.
+const OUTPUT_DIR = new URL('../../test-output/', import.meta.url);
+// The full build: the slim one has no $.Deferred, which $.audience() returns.
+const JQUERY_FILE = new URL('../../node_modules/jquery/dist/jquery.min.js', import.meta.url);
+const WAIT_MS = 10_000;
+
+function get(port: number, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      res.resume().on('end', () => resolve(res.statusCode ?? 0));
+    }).on('error', reject).end();
+  });
+}
+
+/** Waits until `selector`'s text is `expected`; on timeout, says what it showed instead. */
+async function waitForText(page: Page, selector: string, expected: string): Promise<void> {
+  try {
+    await page.waitForFunction(
+      ([sel, want]) => document.querySelector(sel)?.textContent === want,
+      [selector, expected] as const,
+      { timeout: WAIT_MS, polling: 50 },
+    );
+  } catch (error) {
+    const shown = await page.textContent(selector).catch(() => '(page gone)');
+    throw new Error(`${page.url()}: ${selector} never showed ${JSON.stringify(expected)}; it shows ${JSON.stringify(shown)}`, { cause: error });
+  }
+}
+
+/** Waits until some item of `#messages` reads `expected`. */
+async function waitForMessage(page: Page, expected: string): Promise<void> {
+  try {
+    await page.waitForFunction(
+      (want) => Array.from(document.querySelectorAll('#messages li'), (li) => li.textContent).includes(want),
+      expected,
+      { timeout: WAIT_MS, polling: 50 },
+    );
+  } catch (error) {
+    const shown = await page.$$eval('#messages li', (items) => items.map((li) => li.textContent)).catch(() => '(page gone)');
+    throw new Error(`${page.url()}: #messages never listed ${JSON.stringify(expected)}; it lists ${JSON.stringify(shown)}`, { cause: error });
+  }
+}
+
+/** The 2.x embed, verbatim, plus test hooks that only record what the page sees. */
+function legacyPage(publicPort: number, ns: string): string {
+  const server = `http://127.0.0.1:${publicPort}`;
+  return `<!DOCTYPE html>
+<html>
+<head>
+<meta charset="utf-8">
+<title>2.x embed</title>
+<script src="/jquery.js"></script>
+<script src="${server}/client/jquery.audience.js"></script>
+</head>
+<body>
+<p><span id="total">-</span> watching</p>
+<script>
+  var meter = $.audience('${server}/${ns}').progress(function(total){ document.getElementById('total').innerHTML = total; });
+  // Test hooks.
+  window.lines = [];
+  window.meterDone = false;
+  meter.progress(function (line) { window.lines.push(line); });
+  meter.done(function () { window.meterDone = true; });
+</script>
+</body>
+</html>
+`;
+}
+
+describe('browser', { skip: SKIP }, () => {
+  let daemon: Daemon | undefined;
+  let browser: Browser | undefined;
+  let pageServer: Server | undefined;
+  let pagePort = 0;
+  const pageErrors: string[] = [];
+
+  async function open(context: BrowserContext, url: string): Promise<Page> {
+    const page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(`${url}: ${error.message}`));
+    await page.goto(url);
+    return page;
+  }
+
+  before(async () => {
+    if (!HAVE_CHROMIUM) throw new Error(`CI=true but ${CHROMIUM} is missing: CI must install it (apt-get install chromium)`);
+    await Promise.all([
+      startDaemon(['--notify-min-delay', '0.1', '--notify-delta-ratio', '0'], { workers: 2, demo: true }).then((d) => (daemon = d)),
+      chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+          '--disable-component-update', '--disable-sync'],
+      }).then((b) => (browser = b)),
+      (async () => {
+        const jquery = readFileSync(JQUERY_FILE, 'utf8');
+        pageServer = createServer((req, res) => {
+          if (req.url === '/jquery.js') {
+            res.writeHead(200, { 'Content-Type': 'application/javascript; charset=utf-8' }).end(jquery);
+          } else if (req.url?.startsWith('/legacy/') && daemon) {
+            res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(legacyPage(daemon.port, req.url.slice('/legacy/'.length)));
+          } else {
+            res.writeHead(404).end();
+          }
+        });
+        await new Promise<void>((resolve, reject) => pageServer!.once('error', reject).listen(0, '127.0.0.1', resolve));
+        pagePort = (pageServer.address() as { port: number }).port;
+      })(),
+    ]);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await daemon?.stop();
+    if (pageServer) {
+      pageServer.closeAllConnections();
+      await new Promise((resolve) => pageServer!.close(resolve));
+    }
+  });
+
+  test('two demo pages count each other, get notifications, and see a viewer leave', { timeout: 30_000 }, async () => {
+    const d = daemon!;
+    const url = `http://127.0.0.1:${d.demoPort}/launch%20party`;
+    const contexts = [await browser!.newContext(), await browser!.newContext()];
+    try {
+      const [first, second] = [await open(contexts[0]!, url), await open(contexts[1]!, url)];
+      await waitForMembers(d, 'launch party', 2, WAIT_MS);
+      for (const page of [first, second]) {
+        await waitForText(page, '#count', '2');
+        await waitForText(page, '#status', 'live');
+        assert.equal(await page.textContent('#namespace'), 'launch party');
+      }
+
+      assert.equal(await get(d.notificationPort, '/launch%20party/chat/hello'), 200);
+      for (const page of [first, second]) await waitForMessage(page, 'chat: hello');
+
+      mkdirSync(OUTPUT_DIR, { recursive: true });
+      await first.screenshot({ path: new URL('demo-page.png', OUTPUT_DIR).pathname, fullPage: true });
+
+      await contexts[1]!.close();
+      await waitForMembers(d, 'launch party', 1, WAIT_MS);
+      await waitForText(first, '#count', '1');
+      assert.deepEqual(pageErrors, []);
+    } finally {
+      await Promise.all(contexts.map((c) => c.close()));
+    }
+  });
+
+  test('a 2.x page (jQuery + jquery.audience.js) shows the count, follows it, and closes', { timeout: 30_000 }, async () => {
+    const d = daemon!;
+    const ns = 'legacy-embed';
+    const context = await browser!.newContext();
+    let viewer: SseClient | undefined;
+    try {
+      const page = await open(context, `http://127.0.0.1:${pagePort}/legacy/${ns}`);
+      await waitForMembers(d, ns, 1, WAIT_MS);
+      await waitForText(page, '#total', '1');
+
+      viewer = await openViewer(d.port, `/${ns}`);
+      await waitForMembers(d, ns, 2, WAIT_MS);
+      await waitForText(page, '#total', '2');
+
+      // Notifications reach 2.x pages as the raw "service=message" line.
+      assert.equal(await get(d.notificationPort, `/${ns}/chat/hello%20world`), 200);
+      await page.waitForFunction(() => (window as unknown as { lines: string[] }).lines.includes('chat=hello%20world'), undefined,
+        { timeout: WAIT_MS, polling: 50 });
+      const lines = await page.evaluate(() => (window as unknown as { lines: string[] }).lines);
+      assert.equal(lines[0], '1', 'the first line is the count including this page');
+      assert.ok(lines.every((line) => typeof line === 'string'), '2.x gave strings');
+
+      await page.evaluate(() => (window as unknown as { meter: { close(): void } }).meter.close());
+      await waitForMembers(d, ns, 1, WAIT_MS);
+      assert.equal(await page.evaluate(() => (window as unknown as { meterDone: boolean }).meterDone), true, 'done() callbacks run on close');
+      await viewer.waitForCount(1, WAIT_MS);
+      assert.deepEqual(pageErrors, []);
+    } finally {
+      viewer?.close();
+      await context.close();
+    }
+  });
+});
