@@ -1,0 +1,319 @@
+// One load-generating child process: opens COUNT raw TCP sockets from one loopback source address,
+// sends a minimal `GET /{namespace}` SSE request on each and parses the responses incrementally.
+//
+// Per socket it keeps a handful of typed-array slots (see sse-stream-table.ts) plus the probe
+// arrival time, and never buffers the body.
+//
+// It reports to the parent over IPC (see swarm-protocol.ts) and is bounded: it exits on its own
+// after --max-seconds, on a `stop` message, or as soon as the parent disconnects.
+//
+//   node dist/bench/sse-swarm.js --port 8000 --namespaces a,b,c --count 5000 \
+//        --local-address 127.0.0.2 --rate 2000 --max-seconds 300 [--offset 0]
+
+import net from 'node:net';
+import { parseArgs } from 'node:util';
+import {
+  type ChildMessage,
+  type NamespaceCounts,
+  type ParentMessage,
+  emptyTotals,
+  histFrom,
+  isLoopbackV4,
+  nowMs,
+} from './swarm-protocol.js';
+import { F_CLOSED, F_CONNECTED, F_HIT, F_OK, F_OWN, StreamTable } from './sse-stream-table.js';
+
+const { values: args } = parseArgs({
+  options: {
+    host: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'string' },
+    namespaces: { type: 'string' },
+    offset: { type: 'string', default: '0' },
+    count: { type: 'string' },
+    'local-address': { type: 'string', default: '127.0.0.1' },
+    rate: { type: 'string', default: '2000' },
+    'max-pending': { type: 'string', default: '1000' },
+    'max-seconds': { type: 'string', default: '300' },
+  },
+  strict: true,
+});
+
+function fail(message: string): never {
+  process.stderr.write(`sse-swarm: ${message}\n`);
+  process.exit(2);
+}
+
+function intArg(name: string, value: string | undefined, min: number, max: number): number {
+  const n = Number(value);
+  if (value === undefined || !Number.isInteger(n) || n < min || n > max) {
+    fail(`--${name} must be an integer between ${min} and ${max}`);
+  }
+  return n;
+}
+
+const host = args.host!;
+const localAddress = args['local-address']!;
+if (!isLoopbackV4(host)) fail(`--host must be a 127.0.0.0/8 address, got ${host}`);
+if (!isLoopbackV4(localAddress)) fail(`--local-address must be a 127.0.0.0/8 address, got ${localAddress}`);
+const port = intArg('port', args.port, 1, 65535);
+const count = intArg('count', args.count, 0, 19000);
+const offset = intArg('offset', args.offset, 0, 1e9);
+const rate = intArg('rate', args.rate, 1, 1e6);
+const maxPending = intArg('max-pending', args['max-pending'], 1, 1e6);
+const maxSeconds = intArg('max-seconds', args['max-seconds'], 1, 86400);
+const names = (args.namespaces ?? '').split(',').filter((s) => s.length > 0);
+if (names.length === 0) fail('--namespaces needs at least one name');
+
+// Each request is encoded once per namespace; every socket of that namespace writes the same bytes.
+const requests = names.map((ns) =>
+  Buffer.from(
+    `GET /${encodeURIComponent(ns)} HTTP/1.1\r\nHost: ${host}:${port}\r\nAccept: text/event-stream\r\n\r\n`,
+    'latin1',
+  ),
+);
+const nsOf = (i: number): number => (offset + i) % names.length;
+
+// ---- per-socket state, one slot per socket ------------------------------------------------------
+
+interface BenchSocket extends net.Socket {
+  ix: number;
+}
+
+const totals = emptyTotals();
+let changed = true;
+let pendingConnects = 0;
+let stopping = false;
+
+const sockets: Array<BenchSocket | undefined> = new Array(count);
+const hitAt = new Float64Array(count); // probe marker arrival, epoch ms
+const table = new StreamTable(count, {
+  head(i, status) {
+    totals.responded++;
+    bump(totals.statusCodes, status);
+    changed = true;
+    if (status !== '200') {
+      totals.badStatus++;
+      sockets[i]?.destroy();
+      return false;
+    }
+    totals.alive++;
+    if (probeArmed) aliveUnhit++;
+    return true;
+  },
+  dataLine(i, first, isMarker) {
+    totals.dataLines++;
+    if (first) {
+      totals.firstEvent++;
+      changed = true;
+    }
+    if (isMarker && (table.flags[i] & F_HIT) === 0) {
+      table.flags[i] |= F_HIT;
+      hitAt[i] = nowMs();
+      probeHits++;
+      if ((table.flags[i] & F_CLOSED) === 0) aliveUnhit--;
+      if (aliveUnhit <= 0) maybeFinishProbe();
+    }
+  },
+  comment() {
+    totals.comments++;
+  },
+  protocolError(i, code) {
+    totals.errors++;
+    bump(totals.errorCodes, code);
+    changed = true;
+    sockets[i]?.destroy();
+  },
+});
+
+// ---- probe state --------------------------------------------------------------------------------
+
+let probeArmed = false;
+let probeId = '';
+let probeT0 = NaN;
+let probeExpected = 0;
+let probeHits = 0;
+let aliveUnhit = 0;
+let probeTimer: NodeJS.Timeout | undefined;
+
+function send(msg: ChildMessage, cb?: () => void): void {
+  if (process.connected && process.send) process.send(msg, undefined, {}, () => cb?.());
+  else cb?.();
+}
+
+function bump(map: Record<string, number>, key: string): void {
+  map[key] = (map[key] ?? 0) + 1;
+}
+
+// ---- socket events (shared handlers, the socket is `this`) --------------------------------------
+
+function onConnect(this: BenchSocket): void {
+  const i = this.ix;
+  table.flags[i] |= F_CONNECTED;
+  pendingConnects--;
+  totals.connected++;
+  changed = true;
+  this.write(requests[nsOf(i)]);
+}
+
+function onData(this: BenchSocket, buf: Buffer): void {
+  table.feed(this.ix, buf);
+}
+
+function onError(this: BenchSocket, err: NodeJS.ErrnoException): void {
+  if (stopping) return;
+  totals.errors++;
+  bump(totals.errorCodes, err.code ?? err.message);
+  changed = true;
+}
+
+function onClose(this: BenchSocket): void {
+  const i = this.ix;
+  sockets[i] = undefined;
+  const f = table.flags[i];
+  table.close(i);
+  if ((f & F_CONNECTED) === 0) pendingConnects--;
+  if ((f & F_OK) !== 0) {
+    totals.alive--;
+    if (probeArmed && (f & F_HIT) === 0) {
+      aliveUnhit--;
+      if (aliveUnhit <= 0) maybeFinishProbe();
+    }
+  }
+  if (!stopping && (f & F_CONNECTED) !== 0 && (f & F_OWN) === 0) totals.closedByPeer++;
+  changed = true;
+  if (pendingConnects < maxPending) scheduleOpen();
+}
+
+// ---- opening sockets at a bounded rate ----------------------------------------------------------
+
+const startedAt = Date.now();
+let opened = 0;
+let openTimer: NodeJS.Timeout | undefined;
+
+function openSome(): void {
+  openTimer = undefined;
+  if (stopping) return;
+  const due = Math.min(count, Math.max(1, Math.floor(((Date.now() - startedAt) / 1000) * rate)));
+  while (opened < due && pendingConnects < maxPending) {
+    const i = opened++;
+    const sock = net.connect({ host, port, localAddress, noDelay: true }) as BenchSocket;
+    sock.ix = i;
+    sockets[i] = sock;
+    table.open(i);
+    pendingConnects++;
+    sock.on('connect', onConnect);
+    sock.on('data', onData);
+    sock.on('error', onError);
+    sock.on('close', onClose);
+  }
+  totals.opened = opened;
+  changed = true;
+  if (opened < count) scheduleOpen();
+}
+
+function scheduleOpen(): void {
+  if (openTimer === undefined && opened < count && !stopping) openTimer = setTimeout(openSome, 10);
+}
+
+// ---- probe --------------------------------------------------------------------------------------
+
+function arm(id: string, payload: string): void {
+  if (probeTimer) clearTimeout(probeTimer);
+  probeTimer = undefined;
+  table.setMarker(payload);
+  probeArmed = true;
+  probeId = id;
+  probeT0 = NaN;
+  probeHits = 0;
+  probeExpected = 0;
+  const flags = table.flags;
+  for (let i = 0; i < count; i++) {
+    flags[i] &= ~F_HIT;
+    hitAt[i] = 0;
+    if ((flags[i] & (F_OK | F_CLOSED)) === F_OK) probeExpected++;
+  }
+  aliveUnhit = probeExpected;
+  send({ type: 'armed', probe: id });
+}
+
+function maybeFinishProbe(force = false): void {
+  if (!probeArmed || Number.isNaN(probeT0)) return;
+  if (!force && aliveUnhit > 0) return;
+  if (probeTimer) clearTimeout(probeTimer);
+  probeTimer = undefined;
+  const rel = new Float64Array(probeHits);
+  let k = 0;
+  for (let i = 0; i < count && k < probeHits; i++) {
+    if ((table.flags[i] & F_HIT) !== 0) rel[k++] = hitAt[i] - probeT0;
+  }
+  probeArmed = false;
+  table.setMarker(null);
+  send({ type: 'probe-result', probe: probeId, expected: probeExpected, received: probeHits, hist: histFrom(rel) });
+}
+
+// ---- counts check -------------------------------------------------------------------------------
+
+function countsReport(expect: Record<string, number>): Record<string, NamespaceCounts> {
+  const out: Record<string, NamespaceCounts> = {};
+  for (const n of names) out[n] = { sockets: 0, min: -1, max: -1, matching: 0 };
+  for (let i = 0; i < count; i++) {
+    if ((table.flags[i] & (F_OK | F_CLOSED | F_OWN)) !== F_OK) continue;
+    const name = names[nsOf(i)];
+    const r = out[name];
+    const v = table.lastCount[i];
+    r.sockets++;
+    if (v >= 0) {
+      r.min = r.min < 0 ? v : Math.min(r.min, v);
+      r.max = Math.max(r.max, v);
+    }
+    if (v === expect[name]) r.matching++;
+  }
+  return out;
+}
+
+// ---- lifecycle ----------------------------------------------------------------------------------
+
+function stop(code: number): void {
+  if (stopping) return;
+  stopping = true;
+  if (openTimer) clearTimeout(openTimer);
+  // Reset rather than close: no TIME_WAIT is left behind on the client side, so repeated runs
+  // (and other load tests on the same machine) do not run out of local ports.
+  for (let i = 0; i < count; i++) sockets[i]?.resetAndDestroy();
+  send({ type: 'stopped', totals }, () => process.exit(code));
+  setTimeout(() => process.exit(code), 2000).unref();
+}
+
+process.on('message', (raw: unknown) => {
+  const msg = raw as ParentMessage;
+  switch (msg?.type) {
+    case 'arm':
+      arm(msg.probe, msg.payload);
+      break;
+    case 'go':
+      if (msg.probe !== probeId || !probeArmed) break;
+      probeT0 = msg.t0;
+      probeTimer = setTimeout(() => maybeFinishProbe(true), msg.timeoutMs);
+      maybeFinishProbe();
+      break;
+    case 'counts':
+      send({ type: 'counts', perNamespace: countsReport(msg.expect) });
+      break;
+    case 'stop':
+      stop(0);
+      break;
+  }
+});
+process.on('disconnect', () => {
+  stopping = true;
+  process.exit(0);
+});
+
+setTimeout(() => stop(0), maxSeconds * 1000);
+setInterval(() => {
+  if (!changed) return;
+  changed = false;
+  send({ type: 'progress', totals });
+}, 200).unref();
+
+if (count > 0) openSome();
