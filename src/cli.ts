@@ -5,13 +5,16 @@ import {
   InvalidOptionValue,
   crossCheck,
   defaults,
+  parseClusterAddr,
   parseHost,
-  parseHostPort,
+  parseInterfaceAddress,
   parsePeriod,
   parsePort,
   parseRatio,
   parseSeconds,
+  parseSecret,
   parseToken,
+  parseTtl,
   parseWorkerCount,
   type Options,
 } from './options.js';
@@ -46,11 +49,14 @@ function buildProgram(): Command {
     .addOption(new Option('-w, --workers <num>', 'number of worker processes to spawn').default(d.workers, 'the number of CPUs').argParser(checked(parseWorkerCount)))
     .addOption(new Option('--port <port>', 'public port for viewers\' streams').env('PORT').default(d.port).argParser(checked(parsePort)))
     .addOption(new Option('--host <host>', 'public address to bind (default: every interface)').env('HOST').argParser(checked(parseHost)))
-    .addOption(new Option('-m, --cluster-addr <ip:port>', 'multicast IP:PORT to sync several instances (e.g. 239.255.13.37:314)').argParser(checked(parseHostPort)))
+    .addOption(new Option('-m, --cluster-addr <ip:port>', 'multicast IP:PORT to sync several instances (e.g. 239.255.13.37:314)').argParser(checked(parseClusterAddr)))
     .addOption(new Option('--max-conn-duration <seconds>', 'maximum seconds a stream stays open, 0 to disable').default(d.maxConnDuration).argParser(checked(parseSeconds)))
     .option('--enable-uuid', 'allow /{namespace}/{uuid}: a new stream ends every other stream with the same uuid', false)
     .addOption(new Option('--cluster-notify-interval <seconds>', 'seconds between a node\'s advertisements').default(d.clusterNotifyInterval).argParser(checked(parsePeriod)))
     .addOption(new Option('--cluster-node-timeout <seconds>', 'seconds after which a silent node is forgotten').default(d.clusterNodeTimeout).argParser(checked(parsePeriod)))
+    .addOption(new Option('--cluster-interface <ip>', 'local address that joins the cluster group and sends to it (default: chosen by the system)').argParser(checked(parseInterfaceAddress)))
+    .addOption(new Option('--cluster-ttl <n>', 'multicast TTL of cluster datagrams (1: this network only)').default(d.clusterTtl).argParser(checked(parseTtl)))
+    .addOption(new Option('--cluster-secret <secret>', 'signs cluster datagrams (HMAC-SHA256) and ignores unsigned or forged ones').env('AUDIENCE_METER_CLUSTER_SECRET').argParser(checked(parseSecret)))
     .addOption(new Option('--notify-delta-ratio <ratio>', 'change in members, as a fraction of the last count pushed, that triggers a push').default(d.notifyDeltaRatio).argParser(checked(parseRatio)))
     .addOption(new Option('--notify-min-delay <seconds>', 'minimum seconds between notifications').default(d.notifyMinDelay).argParser(checked(parsePeriod)))
     .addOption(new Option('--notify-max-delay <seconds>', 'seconds after which a count is pushed even below the delta').default(d.notifyMaxDelay).argParser(checked(parseSeconds)))

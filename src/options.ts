@@ -15,6 +15,11 @@ export interface Options {
   /** Undefined: every interface, as 2.x did. */
   host: string | undefined;
   clusterAddr: HostPort | undefined;
+  /** Local address that joins the cluster group and sends to it; undefined lets the system choose. */
+  clusterInterface: string | undefined;
+  clusterTtl: number;
+  /** Key of the HMAC-SHA256 tag on every peer datagram; undefined sends and accepts them unsigned. */
+  clusterSecret: string | undefined;
   maxConnDuration: number;
   enableUuid: boolean;
   clusterNotifyInterval: number;
@@ -40,6 +45,9 @@ export const defaults: Options = {
   port: 80,
   host: undefined,
   clusterAddr: undefined,
+  clusterInterface: undefined,
+  clusterTtl: 1,
+  clusterSecret: undefined,
   maxConnDuration: 3600,
   enableUuid: false,
   clusterNotifyInterval: 2,
@@ -104,8 +112,34 @@ export function parseHostPort(value: string): HostPort {
   return { host, port };
 }
 
-export function parseToken(value: string): string {
+/** -m: a multicast group, IPv4 224.0.0.0/4 or IPv6 ff00::/8. */
+export function parseClusterAddr(value: string): HostPort {
+  const address = parseHostPort(value);
+  if (!/^(22[4-9]|23\d)\./.test(address.host) && !/^ff/i.test(address.host)) {
+    throw new InvalidOptionValue('must be a multicast group IP:PORT (224.0.0.0 to 239.255.255.255), e.g. 239.255.13.37:314');
+  }
+  return address;
+}
+
+/** --cluster-interface: an address of this host, not a name, as the socket API wants. */
+export function parseInterfaceAddress(value: string): string {
+  if (isIP(value) === 0) throw new InvalidOptionValue('must be the IP address of a local interface, e.g. 10.0.0.5');
+  return value;
+}
+
+export function parseTtl(value: string): number {
+  return parseInteger(value, 0, 255, 'must be a whole number from 0 to 255');
+}
+
+export function parseSecret(value: string): string {
   if (value.length < 16) throw new InvalidOptionValue('must be at least 16 characters');
+  return value;
+}
+
+export function parseToken(value: string): string {
+  parseSecret(value);
+  // A bearer token travels in one header word: whitespace would make it impossible to send.
+  if (/[^\x21-\x7e]/.test(value)) throw new InvalidOptionValue('must be printable ASCII without spaces');
   return value;
 }
 
@@ -130,6 +164,11 @@ export function isLoopback(host: string): boolean {
 export function crossCheck(options: Options): string | undefined {
   if (options.notifyMaxDelay < options.notifyMinDelay) {
     return 'option --notify-max-delay must not be smaller than --notify-min-delay';
+  }
+  // One lost advertisement must not make a live node look dead. Checked only with -m: without it both
+  // options are inert, and 2.x command lines that set them oddly keep starting.
+  if (options.clusterAddr && options.clusterNodeTimeout < 2 * options.clusterNotifyInterval) {
+    return 'option --cluster-node-timeout must be at least twice --cluster-notify-interval';
   }
   if (!options.adminToken) {
     if (options.statsPort !== 0 && !isLoopback(options.statsHost)) {

@@ -59,3 +59,48 @@ test('takeChanged returns each changed namespace once', () => {
   assert.deepEqual([...table.takeChanged()], ['a']);
   assert.deepEqual([...table.takeChanged()], []);
 });
+
+test('a peer\'s advertisements replace its previous members and joins; totals add every source', () => {
+  const table = new AudienceTable();
+  table.setMembers('worker:1', 'ev', 2, 1000);
+  table.addConnections('ev', 3, 1000);
+  table.setPeerCounts('node:b', 'ev', 4, 10, 1100);
+  table.setPeerCounts('node:b', 'ev', 5, 11, 1200);
+  table.setPeerCounts('node:b', 'ev', 5, 11, 1300); // a repeated advertisement changes nothing
+  const record = table.namespaces.get('ev')!;
+  assert.equal(record.members, 7);
+  assert.equal(record.connections, 14);
+  assert.equal(table.othersMembers('ev', 'worker:1'), 5);
+  table.dropSource('node:b', 1400);
+  assert.equal(record.members, 2);
+  assert.equal(record.connections, 3, 'a departed peer takes its joins along; ours stay');
+});
+
+test('localCounts is this node\'s own part only, never what peers advertised', () => {
+  const table = new AudienceTable();
+  table.setMembers('worker:1', 'ev', 2, 0);
+  table.setMembers('worker:2', 'ev', 1, 0);
+  table.addConnections('ev', 4, 0);
+  table.setPeerCounts('node:b', 'ev', 9, 20, 0);
+  table.setPeerCounts('node:b', 'theirs', 3, 3, 0);
+  table.setMembers('worker:1', 'left', 1, 0);
+  table.addConnections('left', 1, 0);
+  table.setMembers('worker:1', 'left', 0, 10);
+  assert.deepEqual(table.localCounts(), [['ev', 3, 4], ['left', 0, 1]]);
+  table.dropSource('worker:2', 20);
+  assert.deepEqual(table.localCounts()[0], ['ev', 2, 4]);
+});
+
+test('an empty namespace is swept with what peers held in it, and an empty advertisement does not revive it', () => {
+  const table = new AudienceTable();
+  table.setPeerCounts('node:b', 'ev', 2, 2, 0);
+  table.setPeerCounts('node:b', 'ev', 0, 2, 1000);
+  assert.equal(table.namespaces.get('ev')!.emptySince, 1000);
+  table.setPeerCounts('node:b', 'ev', 0, 3, 2000);
+  assert.equal(table.namespaces.get('ev')!.emptySince, 1000, 'a change of joins alone does not delay the sweep');
+  assert.deepEqual(table.sweep(61_000, 60_000), ['ev']);
+  table.setPeerCounts('node:b', 'ev', 0, 3, 62_000);
+  assert.equal(table.namespaces.has('ev'), false);
+  table.setPeerCounts('node:b', 'ev', 1, 4, 63_000);
+  assert.deepEqual(table.snapshot().ev, { created: 63, connections: 4, members: 1, modified: 0 }, 'starts afresh, not from the swept joins');
+});

@@ -45,6 +45,8 @@ const badValues: [string[], RegExp][] = [
   [['--no-such-option'], /unknown option '--no-such-option'/],
   [['--notify-min-delay', '5', '--notify-max-delay', '2'], /--notify-max-delay must not be smaller than --notify-min-delay/],
   [['--stats-host', '0.0.0.0'], /--stats-host 0\.0\.0\.0 is not a loopback address: set --admin-token/],
+  [['--admin-token', 'short'], /--admin-token <token>.*at least 16 characters/],
+  [['--admin-token', 'has spaces in the token'], /--admin-token <token>.*without spaces/],
 ];
 
 for (const [args, message] of badValues) {

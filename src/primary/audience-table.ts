@@ -1,12 +1,12 @@
-// The audience of every namespace: the sum of what each live source (a worker, later a peer node) says it
-// holds right now. Sources report absolute counts, so dropping a dead source is one subtraction per
-// namespace it held and the totals are true again.
+// The audience of every namespace: the sum of what each live source (a worker of this node, or a peer
+// node) says it holds right now. Sources report absolute counts, so dropping a dead source is one
+// subtraction per namespace it held and the totals are true again.
 
 export interface NamespaceRecord {
   readonly name: string;
   /** ms since epoch */
   readonly created: number;
-  /** Viewers counted since the namespace was created. */
+  /** Viewers counted since the namespace was created: this node's joins plus what each live peer advertises. */
   connections: number;
   /** Viewers now, summed over every source. */
   members: number;
@@ -18,46 +18,78 @@ export interface NamespaceRecord {
   emptySince: number | undefined;
 }
 
+/** The table's own record: the totals, and this node's part of them, which it advertises to its peers. */
+export interface TableRecord extends NamespaceRecord {
+  /** The part of `members` held by this node's workers. */
+  localMembers: number;
+  /** Joins counted by this node's workers since the namespace was created here. */
+  localConnections: number;
+}
+
 /** The JSON object of the stats port, 2.x field names, UNIX seconds. */
 export type StatsSnapshot = Record<string, { created: number; connections: number; members: number; modified: number }>;
 
+/** What one source holds in one namespace. A worker's joins are counted by addConnections, not here. */
+interface Held {
+  members: number;
+  connections: number;
+}
+
+interface Source {
+  /** A worker of this node, as opposed to a peer node. */
+  readonly local: boolean;
+  readonly held: Map<string, Held>;
+}
+
 export class AudienceTable {
-  readonly namespaces = new Map<string, NamespaceRecord>();
-  /** source id → namespace → members that source holds */
-  private readonly sources = new Map<string, Map<string, number>>();
+  readonly namespaces = new Map<string, TableRecord>();
+  private readonly sources = new Map<string, Source>();
   /** Namespaces whose members changed since takeChanged() was last called. */
   private changed = new Set<string>();
 
-  /** Records a source's absolute member count for one namespace. */
+  /** Records a local source's (a worker's) absolute member count for one namespace. */
   setMembers(source: string, ns: string, members: number, now: number): void {
-    let held = this.sources.get(source);
-    const previous = held?.get(ns) ?? 0;
-    if (members === previous) return;
-    if (!held) {
-      held = new Map();
-      this.sources.set(source, held);
-    }
-    if (members === 0) held.delete(ns);
-    else held.set(ns, members);
-    this.adjust(ns, members - previous, now);
+    this.setHeld(source, true, ns, members, 0, now);
   }
 
+  /**
+   * Records what a peer node advertises for one namespace, its own members and joins, in place of what it
+   * advertised before. A namespace deleted here is not brought back by a peer that still holds it empty.
+   */
+  setPeerCounts(source: string, ns: string, members: number, connections: number, now: number): void {
+    if (members === 0 && !this.namespaces.has(ns)) return;
+    this.setHeld(source, false, ns, members, connections, now);
+  }
+
+  /** Joins counted by this node's workers. */
   addConnections(ns: string, count: number, now: number): void {
-    if (count > 0) this.recordFor(ns, now).connections += count;
+    if (count <= 0) return;
+    const record = this.recordFor(ns, now);
+    record.connections += count;
+    record.localConnections += count;
   }
 
   /** Forgets everything a source held: a worker that died, a node that went silent or said goodbye. */
   dropSource(source: string, now: number): void {
-    const held = this.sources.get(source);
-    if (!held) return;
+    const dropped = this.sources.get(source);
+    if (!dropped) return;
     this.sources.delete(source);
-    for (const [ns, members] of held) this.adjust(ns, -members, now);
+    for (const [ns, held] of dropped.held) this.adjust(ns, dropped.local, -held.members, -held.connections, now);
   }
 
   /** Members of `ns` held by every source except `source`. */
   othersMembers(ns: string, source: string): number {
     const total = this.namespaces.get(ns)?.members ?? 0;
-    return total - (this.sources.get(source)?.get(ns) ?? 0);
+    return total - (this.sources.get(source)?.held.get(ns)?.members ?? 0);
+  }
+
+  /** This node's own counts, [namespace, members, joins], for its peers: never what peers advertised. */
+  localCounts(): [ns: string, members: number, connections: number][] {
+    const counts: [string, number, number][] = [];
+    for (const r of this.namespaces.values()) {
+      if (r.localMembers > 0 || r.localConnections > 0) counts.push([r.name, r.localMembers, r.localConnections]);
+    }
+    return counts;
   }
 
   takeChanged(): Set<string> {
@@ -72,6 +104,8 @@ export class AudienceTable {
     for (const record of this.namespaces.values()) {
       if (record.emptySince !== undefined && now - record.emptySince >= cleanDelayMs) {
         this.namespaces.delete(record.name);
+        // Peers may still advertise it empty with their joins: a later record must not start from those.
+        for (const source of this.sources.values()) source.held.delete(record.name);
         deleted.push(record.name);
       }
     }
@@ -86,17 +120,36 @@ export class AudienceTable {
     return stats;
   }
 
-  private adjust(ns: string, delta: number, now: number): void {
+  private setHeld(sourceId: string, local: boolean, ns: string, members: number, connections: number, now: number): void {
+    let source = this.sources.get(sourceId);
+    const previous = source?.held.get(ns);
+    const deltaMembers = members - (previous?.members ?? 0);
+    const deltaConnections = connections - (previous?.connections ?? 0);
+    if (deltaMembers === 0 && deltaConnections === 0) return;
+    if (!source) {
+      source = { local, held: new Map() };
+      this.sources.set(sourceId, source);
+    }
+    if (members === 0 && connections === 0) source.held.delete(ns);
+    else if (previous) Object.assign(previous, { members, connections });
+    else source.held.set(ns, { members, connections });
+    this.adjust(ns, source.local, deltaMembers, deltaConnections, now);
+  }
+
+  private adjust(ns: string, local: boolean, deltaMembers: number, deltaConnections: number, now: number): void {
     const record = this.recordFor(ns, now);
-    record.members += delta;
+    record.connections += deltaConnections;
+    if (deltaMembers === 0) return;
+    record.members += deltaMembers;
+    if (local) record.localMembers += deltaMembers;
     record.emptySince = record.members === 0 ? now : undefined;
     this.changed.add(ns);
   }
 
-  private recordFor(ns: string, now: number): NamespaceRecord {
+  private recordFor(ns: string, now: number): TableRecord {
     let record = this.namespaces.get(ns);
     if (!record) {
-      record = { name: ns, created: now, connections: 0, members: 0, modified: 0, lastPushed: 0, emptySince: now };
+      record = { name: ns, created: now, connections: 0, members: 0, localMembers: 0, localConnections: 0, modified: 0, lastPushed: 0, emptySince: now };
       this.namespaces.set(ns, record);
     }
     return record;

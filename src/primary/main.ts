@@ -3,12 +3,14 @@
 import type { Server } from 'node:net';
 import { parseWorkerMessage, type CountEntry, type WorkerMessage } from '../protocol/ipc.js';
 import { describeBindError, listen } from '../listen.js';
-import { debugFor, enableAllDebug, logError, logInfo, logWarning } from '../log.js';
+import { debugFor, enableAllDebug, logError, logInfo } from '../log.js';
 import type { Options } from '../options.js';
 import { AudienceTable } from './audience-table.js';
 import { createDemoServer } from './demo-server.js';
 import { createNotificationServer } from './notification-server.js';
 import { collectPushes } from './notifier.js';
+import { createPeers } from './peers/create-peers.js';
+import type { PeerSink } from './peers/peers.js';
 import { createStatsServer } from './stats-server.js';
 import { WorkerPool } from './worker-pool.js';
 
@@ -24,17 +26,15 @@ export function startPrimary(options: Options): void {
   process.title = 'audience-meter: primary';
   if (options.debug) enableAllDebug();
 
-  if (options.clusterAddr) {
-    logWarning(`--cluster-addr ${options.clusterAddr.host}:${options.clusterAddr.port} is accepted but multi-node sync is not in this release yet; counting this node only`);
-  }
-
   const table = new AudienceTable();
   const servers: Server[] = [];
   const timers: NodeJS.Timeout[] = [];
   let listeningWorkers = 0;
   let stopping = false;
 
-  const pool = new WorkerPool(options.workers, { [OPTIONS_ENV]: JSON.stringify(options) }, {
+  // Workers need no secrets: keep them out of their environment (and of /proc/<pid>/environ).
+  const workerOptions: Options = { ...options, adminToken: undefined, clusterSecret: undefined };
+  const pool = new WorkerPool(options.workers, { [OPTIONS_ENV]: JSON.stringify(workerOptions) }, {
     message(workerId, raw) {
       const message = parseWorkerMessage(raw);
       if (!message) return debug('dropped a malformed message from worker %d', workerId);
@@ -49,6 +49,21 @@ export function startPrimary(options: Options): void {
     },
   });
 
+  const fromPeers: PeerSink = {
+    counts(peer, entries) {
+      const now = Date.now();
+      for (const [ns, members, connections] of entries) table.setPeerCounts(peer, ns, members, connections, now);
+      shareOthersCounts();
+    },
+    gone(peer) {
+      table.dropSource(peer, Date.now());
+      shareOthersCounts();
+    },
+    notification: (ns, data) => pool.broadcast({ type: 'notify', ns, data }),
+    exclusions: (exclusions) => pool.broadcast({ type: 'exclude', exclusions }),
+  };
+  const peers = createPeers(options, () => table.localCounts(), fromPeers);
+
   function onWorkerMessage(workerId: number, message: WorkerMessage): void {
     switch (message.type) {
       case 'report': {
@@ -58,7 +73,10 @@ export function startPrimary(options: Options): void {
           table.addConnections(ns, joined, now);
         }
         shareOthersCounts();
-        if (message.exclusions.length > 0) pool.broadcast({ type: 'exclude', exclusions: message.exclusions }, workerId);
+        if (message.exclusions.length > 0) {
+          pool.broadcast({ type: 'exclude', exclusions: message.exclusions }, workerId);
+          peers.publishExclusions(message.exclusions);
+        }
         return;
       }
       case 'listening':
@@ -75,8 +93,8 @@ export function startPrimary(options: Options): void {
 
   /**
    * Tells each worker what the other sources hold, so a new viewer's first count is the true one. Called
-   * after each report (one per worker per tick) rather than on a timer of its own, so it is never staler
-   * than the stats port.
+   * after each report (one per worker per tick) and each peer datagram that changed a count, rather than on
+   * a timer of its own, so it is never staler than the stats port.
    */
   function shareOthersCounts(): void {
     const changed = table.takeChanged();
@@ -104,12 +122,18 @@ export function startPrimary(options: Options): void {
   }
 
   async function startServers(): Promise<void> {
+    await peers.start();
     const wanted: [string, Server, number, string | undefined][] = [];
     if (options.statsPort !== 0) wanted.push(['stats', createStatsServer(() => table.snapshot()), options.statsPort, options.statsHost]);
     if (options.notificationPort !== 0) {
       const server = createNotificationServer({
         adminToken: options.adminToken,
-        notify: (ns, data) => pool.broadcast({ type: 'notify', ns, data }),
+        notify: (ns, data) => {
+          const refused = peers.publishNotification(ns, data);
+          if (refused === undefined) pool.broadcast({ type: 'notify', ns, data });
+          return refused;
+        },
+        describePeers: () => peers.describe(),
       });
       wanted.push(['notification', server, options.notificationPort, options.notificationHost]);
     }
@@ -126,6 +150,8 @@ export function startPrimary(options: Options): void {
     debug('shutting down');
     for (const timer of timers) clearInterval(timer);
     for (const server of servers) server.close();
+    // The goodbye first: peers drop this node's counts at once instead of watching them fall as streams end.
+    await peers.stop();
     await pool.stop(SHUTDOWN_DEADLINE_MS);
     process.exit(exitCode);
   }

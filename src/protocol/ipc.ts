@@ -17,6 +17,9 @@ export interface Exclusion {
   worker: number;
 }
 
+/** The `worker` of an exclusion from a plain request: it ends every stream of the uuid opened up to `at`. */
+export const PLAIN_REQUEST_WORKER = Number.MAX_SAFE_INTEGER;
+
 export type WorkerMessage =
   | { type: 'report'; entries: ReportEntry[]; exclusions: Exclusion[] }
   | { type: 'listening'; address: string }

@@ -37,11 +37,15 @@ export interface StartOptions {
   workers?: number;
   demo?: boolean;
   env?: Record<string, string>;
+  /** Reuses these ports, e.g. to restart a daemon as the same cluster node. */
+  ports?: Pick<Daemon, 'port' | 'statsPort' | 'notificationPort' | 'demoPort'>;
 }
 
 /** Starts the daemon with small delays suited to tests, plus `args`, and waits until every worker listens. */
-export async function startDaemon(args: string[] = [], { workers = 2, demo = false, env = {} }: StartOptions = {}): Promise<Daemon> {
-  const [port, statsPort, notificationPort, demoPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+export async function startDaemon(args: string[] = [], { workers = 2, demo = false, env = {}, ports }: StartOptions = {}): Promise<Daemon> {
+  const [port, statsPort, notificationPort, demoPort] = ports
+    ? [ports.port, ports.statsPort, ports.notificationPort, ports.demoPort]
+    : await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const child = spawn(process.execPath, [
     BIN, '--port', String(port), '--host', '127.0.0.1', '--stats-port', String(statsPort),
     '--notification-port', String(notificationPort), '--demo-port', demo ? String(demoPort) : '0',

@@ -1,0 +1,18 @@
+// The default without -m: this node is the whole cluster, so there is nobody to tell anything.
+import type { Peers, PeersReport } from './peers.js';
+
+export class SingleNode implements Peers {
+  async start(): Promise<void> {}
+
+  publishNotification(): string | undefined {
+    return undefined;
+  }
+
+  publishExclusions(): void {}
+
+  describe(): PeersReport {
+    return { transport: 'none', peers: [], dropped: {} };
+  }
+
+  async stop(): Promise<void> {}
+}

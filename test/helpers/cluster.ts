@@ -1,0 +1,62 @@
+// Several real daemons in one multicast group on 127.0.0.1, and a way to put datagrams on that group.
+import { randomInt } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import type { PeersReport } from '../../src/primary/peers/peers.js';
+import { startDaemon, waitFor, type Daemon, type StartOptions } from './daemon.js';
+
+export interface Group {
+  host: string;
+  port: number;
+  /** `-m` value */
+  addr: string;
+}
+
+/** A group of its own per test run, so parallel runs on one host never hear each other. */
+export function randomGroup(): Group {
+  const host = `239.255.${randomInt(1, 255)}.${randomInt(1, 255)}`;
+  const port = randomInt(20_000, 60_000);
+  return { host, port, addr: `${host}:${port}` };
+}
+
+/** Short intervals so tests are quick; later arguments win, so a test can lengthen them. */
+export function clusterArgs(group: Group, ...more: string[]): string[] {
+  return [
+    '-m', group.addr, '--cluster-interface', '127.0.0.1', '--cluster-notify-interval', '0.2', '--cluster-node-timeout', '1',
+    '--notify-min-delay', '0.1', '--notify-delta-ratio', '0', ...more,
+  ];
+}
+
+export function startNode(group: Group, more: string[] = [], options: StartOptions = {}): Promise<Daemon> {
+  return startDaemon(clusterArgs(group, ...more), { workers: 1, ...options });
+}
+
+export async function peersOf(daemon: Daemon): Promise<PeersReport> {
+  const response = await fetch(`http://127.0.0.1:${daemon.notificationPort}/api/peers`);
+  if (response.status !== 200) throw new Error(`GET /api/peers answered ${response.status}`);
+  return response.json() as Promise<PeersReport>;
+}
+
+/** Waits until each daemon lists every other one as a peer. */
+export async function waitForMesh(daemons: Daemon[], timeoutMs = 10_000): Promise<void> {
+  const ids = await Promise.all(daemons.map(async (d) => (await peersOf(d)).self!.id));
+  await waitFor(async () => {
+    const reports = await Promise.all(daemons.map(peersOf));
+    return reports.every((report, i) => ids.every((id, j) => i === j || report.peers.some((peer) => peer.id === id)));
+  }, timeoutMs, `${daemons.length} nodes to know each other`);
+}
+
+export function droppedTotal(report: PeersReport, reason: string): number {
+  return report.dropped[reason] ?? 0;
+}
+
+/** Sends raw datagrams to the group from 127.0.0.1, as a node (or an intruder) on the segment would. */
+export async function sendToGroup(group: Group, datagrams: Buffer[]): Promise<void> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  socket.setMulticastInterface('127.0.0.1');
+  socket.setMulticastLoopback(true);
+  for (const datagram of datagrams) {
+    await new Promise<void>((resolve, reject) => socket.send(datagram, group.port, group.host, (error) => (error ? reject(error) : resolve())));
+  }
+  socket.close();
+}
