@@ -7,7 +7,9 @@ import { debugFor, enableAllDebug } from '../log.js';
 import type { Options } from '../options.js';
 import { Hub } from './hub.js';
 import { Lifetimes } from './lifetimes.js';
-import { createPublicServer } from './public-server.js';
+import { createPublicListener } from './public-listener.js';
+import { createHttpFallback } from './public-server.js';
+import { createStreams } from './streams.js';
 import { UuidRegistry } from './uuid-registry.js';
 
 const TICK_MS = 100;
@@ -22,7 +24,10 @@ if (options.debug) enableAllDebug();
 const hub = new Hub();
 const lifetimes = new Lifetimes(hub, options.incrementDelay * 1000, options.maxConnDuration * 1000);
 const uuids = new UuidRegistry(workerId);
-const server = createPublicServer({ hub, lifetimes, uuids, enableUuid: options.enableUuid });
+const streams = createStreams(hub, lifetimes, uuids);
+const fallback = createHttpFallback({ streams, uuids, enableUuid: options.enableUuid });
+const listener = createPublicListener({ streams, fallback, enableUuid: options.enableUuid });
+const server = listener.server;
 let stopping = false;
 
 function send(message: WorkerMessage): void {
@@ -61,10 +66,12 @@ function stop(): void {
   stopping = true;
   clearInterval(reportTimer);
   lifetimes.stop();
+  listener.stop();
+  // The listener's close callback runs once every connection it accepted is gone.
   server.close(() => process.exit(0));
   hub.endAll();
-  // Ended streams stay open as idle keep-alive sockets for a moment; close them once the ends are written.
-  setTimeout(() => server.closeAllConnections(), 100).unref();
+  // Plain requests leave idle keep-alive sockets in node:http; close them once the stream ends are written.
+  setTimeout(() => fallback.closeAllConnections(), 100).unref();
   setTimeout(() => process.exit(0), STOP_DEADLINE_MS).unref();
 }
 
