@@ -3,7 +3,8 @@
 import cluster from 'node:cluster';
 import { parsePrimaryMessage, type PrimaryMessage, type WorkerMessage } from '../protocol/ipc.js';
 import { countFrame, messageFrame } from '../protocol/sse.js';
-import { debugFor, enableAllDebug } from '../log.js';
+import { debugFor, enableAllDebug, logError } from '../log.js';
+import { OpenFileWatch, softOpenFileLimit } from './fd-watch.js';
 import type { Options } from '../options.js';
 import { Hub } from './hub.js';
 import { Lifetimes } from './lifetimes.js';
@@ -13,6 +14,7 @@ import { createStreams } from './streams.js';
 import { UuidRegistry } from './uuid-registry.js';
 
 const TICK_MS = 100;
+const OPEN_FILES_CHECK_MS = 1000;
 const STOP_DEADLINE_MS = 2000;
 const debug = debugFor('worker');
 
@@ -86,10 +88,16 @@ process.on('disconnect', stop);
 
 const reportTimer = setInterval(report, TICK_MS);
 lifetimes.start();
+let listening = false;
 server.on('error', (error: NodeJS.ErrnoException) => {
-  send({ type: 'listen-failed', code: error.code ?? 'unknown', port: options.port });
+  // Once listening, an error is about one connection (EMFILE on accept, say): log it and keep serving.
+  if (listening) logError(`public port: ${error.message}`);
+  else send({ type: 'listen-failed', code: error.code ?? 'unknown', port: options.port });
 });
+const openFiles = new OpenFileWatch(workerId, softOpenFileLimit());
+setInterval(() => server.getConnections((error, count) => { if (!error) openFiles.check(count); }), OPEN_FILES_CHECK_MS).unref();
 server.listen(options.port, options.host, () => {
+  listening = true;
   const address = server.address();
   const where = typeof address === 'object' && address ? `${address.address}:${address.port}` : String(address);
   debug('worker %d listening on %s', workerId, where);
