@@ -15,6 +15,7 @@ import { UuidRegistry } from './uuid-registry.js';
 
 const TICK_MS = 100;
 const OPEN_FILES_CHECK_MS = 1000;
+const LISTEN_BACKLOG = 4096;
 const STOP_DEADLINE_MS = 2000;
 const debug = debugFor('worker');
 
@@ -96,7 +97,9 @@ server.on('error', (error: NodeJS.ErrnoException) => {
 });
 const openFiles = new OpenFileWatch(workerId, softOpenFileLimit());
 setInterval(() => server.getConnections((error, count) => { if (!error) openFiles.check(count); }), OPEN_FILES_CHECK_MS).unref();
-server.listen(options.port, options.host, () => {
+// A flash crowd arrives faster than accept() runs; with node's default backlog of 511 the kernel drops
+// SYNs and browsers retry a whole second later. The kernel caps this at net.core.somaxconn.
+server.listen({ port: options.port, host: options.host, backlog: LISTEN_BACKLOG }, () => {
   listening = true;
   const address = server.address();
   const where = typeof address === 'object' && address ? `${address.address}:${address.port}` : String(address);
