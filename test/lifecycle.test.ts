@@ -71,3 +71,17 @@ test('process titles name the role', async () => {
     await daemon.stop();
   }
 });
+
+test('a worker near its open-file limit warns in the log', async () => {
+  // 200 files: the warning is due at 80 % of them, counting ~32 files a worker holds besides sockets.
+  const daemon = await startDaemon([], { workers: 1, fileLimit: 200 });
+  const viewers: SseClient[] = [];
+  try {
+    for (let i = 0; i < 140; i++) viewers.push(await openViewer(daemon.port, '/files'));
+    await waitFor(() => /warning: worker \d+ holds \d+ connections, \d+% of its 200 open files/.test(daemon.stderr()), 5000, 'the warning');
+    await waitForMembers(daemon, 'files', 140);
+  } finally {
+    for (const v of viewers) v.close();
+    await daemon.stop();
+  }
+});

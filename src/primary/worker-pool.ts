@@ -9,6 +9,12 @@ const debug = debugFor('workers');
 const WORKER_ENTRY = fileURLToPath(new URL('../worker/main.js', import.meta.url));
 /** More deaths than this within CRASH_WINDOW_MS means respawning will not help. */
 const MAX_CRASHES = 10;
+/**
+ * V8 grows its young generation up to 16 MB × 3 per process under allocation bursts and keeps it; for a
+ * process that mostly holds idle sockets that was half of the memory per viewer (BENCHMARKS.md). A small
+ * young generation costs a few more, cheaper scavenges.
+ */
+const WORKER_V8_FLAGS = ['--max-semi-space-size=1'];
 const CRASH_WINDOW_MS = 10_000;
 
 export interface WorkerPoolEvents {
@@ -29,7 +35,7 @@ export class WorkerPool {
     private readonly env: Record<string, string>,
     private readonly events: WorkerPoolEvents,
   ) {
-    cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], silent: false });
+    cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], execArgv: [...WORKER_V8_FLAGS, ...process.execArgv], silent: false });
   }
 
   start(): void {

@@ -1,8 +1,7 @@
 // This worker's namespaces: which viewers each holds, how many are counted, and what changed since the
 // last report to the primary. Reports carry absolute counts (DESIGN principle 1).
-import type { ServerResponse } from 'node:http';
 import type { CountEntry, ReportEntry } from '../protocol/ipc.js';
-import { Viewer } from './viewer.js';
+import { Viewer, type StreamSink } from './viewer.js';
 
 export class Room {
   readonly viewers = new Set<Viewer>();
@@ -20,13 +19,13 @@ export class Hub {
   private readonly others = new Map<string, number>();
   private changed = new Set<Room>();
 
-  join(ns: string, res: ServerResponse, openedAt: number, uuid: string | undefined): Viewer {
+  join(ns: string, sink: StreamSink, openedAt: number, uuid: string | undefined): Viewer {
     let room = this.rooms.get(ns);
     if (!room) {
       room = new Room(ns);
       this.rooms.set(ns, room);
     }
-    const viewer = new Viewer(room, res, openedAt, uuid);
+    const viewer = new Viewer(room, sink, openedAt, uuid);
     room.viewers.add(viewer);
     return viewer;
   }

@@ -3,14 +3,19 @@
 import cluster from 'node:cluster';
 import { parsePrimaryMessage, type PrimaryMessage, type WorkerMessage } from '../protocol/ipc.js';
 import { countFrame, messageFrame } from '../protocol/sse.js';
-import { debugFor, enableAllDebug } from '../log.js';
+import { debugFor, enableAllDebug, logError } from '../log.js';
+import { OpenFileWatch, softOpenFileLimit } from './fd-watch.js';
 import type { Options } from '../options.js';
 import { Hub } from './hub.js';
 import { Lifetimes } from './lifetimes.js';
-import { createPublicServer } from './public-server.js';
+import { createPublicListener } from './public-listener.js';
+import { createHttpFallback } from './public-server.js';
+import { createStreams } from './streams.js';
 import { UuidRegistry } from './uuid-registry.js';
 
 const TICK_MS = 100;
+const OPEN_FILES_CHECK_MS = 1000;
+const LISTEN_BACKLOG = 4096;
 const STOP_DEADLINE_MS = 2000;
 const debug = debugFor('worker');
 
@@ -22,7 +27,10 @@ if (options.debug) enableAllDebug();
 const hub = new Hub();
 const lifetimes = new Lifetimes(hub, options.incrementDelay * 1000, options.maxConnDuration * 1000);
 const uuids = new UuidRegistry(workerId);
-const server = createPublicServer({ hub, lifetimes, uuids, enableUuid: options.enableUuid });
+const streams = createStreams(hub, lifetimes, uuids);
+const fallback = createHttpFallback({ streams, uuids, enableUuid: options.enableUuid });
+const listener = createPublicListener({ streams, fallback, enableUuid: options.enableUuid });
+const server = listener.server;
 let stopping = false;
 
 function send(message: WorkerMessage): void {
@@ -61,10 +69,12 @@ function stop(): void {
   stopping = true;
   clearInterval(reportTimer);
   lifetimes.stop();
+  listener.stop();
+  // The listener's close callback runs once every connection it accepted is gone.
   server.close(() => process.exit(0));
   hub.endAll();
-  // Ended streams stay open as idle keep-alive sockets for a moment; close them once the ends are written.
-  setTimeout(() => server.closeAllConnections(), 100).unref();
+  // Plain requests leave idle keep-alive sockets in node:http; close them once the stream ends are written.
+  setTimeout(() => fallback.closeAllConnections(), 100).unref();
   setTimeout(() => process.exit(0), STOP_DEADLINE_MS).unref();
 }
 
@@ -79,10 +89,18 @@ process.on('disconnect', stop);
 
 const reportTimer = setInterval(report, TICK_MS);
 lifetimes.start();
+let listening = false;
 server.on('error', (error: NodeJS.ErrnoException) => {
-  send({ type: 'listen-failed', code: error.code ?? 'unknown', port: options.port });
+  // Once listening, an error is about one connection (EMFILE on accept, say): log it and keep serving.
+  if (listening) logError(`public port: ${error.message}`);
+  else send({ type: 'listen-failed', code: error.code ?? 'unknown', port: options.port });
 });
-server.listen(options.port, options.host, () => {
+const openFiles = new OpenFileWatch(workerId, softOpenFileLimit());
+setInterval(() => server.getConnections((error, count) => { if (!error) openFiles.check(count); }), OPEN_FILES_CHECK_MS).unref();
+// A flash crowd arrives faster than accept() runs; with node's default backlog of 511 the kernel drops
+// SYNs and browsers retry a whole second later. The kernel caps this at net.core.somaxconn.
+server.listen({ port: options.port, host: options.host, backlog: LISTEN_BACKLOG }, () => {
+  listening = true;
   const address = server.address();
   const where = typeof address === 'object' && address ? `${address.address}:${address.port}` : String(address);
   debug('worker %d listening on %s', workerId, where);

@@ -1,24 +1,17 @@
-// The public port: routes a request to a stream, a client script, or the plain answers 2.x gave.
+// node:http for everything the stream fast path declines: client scripts, plain requests, errors, CORS
+// preflights, and the rare stream request in an unusual shape. It never listens itself; the public
+// listener hands it connections.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { answer as answerPlain } from '../http-answer.js';
-import { decodeName, pathSegments } from '../protocol/namespace.js';
-import { SSE_HEADERS, countFrame } from '../protocol/sse.js';
-import { serveClientFile } from './client-files.js';
-import type { Hub } from './hub.js';
-import type { Lifetimes } from './lifetimes.js';
-import type { UuidRegistry } from './uuid-registry.js';
-import type { Viewer } from './viewer.js';
+import { SSE_HEADERS } from '../protocol/sse.js';
 import { debugFor } from '../log.js';
+import { serveClientFile } from './client-files.js';
+import { MAX_HEAD_BYTES } from './request-head.js';
+import { routeRequest } from './routes.js';
+import type { Streams } from './streams.js';
+import type { UuidRegistry } from './uuid-registry.js';
 
 const debug = debugFor('public');
-
-export interface PublicServerDeps {
-  hub: Hub;
-  lifetimes: Lifetimes;
-  uuids: UuidRegistry;
-  enableUuid: boolean;
-}
-
 const CORS = { 'Access-Control-Allow-Origin': '*' };
 const PREFLIGHT_HEADERS = {
   ...CORS,
@@ -26,72 +19,41 @@ const PREFLIGHT_HEADERS = {
   'Access-Control-Allow-Headers': 'Accept, Cache-Control, Last-Event-ID',
   'Access-Control-Max-Age': '86400',
 };
-// The response a stream belongs to, without a closure per connection: one shared 'close' handler reads it.
-const VIEWER = Symbol('viewer');
-type StreamResponse = ServerResponse & { [VIEWER]?: Viewer };
 
 function answer(res: ServerResponse, status: number, reason = '', headers: Record<string, string> = {}): void {
   answerPlain(res, status, reason, { ...CORS, ...headers });
 }
 
-export function createPublicServer(deps: PublicServerDeps): Server {
-  const { hub, lifetimes, uuids } = deps;
+export interface HttpFallbackDeps {
+  streams: Streams;
+  uuids: UuidRegistry;
+  enableUuid: boolean;
+}
 
-  function onStreamClose(this: StreamResponse): void {
-    const viewer = this[VIEWER];
-    if (!viewer) return;
-    this[VIEWER] = undefined;
-    debug('stream closed in %s', viewer.room.name);
-    hub.leave(viewer);
-    lifetimes.forget(viewer);
-    uuids.release(viewer);
-  }
-
-  function openStream(res: StreamResponse, ns: string, uuid: string | undefined): void {
-    debug('stream opened in %s', ns);
-    const viewer = hub.join(ns, res, Date.now(), uuid);
-    res[VIEWER] = viewer;
-    res.on('close', onStreamClose);
-    if (uuid !== undefined) uuids.claim(viewer as Viewer & { uuid: string });
-    lifetimes.track(viewer);
-    res.socket?.setNoDelay(true);
-    res.writeHead(200, SSE_HEADERS);
-    res.write(countFrame(hub.countFor(viewer)));
-  }
-
+export function createHttpFallback({ streams, uuids, enableUuid }: HttpFallbackDeps): Server {
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
-    if (req.method === 'OPTIONS') return answer(res, 204, '', PREFLIGHT_HEADERS);
-    if (req.method !== 'GET' && req.method !== 'POST' && req.method !== 'HEAD') {
-      return answer(res, 405, 'use GET or POST', { Allow: 'GET, POST' });
+    const route = routeRequest(req.method ?? '', req.url ?? '/', req.headers.accept, enableUuid);
+    switch (route.kind) {
+      case 'preflight':
+        return answer(res, 204, '', PREFLIGHT_HEADERS);
+      case 'error':
+        debug('%d %s: %s', route.status, req.url, route.reason);
+        return answer(res, route.status, route.reason, route.status === 405 ? { Allow: 'GET, POST' } : {});
+      case 'client-file':
+        serveClientFile(route.name, req, res);
+        return;
+      case 'plain':
+        if (route.uuid !== undefined) uuids.endEverywhere(route.uuid, Date.now());
+        return answer(res, 200);
+      case 'stream':
+        res.writeHead(200, SSE_HEADERS);
+        streams.open(res, res, route.ns, route.uuid);
+        return;
     }
-    const segments = pathSegments(req.url ?? '/');
-    const [first = '', second, ...rest] = segments;
-    if (first === 'client' && second !== undefined && rest.length === 0 && serveClientFile(second, req, res)) return;
-
-    const ns = decodeName(first);
-    if (!ns.ok) {
-      debug('400 %s: %s', req.url, ns.reason);
-      return answer(res, 400, ns.reason);
-    }
-    let uuid: string | undefined;
-    if (deps.enableUuid && second !== undefined && second !== '') {
-      if (rest.length > 0) return answer(res, 404, 'expected /{namespace} or /{namespace}/{uuid}');
-      const decoded = decodeName(second, 'uuid');
-      if (!decoded.ok) return answer(res, 400, decoded.reason);
-      uuid = decoded.name;
-    }
-    // Like 2.x, anything after the namespace is ignored when uuids are off.
-
-    const wantsStream = (req.headers.accept ?? '').includes('text/event-stream');
-    if (!wantsStream || req.method === 'HEAD') {
-      if (uuid !== undefined) uuids.endEverywhere(uuid, Date.now());
-      return answer(res, 200);
-    }
-    openStream(res, ns.name, uuid);
   }
 
-  const server = createServer(onRequest);
-  // Streams are long by design; only an idle keep-alive socket between requests times out.
+  const server = createServer({ maxHeaderSize: MAX_HEAD_BYTES }, onRequest);
+  // Streams are long by design; only a slow or idle client between requests times out.
   server.requestTimeout = 30_000;
   server.headersTimeout = 20_000;
   return server;

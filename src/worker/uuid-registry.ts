@@ -1,11 +1,9 @@
 // --enable-uuid: one stream per uuid across the whole cluster. The newest stream wins: locally at once, and
 // on other workers through exclusions relayed by the primary. An entry lives exactly as long as its stream,
 // so the registry cannot leak (2.x's did).
-import type { Exclusion } from '../protocol/ipc.js';
+import { PLAIN_REQUEST_WORKER, type Exclusion } from '../protocol/ipc.js';
 import type { Viewer } from './viewer.js';
 
-/** An exclusion from a plain request: it ends every stream of the uuid opened up to that moment. */
-const PLAIN_REQUEST_WORKER = Number.MAX_SAFE_INTEGER;
 
 export class UuidRegistry {
   private readonly holders = new Map<string, Viewer>();

@@ -1,6 +1,13 @@
 // One open stream. Kept to a few fields: a worker may hold tens of thousands of these.
-import type { ServerResponse } from 'node:http';
 import type { Room } from './hub.js';
+
+/** Where a stream's bytes go: a raw socket (the fast path) or a node:http response (the fallback). */
+export interface StreamSink {
+  write(frame: Buffer): boolean;
+  end(): unknown;
+  destroy(): unknown;
+  readonly writableLength: number;
+}
 
 /** A viewer whose unsent bytes pass this has stopped reading; it is dropped rather than buffered forever. */
 const MAX_BUFFERED_BYTES = 256 * 1024;
@@ -11,21 +18,21 @@ export class Viewer {
 
   constructor(
     readonly room: Room,
-    readonly res: ServerResponse,
+    readonly sink: StreamSink,
     /** ms since epoch */
     readonly openedAt: number,
     readonly uuid: string | undefined,
   ) {}
 
   write(frame: Buffer): void {
-    if (this.res.writableLength > MAX_BUFFERED_BYTES) {
-      this.res.destroy();
+    if (this.sink.writableLength > MAX_BUFFERED_BYTES) {
+      this.sink.destroy();
       return;
     }
-    this.res.write(frame);
+    this.sink.write(frame);
   }
 
   end(): void {
-    this.res.end();
+    this.sink.end();
   }
 }

@@ -39,18 +39,23 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Reuses these ports, e.g. to restart a daemon as the same cluster node. */
   ports?: Pick<Daemon, 'port' | 'statsPort' | 'notificationPort' | 'demoPort'>;
+  /** Runs the daemon under `ulimit -n <fileLimit>`. */
+  fileLimit?: number;
 }
 
 /** Starts the daemon with small delays suited to tests, plus `args`, and waits until every worker listens. */
-export async function startDaemon(args: string[] = [], { workers = 2, demo = false, env = {}, ports }: StartOptions = {}): Promise<Daemon> {
+export async function startDaemon(args: string[] = [], { workers = 2, demo = false, env = {}, ports, fileLimit }: StartOptions = {}): Promise<Daemon> {
   const [port, statsPort, notificationPort, demoPort] = ports
     ? [ports.port, ports.statsPort, ports.notificationPort, ports.demoPort]
     : await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-  const child = spawn(process.execPath, [
+  const command = [process.execPath,
     BIN, '--port', String(port), '--host', '127.0.0.1', '--stats-port', String(statsPort),
     '--notification-port', String(notificationPort), '--demo-port', demo ? String(demoPort) : '0',
     '--workers', String(workers), ...args,
-  ], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  ];
+  // `exec` keeps the daemon's pid the child's pid, so signals and process checks still reach it.
+  const [file, ...argv] = fileLimit === undefined ? command : ['/bin/sh', '-c', `ulimit -n ${fileLimit} && exec "$@"`, 'sh', ...command];
+  const child = spawn(file!, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
   child.stdout!.resume();

@@ -1,0 +1,117 @@
+// The public port. Most connections are one request for an event stream that then stays open for hours,
+// so they are served here on the raw socket: the head is read by a strict small parser, the response
+// head is one pre-encoded buffer, and the socket itself becomes the stream. node:http's per-request
+// objects cost more than half the memory of an idle viewer (BENCHMARKS.md); everything else still goes
+// to node:http, bytes untouched.
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Server as HttpServer } from 'node:http';
+import { SSE_HEADERS } from '../protocol/sse.js';
+import { debugFor } from '../log.js';
+import { readRequestHead } from './request-head.js';
+import { routeRequest } from './routes.js';
+import type { Streams } from './streams.js';
+
+const debug = debugFor('public');
+/** A client gets this long to send its request head (slow clients hold a socket and a buffer). */
+const HEAD_DEADLINE_MS = 10_000;
+const HEAD_SWEEP_MS = 1000;
+
+// The body runs until the connection closes, so no chunked framing: every frame goes out as it was encoded.
+const STREAM_RESPONSE_HEAD = Buffer.from(
+  `HTTP/1.1 200 OK\r\n${Object.entries({ ...SSE_HEADERS, Connection: 'close' }).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`,
+);
+
+const PARTIAL_HEAD = Symbol('audience-meter.partialHead');
+const ARRIVED_AT = Symbol('audience-meter.arrivedAt');
+type PendingSocket = Socket & { [PARTIAL_HEAD]?: Buffer; [ARRIVED_AT]?: number };
+
+export interface PublicListenerDeps {
+  streams: Streams;
+  fallback: HttpServer;
+  enableUuid: boolean;
+}
+
+export interface PublicListener {
+  server: Server;
+  /** Stops the head deadline sweep and drops connections still sending their head. */
+  stop(): void;
+}
+
+export function createPublicListener({ streams, fallback, enableUuid }: PublicListenerDeps): PublicListener {
+  /** Connections whose request head is not complete yet, oldest first. */
+  const awaitingHead = new Set<PendingSocket>();
+
+  function onConnection(socket: PendingSocket): void {
+    socket[ARRIVED_AT] = Date.now();
+    awaitingHead.add(socket);
+    socket.on('error', onSocketError);
+    socket.on('data', onHeadData);
+    socket.on('close', onEarlyClose);
+  }
+
+  function onHeadData(this: PendingSocket, chunk: Buffer): void {
+    const bytes = this[PARTIAL_HEAD] ? Buffer.concat([this[PARTIAL_HEAD], chunk]) : chunk;
+    const head = readRequestHead(bytes);
+    if (head === 'incomplete') {
+      this[PARTIAL_HEAD] = bytes;
+      return;
+    }
+    this[PARTIAL_HEAD] = undefined;
+    awaitingHead.delete(this);
+    this.off('data', onHeadData);
+    this.off('close', onEarlyClose);
+    const route = head === 'decline' ? undefined : routeRequest(head.method, head.target, head.accept, enableUuid);
+    // Only a lone stream request is served here; pipelined bytes or any other request go to node:http.
+    if (head === 'decline' || route?.kind !== 'stream' || bytes.length !== head.length) {
+      handToHttp(this, bytes);
+      return;
+    }
+    this.on('data', onStreamData);
+    this.cork();
+    this.write(STREAM_RESPONSE_HEAD);
+    streams.open(this, this, route.ns, route.uuid);
+    this.uncork();
+  }
+
+  function handToHttp(socket: Socket, bytes: Buffer): void {
+    socket.pause();
+    socket.unshift(bytes);
+    fallback.emit('connection', socket);
+    socket.resume();
+  }
+
+  function sweepSlowHeads(): void {
+    const tooOld = Date.now() - HEAD_DEADLINE_MS;
+    for (const socket of awaitingHead) {
+      if (socket[ARRIVED_AT]! > tooOld) return;
+      debug('dropping a connection that sent no complete request head in %d ms', HEAD_DEADLINE_MS);
+      awaitingHead.delete(socket);
+      socket.destroy();
+    }
+  }
+
+  function onEarlyClose(this: PendingSocket): void {
+    awaitingHead.delete(this);
+  }
+
+  const server = createServer({ noDelay: true }, onConnection);
+  const sweep = setInterval(sweepSlowHeads, HEAD_SWEEP_MS);
+  return {
+    server,
+    stop() {
+      clearInterval(sweep);
+      for (const socket of awaitingHead) socket.destroy();
+      awaitingHead.clear();
+    },
+  };
+}
+
+/** A stream is one request: a client that sends more (pipelining) is cut off. */
+function onStreamData(this: Socket): void {
+  this.destroy();
+}
+
+/** Resets and aborts are routine for viewers; the 'close' that follows does the bookkeeping. */
+function onSocketError(this: Socket, error: Error): void {
+  debug('socket error: %s', error.message);
+}

@@ -1,0 +1,46 @@
+// Opening and closing viewers' streams, the same way whichever transport carries them. One 'close'
+// handler serves every stream: it finds its viewer on the emitter, so no closure is made per connection.
+import type { EventEmitter } from 'node:events';
+import { countFrame } from '../protocol/sse.js';
+import { debugFor } from '../log.js';
+import type { Hub } from './hub.js';
+import type { Lifetimes } from './lifetimes.js';
+import type { UuidRegistry } from './uuid-registry.js';
+import type { StreamSink, Viewer } from './viewer.js';
+
+const debug = debugFor('streams');
+const VIEWER = Symbol('audience-meter.viewer');
+type Carrier = EventEmitter & { [VIEWER]?: Viewer };
+
+export interface Streams {
+  /**
+   * Registers a stream whose response head has been written: counts it (now or after --increment-delay),
+   * applies its uuid, and writes its first count. `carrier` emits 'close' when the stream is gone.
+   */
+  open(sink: StreamSink, carrier: EventEmitter, ns: string, uuid: string | undefined): Viewer;
+}
+
+export function createStreams(hub: Hub, lifetimes: Lifetimes, uuids: UuidRegistry): Streams {
+  function onClose(this: Carrier): void {
+    const viewer = this[VIEWER];
+    if (!viewer) return;
+    this[VIEWER] = undefined;
+    debug('stream closed in %s', viewer.room.name);
+    hub.leave(viewer);
+    lifetimes.forget(viewer);
+    uuids.release(viewer);
+  }
+
+  return {
+    open(sink, carrier, ns, uuid) {
+      debug('stream opened in %s', ns);
+      const viewer = hub.join(ns, sink, Date.now(), uuid);
+      (carrier as Carrier)[VIEWER] = viewer;
+      carrier.on('close', onClose);
+      if (uuid !== undefined) uuids.claim(viewer as Viewer & { uuid: string });
+      lifetimes.track(viewer);
+      sink.write(countFrame(hub.countFor(viewer)));
+      return viewer;
+    },
+  };
+}
