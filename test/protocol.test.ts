@@ -5,7 +5,7 @@ import { decodeName } from '../src/protocol/namespace.js';
 import { messageFrame } from '../src/protocol/sse.js';
 
 test('well-formed IPC messages pass, malformed ones are rejected', () => {
-  assert.ok(parseWorkerMessage({ type: 'report', entries: [['ev', 2, 1]], exclusions: [] }));
+  assert.ok(parseWorkerMessage({ type: 'report', entries: [['ev', 2, 1]], exclusions: [], entered: [], exited: [] }));
   for (const bad of [null, 3, 'x', {}, { type: 'report' }, { type: 'report', entries: [['ev', -1, 0]], exclusions: [] },
     { type: 'report', entries: [['ev', 1.5, 0]], exclusions: [] }, { type: 'report', entries: [['', 1, 0]], exclusions: [] },
     { type: 'report', entries: [['ev', 1]], exclusions: [] }, { type: 'report', entries: [], exclusions: [{ uuid: 'u' }] },

@@ -2,6 +2,8 @@
 // each report carries the worker's ABSOLUTE member count for every namespace that changed since the last
 // one, so a lost or repeated report heals itself at the next. Both sides validate what they receive.
 
+import { isSessionEntry, isSessionExit, type SessionEntry, type SessionExit } from './sessions.js';
+
 /** [namespace, members now on this worker, viewers counted since the previous report] */
 export type ReportEntry = [ns: string, members: number, joined: number];
 /** [namespace, members] */
@@ -21,7 +23,7 @@ export interface Exclusion {
 export const PLAIN_REQUEST_WORKER = Number.MAX_SAFE_INTEGER;
 
 export type WorkerMessage =
-  | { type: 'report'; entries: ReportEntry[]; exclusions: Exclusion[] }
+  | { type: 'report'; entries: ReportEntry[]; exclusions: Exclusion[]; entered: SessionEntry[]; exited: SessionExit[] }
   | { type: 'listening'; address: string }
   | { type: 'listen-failed'; code: string; port: number };
 
@@ -68,7 +70,8 @@ export function parseWorkerMessage(raw: unknown): WorkerMessage | undefined {
   const m = raw as Record<string, unknown>;
   switch (m.type) {
     case 'report':
-      return isArrayOf(m.entries, isReportEntry) && isArrayOf(m.exclusions, isExclusion) ? (m as WorkerMessage) : undefined;
+      return isArrayOf(m.entries, isReportEntry) && isArrayOf(m.exclusions, isExclusion)
+        && isArrayOf(m.entered, isSessionEntry) && isArrayOf(m.exited, isSessionExit) ? (m as WorkerMessage) : undefined;
     case 'listening':
       return typeof m.address === 'string' ? (m as WorkerMessage) : undefined;
     case 'listen-failed':

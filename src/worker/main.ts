@@ -40,7 +40,7 @@ function send(message: WorkerMessage): void {
 function report(): void {
   const entries = hub.takeReport();
   const exclusions = uuids.takeOutgoing();
-  if (entries.length > 0 || exclusions.length > 0) send({ type: 'report', entries, exclusions });
+  if (entries.length > 0 || exclusions.length > 0) send({ type: 'report', entries, exclusions, entered: [], exited: [] });
 }
 
 function onPrimaryMessage(message: PrimaryMessage): void {
