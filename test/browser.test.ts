@@ -3,9 +3,10 @@
 // CI=true, where a missing browser is a failure: CI installs it.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { httpStatus } from './helpers/http.js';
 import { startDaemon, waitForMembers, type Daemon } from './helpers/daemon.js';
 import { openViewer, type SseClient } from './helpers/sse-client.js';
 
@@ -21,14 +22,6 @@ const OUTPUT_DIR = new URL('../../test-output/', import.meta.url);
 // The full build: the slim one has no $.Deferred, which $.audience() returns.
 const JQUERY_FILE = new URL('../../node_modules/jquery/dist/jquery.min.js', import.meta.url);
 const WAIT_MS = 10_000;
-
-function get(port: number, path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-      res.resume().on('end', () => resolve(res.statusCode ?? 0));
-    }).on('error', reject).end();
-  });
-}
 
 /** Waits until `selector`'s text is `expected`; on timeout, says what it showed instead. */
 async function waitForText(page: Page, selector: string, expected: string): Promise<void> {
@@ -146,7 +139,7 @@ describe('browser', { skip: SKIP }, () => {
         assert.equal(await page.textContent('#namespace'), 'launch party');
       }
 
-      assert.equal(await get(d.notificationPort, '/launch%20party/chat/hello'), 200);
+      assert.equal(await httpStatus(d.notificationPort, '/launch%20party/chat/hello'), 200);
       for (const page of [first, second]) await waitForMessage(page, 'chat: hello');
 
       mkdirSync(OUTPUT_DIR, { recursive: true });
@@ -176,7 +169,7 @@ describe('browser', { skip: SKIP }, () => {
       await waitForText(page, '#total', '2');
 
       // Notifications reach 2.x pages as the raw "service=message" line.
-      assert.equal(await get(d.notificationPort, `/${ns}/chat/hello%20world`), 200);
+      assert.equal(await httpStatus(d.notificationPort, `/${ns}/chat/hello%20world`), 200);
       await page.waitForFunction(() => (window as unknown as { lines: string[] }).lines.includes('chat=hello%20world'), undefined,
         { timeout: WAIT_MS, polling: 50 });
       const lines = await page.evaluate(() => (window as unknown as { lines: string[] }).lines);

@@ -2,18 +2,12 @@
 // node, garbage on the group, and a node killed outright.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { DatagramEncoder } from '../src/protocol/datagram.js';
+import { httpStatus } from './helpers/http.js';
 import { isAlive, readStats, waitFor, waitForMembers, type Daemon } from './helpers/daemon.js';
 import { peersOf, randomGroup, sendToGroup, startNode, waitForMesh, type Group } from './helpers/cluster.js';
 import { openViewer, type SseClient } from './helpers/sse-client.js';
-
-function get(port: number, path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path, agent: false }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).on('error', reject).end();
-  });
-}
 
 function messages(viewer: SseClient): string[] {
   return viewer.events.map((e) => e.data).filter((data) => !/^\d+$/.test(data));
@@ -81,11 +75,11 @@ describe('three nodes, one audience', () => {
 
   test('a notification sent to one node reaches viewers on every node, once', async () => {
     const audience = [await watch(a, '/news'), await watch(b, '/news'), await watch(c, '/news')];
-    assert.equal(await get(c.notificationPort, '/news/chat/hello%20all'), 200);
+    assert.equal(await httpStatus(c.notificationPort, '/news/chat/hello%20all'), 200);
     await Promise.all(audience.map((viewer) => waitFor(() => messages(viewer).length > 0, 5000, 'the notification')));
     for (const viewer of audience) assert.deepEqual(messages(viewer), ['chat=hello%20all']);
     // One that cannot fit in a datagram is refused rather than delivered on this node only.
-    assert.equal(await get(a.notificationPort, `/news/chat/${'m'.repeat(1200)}`), 413);
+    assert.equal(await httpStatus(a.notificationPort, `/news/chat/${'m'.repeat(1200)}`), 413);
   });
 
   test('garbage on the group is dropped and counted; counting goes on', async () => {

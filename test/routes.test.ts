@@ -1,22 +1,10 @@
 // The public, notification and demo ports: formats, client scripts, and clear answers to bad input.
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { startDaemon, waitFor, waitForMembers, type Daemon } from './helpers/daemon.js';
+import { httpRequest } from './helpers/http.js';
 import { openViewer, SseClient } from './helpers/sse-client.js';
-
-interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: string }
-
-function httpRequest(port: number, path: string, { method = 'GET', headers = {} as Record<string, string> } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path, method, agent: false, headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => { body += chunk; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    }).on('error', reject).end();
-  });
-}
 
 /** Sends raw bytes and returns whatever comes back until the server closes or 1 s passes. */
 function rawExchange(port: number, bytes: string): Promise<string> {

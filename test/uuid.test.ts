@@ -1,16 +1,9 @@
 // --enable-uuid: one stream per uuid across every worker; the registry does not outlive its streams.
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { httpStatus } from './helpers/http.js';
 import { startDaemon, waitForMembers, type Daemon } from './helpers/daemon.js';
 import { openViewer, type SseClient } from './helpers/sse-client.js';
-
-function plainGet(port: number, path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path, agent: false }, (res) => { res.resume(); resolve(res.statusCode ?? 0); })
-      .on('error', reject).end();
-  });
-}
 
 describe('--enable-uuid', () => {
   let daemon: Daemon;
@@ -52,7 +45,7 @@ describe('--enable-uuid', () => {
   test('a plain request to /{ns}/{uuid} ends that uuid\'s streams without opening one', async () => {
     const streams = [await openViewer(daemon.port, '/uu3/kick'), await openViewer(daemon.port, '/uu3/other')];
     await waitForMembers(daemon, 'uu3', 2);
-    assert.equal(await plainGet(daemon.port, '/uu3/kick'), 200);
+    assert.equal(await httpStatus(daemon.port, '/uu3/kick'), 200);
     await streams[0]!.waitForEnd(3000);
     await waitForMembers(daemon, 'uu3', 1);
     assert.equal(streams[1]!.ended, false);

@@ -2,7 +2,9 @@
 import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import type { PeersReport } from '../../src/primary/peers/peers.js';
+import { after, before } from 'node:test';
 import { startDaemon, waitFor, type Daemon, type StartOptions } from './daemon.js';
+import { openViewer, type SseClient } from './sse-client.js';
 
 export interface Group {
   host: string;
@@ -59,4 +61,36 @@ export async function sendToGroup(group: Group, datagrams: Buffer[]): Promise<vo
     await new Promise<void>((resolve, reject) => socket.send(datagram, group.port, group.host, (error) => (error ? reject(error) : resolve())));
   }
   socket.close();
+}
+
+export interface TwoNodes {
+  readonly group: Group;
+  a: Daemon;
+  b: Daemon;
+  /** Opens a viewer on `daemon` that is closed after the block's tests. */
+  watch(daemon: Daemon, path: string): Promise<SseClient>;
+}
+
+/** Two nodes of one fresh group for the enclosing describe block: meshed before its tests, stopped after. */
+export function twoNodes(more: string[] = []): TwoNodes {
+  const viewers: SseClient[] = [];
+  const nodes: TwoNodes = {
+    group: randomGroup(),
+    a: undefined as unknown as Daemon,
+    b: undefined as unknown as Daemon,
+    async watch(daemon, path) {
+      const viewer = await openViewer(daemon.port, path);
+      viewers.push(viewer);
+      return viewer;
+    },
+  };
+  before(async () => {
+    [nodes.a, nodes.b] = await Promise.all([startNode(nodes.group, more), startNode(nodes.group, more)]);
+    await waitForMesh([nodes.a, nodes.b]);
+  });
+  after(async () => {
+    for (const viewer of viewers) viewer.close();
+    await Promise.all([nodes.a, nodes.b].map((d) => d?.stop()));
+  });
+  return nodes;
 }
