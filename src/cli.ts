@@ -8,16 +8,19 @@ import {
   parseClusterAddr,
   parseHost,
   parseInterfaceAddress,
+  parseMaxDevices,
   parsePeriod,
   parsePort,
   parseRatio,
   parseSeconds,
   parseSecret,
+  parseSecretFile,
   parseToken,
   parseTtl,
   parseWorkerCount,
   type Options,
 } from './options.js';
+import { DEFAULT_ATTENDANCE_PATH, parseAttendanceTarget, parseIpStorage } from './attendance/attendance-options.js';
 import { startPrimary } from './primary/main.js';
 
 const USAGE_ERROR = 2;
@@ -69,6 +72,15 @@ function buildProgram(): Command {
     .addOption(new Option('--notification-port <port>', 'local port of the notification (admin) server, 0 to disable').default(d.notificationPort).argParser(checked(parsePort)))
     .addOption(new Option('--notification-host <host>', 'address of the notification (admin) server').default(d.notificationHost).argParser(checked(parseHost)))
     .addOption(new Option('--admin-token <token>', 'bearer token required by the admin port; needed to bind stats or admin beyond loopback').env('AUDIENCE_METER_ADMIN_TOKEN').argParser(checked(parseToken)))
+    .addOption(new Option('--auth-secret <secret>', 'key of the viewers\' identity tokens (JWT HS256, ?token=)').env('AUDIENCE_METER_AUTH_SECRET').argParser(checked(parseSecret)))
+    .addOption(new Option('--auth-secret-file <path>', 'reads --auth-secret from this file (keeps it out of the process list)').argParser(checked(parseSecretFile)))
+    .option('--require-auth', 'refuse viewers without a valid token (401)', false)
+    .addOption(new Option('--max-devices <n>', 'streams one user may hold per namespace; the oldest is expelled beyond it (0: no limit)').default(d.maxDevices).argParser(checked(parseMaxDevices)))
+    .option('--trust-proxy', 'take the client address from the first X-Forwarded-For entry (only behind a proxy that sets it)', false)
+    .addOption(new Option('--attendance <target>', 'attendance log: a SQLite file path, a postgres:// URL, or off').env('AUDIENCE_METER_ATTENDANCE').default(d.attendance, DEFAULT_ATTENDANCE_PATH).argParser(checked(parseAttendanceTarget)))
+    .addOption(new Option('--ip-storage <mode>', 'viewer addresses in the log: full, truncated (/24 or /48) or none').default(d.ipStorage).argParser(checked(parseIpStorage)))
+    .addOption(new Option('--geoip-db <file>', 'MaxMind DB file (.mmdb) giving each session\'s country (default: no country)'))
+    .addOption(new Option('--sample-interval <seconds>', 'seconds between two stored member counts of every namespace').default(d.sampleInterval).argParser(checked(parsePeriod)))
     .configureHelp({ helpWidth: 120 })
     .exitOverride()
     .configureOutput({
@@ -87,7 +99,15 @@ export function parseCommandLine(argv: string[]): Options {
     }
     throw error;
   }
-  const options: Options = { ...defaults, ...program.opts<Partial<Options>>() };
+  const { authSecretFile, ...given } = program.opts<Partial<Options> & { authSecretFile?: string }>();
+  const options: Options = { ...defaults, ...given };
+  if (authSecretFile !== undefined) {
+    if (given.authSecret !== undefined) {
+      process.stderr.write('audience-meter: option --auth-secret-file cannot be used with --auth-secret or AUDIENCE_METER_AUTH_SECRET\n');
+      process.exit(USAGE_ERROR);
+    }
+    options.authSecret = authSecretFile;
+  }
   const problem = crossCheck(options);
   if (problem) {
     process.stderr.write(`audience-meter: ${problem}\n`);

@@ -1,7 +1,9 @@
 // The daemon's settings: their types, defaults and the checks that turn a bad value into one clear line.
 // Parsers throw InvalidOptionValue; the CLI turns that into exit status 2.
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
+import type { AttendanceTarget, IpStorage } from './attendance/attendance-options.js';
 
 export interface HostPort {
   host: string;
@@ -36,6 +38,22 @@ export interface Options {
   notificationPort: number;
   notificationHost: string;
   adminToken: string | undefined;
+  /** Key that verifies viewers' identity tokens (JWT HS256). Workers get it: they verify tokens. */
+  authSecret: string | undefined;
+  /** Refuse viewers without a valid token. */
+  requireAuth: boolean;
+  /** Sessions one user may hold per namespace on this node; 0: no limit. */
+  maxDevices: number;
+  /** Believe the first X-Forwarded-For address (the daemon sits behind a proxy that sets it). */
+  trustProxy: boolean;
+  /** Where the primary writes sessions and samples: SQLite file, PostgreSQL URL, or off. */
+  attendance: AttendanceTarget;
+  /** How much of a viewer's address the log keeps. */
+  ipStorage: IpStorage;
+  /** A MaxMind DB file (.mmdb) giving each session's country; undefined: no country. */
+  geoipDb: string | undefined;
+  /** Seconds between two stored member counts of every namespace. */
+  sampleInterval: number;
 }
 
 /** Every duration is in seconds, as on the 2.x command line. */
@@ -64,6 +82,14 @@ export const defaults: Options = {
   notificationPort: 2442,
   notificationHost: '127.0.0.1',
   adminToken: undefined,
+  authSecret: undefined,
+  requireAuth: false,
+  maxDevices: 0,
+  trustProxy: false,
+  attendance: { kind: 'sqlite', path: './audience-meter.db' },
+  ipStorage: 'truncated',
+  geoipDb: undefined,
+  sampleInterval: 10,
 };
 
 export class InvalidOptionValue extends Error {}
@@ -143,6 +169,21 @@ export function parseToken(value: string): string {
   return value;
 }
 
+export function parseMaxDevices(value: string): number {
+  return parseInteger(value, 0, 1000, 'must be a whole number from 0 (no limit) to 1000');
+}
+
+/** --auth-secret-file: the secret is the file's content, a trailing line break dropped. */
+export function parseSecretFile(path: string): string {
+  let content: string;
+  try {
+    content = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new InvalidOptionValue(`cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  return parseSecret(content.replace(/\r?\n$/, ''));
+}
+
 function parseInteger(value: string, min: number, max: number, reason: string): number {
   const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidOptionValue(reason);
@@ -169,6 +210,11 @@ export function crossCheck(options: Options): string | undefined {
   // options are inert, and 2.x command lines that set them oddly keep starting.
   if (options.clusterAddr && options.clusterNodeTimeout < 2 * options.clusterNotifyInterval) {
     return 'option --cluster-node-timeout must be at least twice --cluster-notify-interval';
+  }
+  // Without a secret no viewer can be identified: both options would silently do nothing.
+  if (!options.authSecret) {
+    if (options.requireAuth) return 'option --require-auth needs --auth-secret (or --auth-secret-file)';
+    if (options.maxDevices > 0) return 'option --max-devices needs --auth-secret (or --auth-secret-file): only identified users have devices';
   }
   if (!options.adminToken) {
     if (options.statsPort !== 0 && !isLoopback(options.statsHost)) {

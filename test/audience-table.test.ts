@@ -49,7 +49,7 @@ test('the snapshot has the 2.x fields in UNIX seconds', () => {
   const table = new AudienceTable();
   table.setMembers('worker:1', 'ev', 2, 1_700_000_000_500);
   table.addConnections('ev', 2, 1_700_000_000_500);
-  assert.deepEqual(table.snapshot(), { ev: { created: 1_700_000_000, connections: 2, members: 2, modified: 0 } });
+  assert.deepEqual(table.snapshot(), { ev: { created: 1_700_000_000, connections: 2, members: 2, modified: 0, users: 0 } });
 });
 
 test('takeChanged returns each changed namespace once', () => {
@@ -102,5 +102,5 @@ test('an empty namespace is swept with what peers held in it, and an empty adver
   table.setPeerCounts('node:b', 'ev', 0, 3, 62_000);
   assert.equal(table.namespaces.has('ev'), false);
   table.setPeerCounts('node:b', 'ev', 1, 4, 63_000);
-  assert.deepEqual(table.snapshot().ev, { created: 63, connections: 4, members: 1, modified: 0 }, 'starts afresh, not from the swept joins');
+  assert.deepEqual(table.snapshot().ev, { created: 63, connections: 4, members: 1, modified: 0, users: 0 }, 'starts afresh, not from the swept joins');
 });

@@ -47,6 +47,13 @@ const badValues: [string[], RegExp][] = [
   [['--stats-host', '0.0.0.0'], /--stats-host 0\.0\.0\.0 is not a loopback address: set --admin-token/],
   [['--admin-token', 'short'], /--admin-token <token>.*at least 16 characters/],
   [['--admin-token', 'has spaces in the token'], /--admin-token <token>.*without spaces/],
+  [['--auth-secret', 'short'], /--auth-secret <secret>.*at least 16 characters/],
+  [['--auth-secret-file', '/nonexistent/secret'], /--auth-secret-file <path>.*cannot be read/],
+  [['--max-devices', '-1'], /--max-devices <n>.*whole number/],
+  [['--max-devices', 'two', '--auth-secret', 'a-secret-of-16-chars'], /--max-devices <n>.*whole number/],
+  [['--require-auth'], /--require-auth needs --auth-secret/],
+  [['--max-devices', '2'], /--max-devices needs --auth-secret/],
+  [['--auth-secret', 'a-secret-of-16-chars', '--auth-secret-file', BIN], /--auth-secret-file cannot be used with --auth-secret/],
 ];
 
 for (const [args, message] of badValues) {

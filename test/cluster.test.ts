@@ -70,7 +70,7 @@ describe('three nodes, one audience', () => {
       assert.equal(typeof peer.namespaces, 'number');
     }
     const stats = await readStats(a.statsPort);
-    for (const value of Object.values(stats)) assert.deepEqual(Object.keys(value).sort(), ['connections', 'created', 'members', 'modified']);
+    for (const value of Object.values(stats)) assert.deepEqual(Object.keys(value).sort(), ['connections', 'created', 'members', 'modified', 'users']);
   });
 
   test('a notification sent to one node reaches viewers on every node, once', async () => {

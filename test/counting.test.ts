@@ -57,7 +57,7 @@ describe('counting across workers and namespaces', () => {
     await waitFor(async () => (await daemon.stats()).fields!.modified > 0, 2000, 'the first push');
     const entry = (await daemon.stats()).fields!;
     const now = Math.floor(Date.now() / 1000);
-    assert.deepEqual(Object.keys(entry).sort(), ['connections', 'created', 'members', 'modified']);
+    assert.deepEqual(Object.keys(entry).sort(), ['connections', 'created', 'members', 'modified', 'users']);
     assert.ok(Math.abs(entry.created - now) <= 2, `created ${entry.created} is about now (${now})`);
     assert.ok(entry.modified >= entry.created, 'modified is the time of the last push');
     viewer.close();

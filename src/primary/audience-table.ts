@@ -27,7 +27,7 @@ export interface TableRecord extends NamespaceRecord {
 }
 
 /** The JSON object of the stats port, 2.x field names, UNIX seconds. */
-export type StatsSnapshot = Record<string, { created: number; connections: number; members: number; modified: number }>;
+export type StatsSnapshot = Record<string, { created: number; connections: number; members: number; modified: number; users: number }>;
 
 /** What one source holds in one namespace. A worker's joins are counted by addConnections, not here. */
 interface Held {
@@ -112,10 +112,11 @@ export class AudienceTable {
     return deleted;
   }
 
-  snapshot(): StatsSnapshot {
+  /** `usersIn`: distinct identified users watching a namespace now (the session registry knows them). */
+  snapshot(usersIn: (ns: string) => number = () => 0): StatsSnapshot {
     const stats: StatsSnapshot = {};
     for (const r of this.namespaces.values()) {
-      stats[r.name] = { created: seconds(r.created), connections: r.connections, members: r.members, modified: seconds(r.modified) };
+      stats[r.name] = { created: seconds(r.created), connections: r.connections, members: r.members, modified: seconds(r.modified), users: usersIn(r.name) };
     }
     return stats;
   }

@@ -5,18 +5,29 @@ import { parseWorkerMessage, type CountEntry, type WorkerMessage } from '../prot
 import { describeBindError, listen } from '../listen.js';
 import { debugFor, enableAllDebug, logError, logInfo } from '../log.js';
 import type { Options } from '../options.js';
+import type { SessionEntry, SessionExit } from '../protocol/sessions.js';
 import { AudienceTable } from './audience-table.js';
 import { createDemoServer } from './demo-server.js';
-import { createNotificationServer } from './notification-server.js';
+import { targetForWorkers } from '../attendance/attendance-options.js';
+import type { AttendanceLog } from '../attendance/attendance-log.js';
+import { createAttendanceLog } from '../attendance/create-attendance-log.js';
+import { createAdminPort } from './admin/admin-port.js';
 import { collectPushes } from './notifier.js';
 import { createPeers } from './peers/create-peers.js';
+import { nodeIdentity } from './peers/node-identity.js';
 import type { PeerSink } from './peers/peers.js';
+import { SessionRegistry } from './session-registry.js';
 import { createStatsServer } from './stats-server.js';
 import { WorkerPool } from './worker-pool.js';
 
 const debug = debugFor('primary');
+const debugSessions = debugFor('sessions');
 const SHUTDOWN_DEADLINE_MS = 4000;
+/** How long a stop waits for the attendance log to write what it holds and every open session's exit. */
+const ATTENDANCE_CLOSE_DEADLINE_MS = 5000;
 export const OPTIONS_ENV = 'AUDIENCE_METER_OPTIONS';
+/** This node's id, which workers put in every connection id. */
+export const NODE_ID_ENV = 'AUDIENCE_METER_NODE_ID';
 
 function sourceOf(workerId: number): string {
   return `worker:${workerId}`;
@@ -27,22 +38,36 @@ export function startPrimary(options: Options): void {
   if (options.debug) enableAllDebug();
 
   const table = new AudienceTable();
+  const sessions = new SessionRegistry(options.maxDevices);
   const servers: Server[] = [];
   const timers: NodeJS.Timeout[] = [];
   let listeningWorkers = 0;
   let stopping = false;
+  let attendance: AttendanceLog;
+  try {
+    attendance = createAttendanceLog(options, nodeIdentity(options.host, options.port).id);
+  } catch (error) {
+    logError((error as Error).message);
+    process.exit(1);
+  }
 
-  // Workers need no secrets: keep them out of their environment (and of /proc/<pid>/environ).
-  const workerOptions: Options = { ...options, adminToken: undefined, clusterSecret: undefined };
-  const pool = new WorkerPool(options.workers, { [OPTIONS_ENV]: JSON.stringify(workerOptions) }, {
+  // Workers need no admin or cluster secret: keep them out of their environment (and of /proc/<pid>/environ).
+  // They do keep --auth-secret: each worker verifies its viewers' tokens itself.
+  const workerOptions: Options = { ...options, adminToken: undefined, clusterSecret: undefined, attendance: targetForWorkers(options.attendance) };
+  const workerEnv = { [OPTIONS_ENV]: JSON.stringify(workerOptions), [NODE_ID_ENV]: nodeIdentity(options.host, options.port).id };
+  const pool = new WorkerPool(options.workers, workerEnv, {
     message(workerId, raw) {
       const message = parseWorkerMessage(raw);
       if (!message) return debug('dropped a malformed message from worker %d', workerId);
       onWorkerMessage(workerId, message);
     },
     exit(workerId) {
-      table.dropSource(sourceOf(workerId), Date.now());
+      const now = Date.now();
+      table.dropSource(sourceOf(workerId), now);
       shareOthersCounts();
+      // Its streams died with it; while stopping, the ones it did not report ended with the daemon.
+      const exits = sessions.dropWorker(workerId, stopping ? 'shutdown' : 'crash', now);
+      if (exits.length > 0) recordSessionEvents([], exits);
     },
     crashLoop() {
       void shutdown(1);
@@ -73,6 +98,7 @@ export function startPrimary(options: Options): void {
           table.addConnections(ns, joined, now);
         }
         shareOthersCounts();
+        if (message.entered.length > 0 || message.exited.length > 0) onSessionEvents(workerId, message.entered, message.exited);
         if (message.exclusions.length > 0) {
           pool.broadcast({ type: 'exclude', exclusions: message.exclusions }, workerId);
           peers.publishExclusions(message.exclusions);
@@ -81,6 +107,7 @@ export function startPrimary(options: Options): void {
       }
       case 'listening':
         if (++listeningWorkers === options.workers) {
+          attendance.start();
           logInfo(`listening on ${message.address} with ${options.workers} worker${options.workers === 1 ? '' : 's'}`);
         }
         return;
@@ -89,6 +116,34 @@ export function startPrimary(options: Options): void {
         void shutdown(1);
         return;
     }
+  }
+
+  /** The registry first (it may expel sessions), then the attendance log. */
+  function onSessionEvents(workerId: number, entered: SessionEntry[], exited: SessionExit[]): void {
+    const expel = sessions.apply(workerId, entered, exited);
+    if (expel.length > 0) {
+      debug('device limit: expelling %d session(s)', expel.length);
+      // Every worker hears it: the holder ends the stream, all of them refuse its reconnection with 204.
+      pool.broadcast({ type: 'expel', sessions: expel });
+    }
+    recordSessionEvents(entered, exited);
+  }
+
+  /** Every session entry and exit (the registry's `crash` and `shutdown` exits included) ends up here. */
+  function recordSessionEvents(entered: SessionEntry[], exited: SessionExit[]): void {
+    // One debug line per event: what the tests read to see exit reasons reach the primary.
+    for (const e of entered) debugSessions('entry %s ns=%s user=%s', e.session, e.ns, e.user ?? '-');
+    for (const e of exited) debugSessions('exit %s reason=%s', e.session, e.reason);
+    attendanceLogHook(entered, exited);
+  }
+
+  function attendanceLogHook(entered: SessionEntry[], exited: SessionExit[]): void {
+    attendance.record(entered, exited);
+  }
+
+  function sampleMembers(): void {
+    const at = Date.now();
+    attendance.sample(Array.from(table.namespaces.values(), (record) => [record.name, record.members] as const), at);
   }
 
   /**
@@ -124,10 +179,11 @@ export function startPrimary(options: Options): void {
   async function startServers(): Promise<void> {
     await peers.start();
     const wanted: [string, Server, number, string | undefined][] = [];
-    if (options.statsPort !== 0) wanted.push(['stats', createStatsServer(() => table.snapshot()), options.statsPort, options.statsHost]);
+    if (options.statsPort !== 0) wanted.push(['stats', createStatsServer(() => table.snapshot((ns) => sessions.users(ns))), options.statsPort, options.statsHost]);
     if (options.notificationPort !== 0) {
-      const server = createNotificationServer({
+      const server = createAdminPort({
         adminToken: options.adminToken,
+        reports: attendance.reports,
         notify: (ns, data) => {
           const refused = peers.publishNotification(ns, data);
           if (refused === undefined) pool.broadcast({ type: 'notify', ns, data });
@@ -153,6 +209,8 @@ export function startPrimary(options: Options): void {
     // The goodbye first: peers drop this node's counts at once instead of watching them fall as streams end.
     await peers.stop();
     await pool.stop(SHUTDOWN_DEADLINE_MS);
+    // After the workers: their last exits are in; whatever is still open ends now as `shutdown`.
+    await attendance.close(Date.now(), ATTENDANCE_CLOSE_DEADLINE_MS);
     process.exit(exitCode);
   }
 
@@ -164,6 +222,7 @@ export function startPrimary(options: Options): void {
       pool.start();
       timers.push(setInterval(pushCounts, options.notifyMinDelay * 1000));
       timers.push(setInterval(sweepNamespaces, 1000));
+      timers.push(setInterval(sampleMembers, options.sampleInterval * 1000));
     },
     (error: Error) => {
       logError(error.message);

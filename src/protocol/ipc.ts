@@ -35,6 +35,11 @@ export type PrimaryMessage =
   /** A 2.x notification: `data` is sent as is to every viewer of `ns`. */
   | { type: 'notify'; ns: string; data: string }
   | { type: 'exclude'; exclusions: Exclusion[] }
+  /**
+   * Sessions expelled by the device limit, sent to EVERY worker: the holder ends its stream, and all of them
+   * answer 204 when the expelled browser reconnects with that id as Last-Event-ID.
+   */
+  | { type: 'expel'; sessions: string[] }
   | { type: 'shutdown' };
 
 const MAX_NAME_LENGTH = 1024;
@@ -92,6 +97,8 @@ export function parsePrimaryMessage(raw: unknown): PrimaryMessage | undefined {
       return isName(m.ns) && typeof m.data === 'string' ? (m as PrimaryMessage) : undefined;
     case 'exclude':
       return isArrayOf(m.exclusions, isExclusion) ? (m as PrimaryMessage) : undefined;
+    case 'expel':
+      return isArrayOf(m.sessions, isName) ? (m as PrimaryMessage) : undefined;
     case 'shutdown':
       return m as PrimaryMessage;
     default:

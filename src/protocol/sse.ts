@@ -17,6 +17,14 @@ export function countFrame(members: number): Buffer {
 }
 
 /**
+ * A stream's first count, carrying its session id: EventSource keeps it as the last event id (later events
+ * have none) and sends it back as Last-Event-ID when it reconnects.
+ */
+export function firstCountFrame(members: number, id: string): Buffer {
+  return Buffer.from(`id: ${id}\ndata: ${members}\n\n`);
+}
+
+/**
  * A message frame. Data with line breaks becomes several `data:` lines, which EventSource joins with '\n',
  * so no message can forge another event.
  */

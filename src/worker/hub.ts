@@ -19,13 +19,13 @@ export class Hub {
   private readonly others = new Map<string, number>();
   private changed = new Set<Room>();
 
-  join(ns: string, sink: StreamSink, openedAt: number, uuid: string | undefined): Viewer {
+  join(ns: string, sink: StreamSink, openedAt: number, uuid: string | undefined, session: string): Viewer {
     let room = this.rooms.get(ns);
     if (!room) {
       room = new Room(ns);
       this.rooms.set(ns, room);
     }
-    const viewer = new Viewer(room, sink, openedAt, uuid);
+    const viewer = new Viewer(room, sink, openedAt, uuid, session);
     room.viewers.add(viewer);
     return viewer;
   }
@@ -84,7 +84,8 @@ export class Hub {
     for (const room of this.rooms.values()) for (const viewer of room.viewers) viewer.write(frame);
   }
 
+  /** The worker is stopping: every stream ends, recorded as `shutdown`. */
   endAll(): void {
-    for (const room of this.rooms.values()) for (const viewer of room.viewers) viewer.end();
+    for (const room of this.rooms.values()) for (const viewer of room.viewers) viewer.end('shutdown');
   }
 }

@@ -57,7 +57,7 @@ export class Lifetimes {
       if (viewer.openedAt + this.maxDurationMs > now) return;
       // Ending closes the response; its 'close' handler forgets it. Delete now so the loop moves on.
       this.byAge.delete(viewer);
-      viewer.end();
+      viewer.end('max-duration');
     }
   }
 }

@@ -8,8 +8,12 @@ import { OpenFileWatch, softOpenFileLimit } from './fd-watch.js';
 import type { Options } from '../options.js';
 import { Hub } from './hub.js';
 import { Lifetimes } from './lifetimes.js';
+import { IdentityVerifier } from '../attendance/identity.js';
+import { Gate } from './admission.js';
 import { createPublicListener } from './public-listener.js';
 import { createHttpFallback } from './public-server.js';
+import { ConnectionIds } from './session-ids.js';
+import { Sessions } from './sessions.js';
 import { createStreams } from './streams.js';
 import { UuidRegistry } from './uuid-registry.js';
 
@@ -27,20 +31,35 @@ if (options.debug) enableAllDebug();
 const hub = new Hub();
 const lifetimes = new Lifetimes(hub, options.incrementDelay * 1000, options.maxConnDuration * 1000);
 const uuids = new UuidRegistry(workerId);
-const streams = createStreams(hub, lifetimes, uuids);
-const fallback = createHttpFallback({ streams, uuids, enableUuid: options.enableUuid });
-const listener = createPublicListener({ streams, fallback, enableUuid: options.enableUuid });
+// The node id (from the primary) goes into every connection id, so they are unique across nodes.
+const sessions = new Sessions(new ConnectionIds(process.env.AUDIENCE_METER_NODE_ID ?? 'node', workerId), options.maxDevices > 0);
+// The auth secret is the one secret a worker holds: it verifies viewers' tokens itself.
+const gate = new Gate(new IdentityVerifier(options.authSecret, options.requireAuth), sessions, options.trustProxy);
+const streams = createStreams(hub, lifetimes, uuids, sessions);
+const fallback = createHttpFallback({ streams, uuids, enableUuid: options.enableUuid, gate });
+const listener = createPublicListener({ streams, fallback, enableUuid: options.enableUuid, gate });
 const server = listener.server;
 let stopping = false;
 
-function send(message: WorkerMessage): void {
-  if (process.connected) process.send?.(message);
+function send(message: WorkerMessage, sent?: () => void): void {
+  if (process.connected && process.send) process.send(message, undefined, undefined, sent);
+  else sent?.();
 }
 
-function report(): void {
+function report(sent?: () => void): void {
   const entries = hub.takeReport();
   const exclusions = uuids.takeOutgoing();
-  if (entries.length > 0 || exclusions.length > 0) send({ type: 'report', entries, exclusions, entered: [], exited: [] });
+  const { entered, exited } = sessions.take();
+  if (entries.length > 0 || exclusions.length > 0 || entered.length > 0 || exited.length > 0) {
+    send({ type: 'report', entries, exclusions, entered, exited }, sent);
+  } else {
+    sent?.();
+  }
+}
+
+/** The last report carries the `shutdown` exits of the streams just ended: exit once it is handed over. */
+function exitAfterLastReport(): void {
+  report(() => process.exit(0));
 }
 
 function onPrimaryMessage(message: PrimaryMessage): void {
@@ -58,6 +77,9 @@ function onPrimaryMessage(message: PrimaryMessage): void {
     case 'exclude':
       uuids.applyRemote(message.exclusions);
       return;
+    case 'expel':
+      sessions.expel(message.sessions, Date.now());
+      return;
     case 'shutdown':
       stop();
       return;
@@ -71,11 +93,11 @@ function stop(): void {
   lifetimes.stop();
   listener.stop();
   // The listener's close callback runs once every connection it accepted is gone.
-  server.close(() => process.exit(0));
+  server.close(exitAfterLastReport);
   hub.endAll();
   // Plain requests leave idle keep-alive sockets in node:http; close them once the stream ends are written.
   setTimeout(() => fallback.closeAllConnections(), 100).unref();
-  setTimeout(() => process.exit(0), STOP_DEADLINE_MS).unref();
+  setTimeout(exitAfterLastReport, STOP_DEADLINE_MS).unref();
 }
 
 process.on('message', (raw: unknown) => {
@@ -87,7 +109,7 @@ process.on('message', (raw: unknown) => {
 process.on('SIGINT', () => {});
 process.on('disconnect', stop);
 
-const reportTimer = setInterval(report, TICK_MS);
+const reportTimer = setInterval(() => report(), TICK_MS);
 lifetimes.start();
 let listening = false;
 server.on('error', (error: NodeJS.ErrnoException) => {

@@ -7,6 +7,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import { SSE_HEADERS } from '../protocol/sse.js';
 import { debugFor } from '../log.js';
+import type { Admission, Gate } from './admission.js';
+import { rawAnswer } from './raw-answers.js';
 import { readRequestHead } from './request-head.js';
 import { routeRequest } from './routes.js';
 import type { Streams } from './streams.js';
@@ -29,6 +31,7 @@ export interface PublicListenerDeps {
   streams: Streams;
   fallback: HttpServer;
   enableUuid: boolean;
+  gate: Gate;
 }
 
 export interface PublicListener {
@@ -37,9 +40,10 @@ export interface PublicListener {
   stop(): void;
 }
 
-export function createPublicListener({ streams, fallback, enableUuid }: PublicListenerDeps): PublicListener {
+export function createPublicListener({ streams, fallback, enableUuid, gate }: PublicListenerDeps): PublicListener {
   /** Connections whose request head is not complete yet, oldest first. */
   const awaitingHead = new Set<PendingSocket>();
+  let stopped = false;
 
   function onConnection(socket: PendingSocket): void {
     socket[ARRIVED_AT] = Date.now();
@@ -67,10 +71,33 @@ export function createPublicListener({ streams, fallback, enableUuid }: PublicLi
       return;
     }
     this.on('data', onStreamData);
-    this.cork();
-    this.write(STREAM_RESPONSE_HEAD);
-    streams.open(this, this, route.ns, route.uuid);
-    this.uncork();
+    const admission = gate.admit({
+      ns: route.ns, target: head.target, lastEventId: head.lastEventId, userAgent: head.userAgent,
+      referer: head.referer, forwardedFor: head.forwardedFor, remoteAddress: this.remoteAddress,
+    });
+    if (!(admission instanceof Promise)) return startOrRefuse(this, route.ns, route.uuid, admission);
+    // A token is being verified: the socket waits with no listener but its error and extra-data ones. This
+    // closure lives only until the verdict; a viewer that disconnected meanwhile is found destroyed then.
+    const socket = this;
+    admission.then((verdict) => startOrRefuse(socket, route.ns, route.uuid, verdict), () => socket.destroy());
+  }
+
+  function startOrRefuse(socket: Socket, ns: string, uuid: string | undefined, admission: Admission): void {
+    // Gone (or half-gone) while its token was verified, or the worker is stopping: never counted.
+    if (socket.destroyed || socket.readableEnded || stopped) {
+      socket.destroy();
+      return;
+    }
+    if (!admission.admit) {
+      debug('%d on a stream request: %s', admission.status, admission.reason);
+      socket.write(rawAnswer(admission.status, admission.reason));
+      socket.destroySoon();
+      return;
+    }
+    socket.cork();
+    socket.write(STREAM_RESPONSE_HEAD);
+    streams.open(socket, socket, ns, uuid, admission.visit);
+    socket.uncork();
   }
 
   function handToHttp(socket: Socket, bytes: Buffer): void {
@@ -99,6 +126,7 @@ export function createPublicListener({ streams, fallback, enableUuid }: PublicLi
   return {
     server,
     stop() {
+      stopped = true;
       clearInterval(sweep);
       for (const socket of awaitingHead) socket.destroy();
       awaitingHead.clear();

@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { answer as answerPlain } from '../http-answer.js';
 import { SSE_HEADERS } from '../protocol/sse.js';
 import { debugFor } from '../log.js';
+import type { Admission, Gate } from './admission.js';
 import { serveClientFile } from './client-files.js';
 import { MAX_HEAD_BYTES } from './request-head.js';
 import { routeRequest } from './routes.js';
@@ -28,9 +29,22 @@ export interface HttpFallbackDeps {
   streams: Streams;
   uuids: UuidRegistry;
   enableUuid: boolean;
+  gate: Gate;
 }
 
-export function createHttpFallback({ streams, uuids, enableUuid }: HttpFallbackDeps): Server {
+export function createHttpFallback({ streams, uuids, enableUuid, gate }: HttpFallbackDeps): Server {
+  function startOrRefuse(req: IncomingMessage, res: ServerResponse, ns: string, uuid: string | undefined, admission: Admission): void {
+    // The viewer went away while its token was verified: nothing to open, nothing to count.
+    if (res.destroyed || req.socket.destroyed || req.socket.readableEnded) return;
+    if (!admission.admit) {
+      debug('%d %s: %s', admission.status, req.url, admission.reason);
+      return answer(res, admission.status, admission.status === 204 ? '' : admission.reason);
+    }
+    res.writeHead(200, SSE_HEADERS);
+    streams.open(res, res, ns, uuid, admission.visit);
+  }
+
+
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
     const route = routeRequest(req.method ?? '', req.url ?? '/', req.headers.accept, enableUuid);
     switch (route.kind) {
@@ -45,10 +59,16 @@ export function createHttpFallback({ streams, uuids, enableUuid }: HttpFallbackD
       case 'plain':
         if (route.uuid !== undefined) uuids.endEverywhere(route.uuid, Date.now());
         return answer(res, 200);
-      case 'stream':
-        res.writeHead(200, SSE_HEADERS);
-        streams.open(res, res, route.ns, route.uuid);
+      case 'stream': {
+        const { ns, uuid } = route;
+        const admission = gate.admit({
+          ns, target: req.url ?? '/', lastEventId: headerText(req.headers['last-event-id']), userAgent: req.headers['user-agent'],
+          referer: req.headers.referer, forwardedFor: headerText(req.headers['x-forwarded-for']), remoteAddress: req.socket.remoteAddress,
+        });
+        if (!(admission instanceof Promise)) return startOrRefuse(req, res, ns, uuid, admission);
+        admission.then((verdict) => startOrRefuse(req, res, ns, uuid, verdict), () => res.destroy());
         return;
+      }
     }
   }
 
@@ -57,4 +77,9 @@ export function createHttpFallback({ streams, uuids, enableUuid }: HttpFallbackD
   server.requestTimeout = 30_000;
   server.headersTimeout = 20_000;
   return server;
+}
+
+/** A header node:http may give as a list (repeated): its values joined as one. */
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
 }

@@ -1,4 +1,5 @@
 // One open stream. Kept to a few fields: a worker may hold tens of thousands of these.
+import type { ExitReason } from '../protocol/sessions.js';
 import type { Room } from './hub.js';
 
 /** Where a stream's bytes go: a raw socket (the fast path) or a node:http response (the fallback). */
@@ -15,6 +16,8 @@ const MAX_BUFFERED_BYTES = 256 * 1024;
 export class Viewer {
   /** Counted in its room's members (false while --increment-delay holds it back). */
   counted = false;
+  /** Why the daemon ended this stream; undefined while it is open or when the client went away ('left'). */
+  endedFor: ExitReason | undefined = undefined;
 
   constructor(
     readonly room: Room,
@@ -22,6 +25,8 @@ export class Viewer {
     /** ms since epoch */
     readonly openedAt: number,
     readonly uuid: string | undefined,
+    /** The session id: the stream's first SSE `id:`, and how the primary names this stream. */
+    readonly session: string,
   ) {}
 
   write(frame: Buffer): void {
@@ -32,7 +37,9 @@ export class Viewer {
     this.sink.write(frame);
   }
 
-  end(): void {
+  /** Ends the stream; the first reason given is the one recorded with the session's exit. */
+  end(reason: ExitReason = 'left'): void {
+    this.endedFor ??= reason;
     this.sink.end();
   }
 }

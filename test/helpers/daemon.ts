@@ -51,7 +51,9 @@ export async function startDaemon(args: string[] = [], { workers = 2, demo = fal
   const command = [process.execPath,
     BIN, '--port', String(port), '--host', '127.0.0.1', '--stats-port', String(statsPort),
     '--notification-port', String(notificationPort), '--demo-port', demo ? String(demoPort) : '0',
-    '--workers', String(workers), ...args,
+    '--workers', String(workers),
+    // No test writes ./audience-meter.db in the working tree: the attendance log is off unless a test asks.
+    ...(args.includes('--attendance') ? [] : ['--attendance', 'off']), ...args,
   ];
   // `exec` keeps the daemon's pid the child's pid, so signals and process checks still reach it.
   const [file, ...argv] = fileLimit === undefined ? command : ['/bin/sh', '-c', `ulimit -n ${fileLimit} && exec "$@"`, 'sh', ...command];

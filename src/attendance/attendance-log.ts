@@ -1,0 +1,55 @@
+// The attendance log as the primary sees it (DESIGN principle 4: the primary is its only writer). Workers'
+// session events and the primary's samples go in; a database store or, with `--attendance off`, nothing
+// writes them out. Calls never throw and never wait for the database: counting must go on without it.
+import type { SessionEntry, SessionExit } from '../protocol/sessions.js';
+import type { AttendanceReports } from './reports/attendance-reports.js';
+
+export interface AttendanceLogStatus {
+  /** Where the log writes, without any password. */
+  target: string;
+  /** Events waiting to be written. */
+  queued: number;
+  /** Events dropped because the queue was full while the database was away, since the start. */
+  dropped: number;
+  /** Why the last write failed, while the database is away. */
+  failing: string | undefined;
+}
+
+export interface AttendanceLog {
+  /**
+   * Starts writing: connects, migrates, closes what a crash left open, then writes what queued meanwhile.
+   * Called once this daemon holds its public port, so a second daemon started by mistake with the same node
+   * id (same host and port) cannot close the running one's sessions.
+   */
+  start(): void;
+  /** Sessions entered and exited since the worker's previous report, in that order. */
+  record(entered: readonly SessionEntry[], exited: readonly SessionExit[]): void;
+  /** Every namespace's member count at `at` (ms since epoch). */
+  sample(counts: Iterable<readonly [ns: string, members: number]>, at: number): void;
+  /** Reads for the admin API; undefined when the log is off. */
+  readonly reports: AttendanceReports | undefined;
+  status(): AttendanceLogStatus;
+  /** Resolves true once everything queued so far is written, false if that takes longer than `timeoutMs`. */
+  flushed(timeoutMs: number): Promise<boolean>;
+  /**
+   * A graceful stop: writes what is queued, then ends every session of this node still open with reason
+   * `shutdown` at `at`, then closes the database. Gives up after `deadlineMs` (the next start then closes
+   * those sessions as `crash`).
+   */
+  close(at: number, deadlineMs: number): Promise<void>;
+}
+
+/** `--attendance off`: counting only. */
+export class NoAttendanceLog implements AttendanceLog {
+  readonly reports = undefined;
+  start(): void {}
+  record(): void {}
+  sample(): void {}
+  status(): AttendanceLogStatus {
+    return { target: 'off', queued: 0, dropped: 0, failing: undefined };
+  }
+  async flushed(): Promise<boolean> {
+    return true;
+  }
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,252 @@
+// The attendance log over a database: events queue in memory and one writer loop puts them in the database
+// a batch per transaction. When the database fails (unreachable, full, locked) the loop says so loudly on
+// stderr, keeps the events (up to the queue's bound), retries with backoff, and writes them when it returns.
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import type { SessionEntry, SessionExit } from '../protocol/sessions.js';
+import { debugFor, logError, logInfo } from '../log.js';
+import type { AttendanceLog, AttendanceLogStatus } from './attendance-log.js';
+import { migrate } from './migrations.js';
+import { AttendanceReports } from './reports/attendance-reports.js';
+import { sessionRow, type RowFacts } from './session-rows.js';
+import { closeCrashedSessions, closeOpenSessions, closeSessions, insertSamples, insertSessions, touchOpenSessions } from './session-writes.js';
+import type { SqlDatabase } from './sql-database.js';
+import { WriteQueue } from './write-queue.js';
+
+const debug = debugFor('attendance');
+
+export interface DatabaseLogSettings {
+  /** Opens the database; may throw (a SQLite file that cannot be opened). */
+  open(): SqlDatabase;
+  /** For log lines: where the log writes, without a password. */
+  target: string;
+  facts: RowFacts;
+  queueLimit?: number;
+  /** Events per transaction: a flash crowd is written in a few transactions, each short enough not to stall the primary. */
+  batchSize?: number;
+  /** How long events gather before a write, so the reports of every worker in one tick share a transaction. */
+  flushDelayMs?: number;
+  heartbeatMs?: number;
+  retryMinMs?: number;
+  retryMaxMs?: number;
+}
+
+const LOUD_EVERY_MS = 30_000;
+/** A report arriving while the log connects and migrates waits this long before answering 503. */
+const READY_WAIT_MS = 3000;
+
+function oneLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+}
+
+export class DatabaseAttendanceLog implements AttendanceLog {
+  readonly reports: AttendanceReports;
+  private readonly queue: WriteQueue;
+  private readonly batchSize: number;
+  private readonly flushDelayMs: number;
+  private readonly retryMinMs: number;
+  private readonly retryMaxMs: number;
+  private db: SqlDatabase | undefined;
+  private ready = false;
+  private pumping = false;
+  private timer: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private started = false;
+  private retryMs: number;
+  private failing: { reason: string; since: number; loudAt: number; droppedBefore: number } | undefined;
+  private closingAt: number | undefined;
+  private shutdownWritten = false;
+  private closed = false;
+  /** The queue-full warning is given once per outage. */
+  private dropWarned = false;
+  private waiters: (() => void)[] = [];
+
+  constructor(private readonly settings: DatabaseLogSettings) {
+    this.queue = new WriteQueue(settings.queueLimit ?? 200_000);
+    this.batchSize = settings.batchSize ?? 5000;
+    this.flushDelayMs = settings.flushDelayMs ?? 50;
+    this.retryMinMs = settings.retryMinMs ?? 250;
+    this.retryMaxMs = settings.retryMaxMs ?? 5000;
+    this.retryMs = this.retryMinMs;
+    this.reports = new AttendanceReports(() => this.readable());
+  }
+
+  start(): void {
+    if (this.started || this.closingAt !== undefined) return;
+    this.started = true;
+    this.heartbeat = setInterval(() => {
+      this.queue.heartbeatAt = Date.now();
+      this.schedule(this.flushDelayMs);
+    }, this.settings.heartbeatMs ?? 30_000).unref();
+    // Connect, migrate and close what a crash left open first: prepare() runs before any write.
+    this.schedule(0);
+  }
+
+  record(entered: readonly SessionEntry[], exited: readonly SessionExit[]): void {
+    if (this.closed) return;
+    for (const entry of entered) this.push({ kind: 'enter', row: sessionRow(entry, this.settings.facts) });
+    for (const exit of exited) this.push({ kind: 'exit', exit });
+    if (entered.length + exited.length > 0) this.schedule(this.flushDelayMs);
+  }
+
+  sample(counts: Iterable<readonly [string, number]>, at: number): void {
+    if (this.closed) return;
+    for (const [ns, members] of counts) this.push({ kind: 'sample', sample: { ns, at, members } });
+    this.schedule(this.flushDelayMs);
+  }
+
+  status(): AttendanceLogStatus {
+    return { target: this.settings.target, queued: this.queue.length, dropped: this.queue.dropped, failing: this.failing?.reason };
+  }
+
+  flushed(timeoutMs: number): Promise<boolean> {
+    if (this.idle()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timeout = setTimeout(() => resolve(false), timeoutMs);
+      this.waiters.push(() => {
+        clearTimeout(timeout);
+        resolve(true);
+      });
+    });
+  }
+
+  async close(at: number, deadlineMs: number): Promise<void> {
+    if (this.closingAt !== undefined) return;
+    this.closingAt = at;
+    clearInterval(this.heartbeat);
+    if (!this.started) {
+      // Never started (the daemon failed before holding its port): nothing of this run may touch the log.
+      this.closed = true;
+      return;
+    }
+    this.retryMs = this.retryMinMs;
+    this.schedule(0);
+    const done = await this.flushed(deadlineMs);
+    this.closed = true;
+    clearTimeout(this.timer);
+    if (!done) {
+      logError(`attendance log: could not write to ${this.settings.target} before stopping; ${this.queue.length} events lost,`
+        + ' and the sessions still open will be closed as `crash` at the next start');
+    }
+    // A write still running when the deadline hit ends with an error on the closed handle, which is fine.
+    await this.db?.close().catch(() => {});
+  }
+
+  private push(op: Parameters<WriteQueue['push']>[0]): void {
+    if (this.queue.push(op) || this.dropWarned) return;
+    this.dropWarned = true;
+    logError(`attendance log: ${this.queue.limit} events are waiting for ${this.settings.target}, the limit; `
+      + 'new events are dropped (and counted) until it returns');
+  }
+
+  private idle(): boolean {
+    const sweepPending = this.closingAt !== undefined && !this.shutdownWritten;
+    return this.ready && this.queue.length === 0 && this.queue.heartbeatAt === undefined && !sweepPending;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer !== undefined || this.pumping || this.closed || !this.started) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.pump();
+    }, delayMs);
+  }
+
+  /** The database for a report, once migrated; waits a little for a log still starting. */
+  private async readable(): Promise<SqlDatabase> {
+    const deadline = Date.now() + READY_WAIT_MS;
+    while (!this.ready && !this.failing && !this.closed && Date.now() < deadline) await sleep(20);
+    if (!this.db || !this.ready) throw new Error(`the attendance log is not reachable${this.failing ? `: ${this.failing.reason}` : ''}`);
+    return this.db;
+  }
+
+  /** The writer loop: one at a time, until nothing is left or a write fails. */
+  private async pump(): Promise<void> {
+    if (this.pumping || this.closed) return;
+    this.pumping = true;
+    let failed = false;
+    try {
+      while (!this.closed) {
+        if (!this.ready) await this.prepare();
+        if (!(await this.writeNext())) break;
+        this.recovered();
+        await nextTurn(); // let IPC and HTTP in between two transactions of a flash crowd
+      }
+      this.recovered();
+    } catch (error) {
+      failed = true;
+      this.failed(error);
+    } finally {
+      this.pumping = false;
+    }
+    if (failed) {
+      this.schedule(this.retryMs);
+      this.retryMs = Math.min(this.retryMs * 2, this.closingAt === undefined ? this.retryMaxMs : this.retryMinMs);
+    } else if (this.idle()) {
+      for (const wake of this.waiters.splice(0)) wake();
+    } else {
+      this.schedule(0);
+    }
+  }
+
+  private async prepare(): Promise<void> {
+    this.db ??= this.settings.open();
+    const applied = await migrate(this.db);
+    if (applied.length > 0) logInfo(`attendance log: ${this.settings.target}: schema migrated to version ${applied.at(-1)}`);
+    const crashed = await this.db.transaction((tx) => closeCrashedSessions(tx, this.settings.facts.node));
+    if (crashed > 0) logInfo(`attendance log: closed ${crashed} session${crashed === 1 ? '' : 's'} left open by a crash, at their last-seen time`);
+    this.ready = true;
+  }
+
+  /** Writes the next batch; false when there was nothing to write. */
+  private async writeNext(): Promise<boolean> {
+    const db = this.db!;
+    const node = this.settings.facts.node;
+    const batch = this.queue.peek(this.batchSize);
+    const count = batch.entries.length + batch.exits.length + batch.samples.length;
+    const heartbeatAt = this.queue.heartbeatAt;
+    const sweepAt = count === this.queue.length && !this.shutdownWritten ? this.closingAt : undefined;
+    if (count === 0 && heartbeatAt === undefined && sweepAt === undefined) return false;
+    await db.transaction(async (tx) => {
+      await insertSessions(tx, batch.entries);
+      await closeSessions(tx, batch.exits);
+      await insertSamples(tx, node, batch.samples);
+      if (heartbeatAt !== undefined) await touchOpenSessions(tx, node, heartbeatAt);
+      if (sweepAt !== undefined) {
+        const closed = await closeOpenSessions(tx, node, sweepAt, 'shutdown');
+        debug('closed %d open sessions at shutdown', closed);
+      }
+    });
+    this.queue.remove(count);
+    if (this.queue.heartbeatAt === heartbeatAt) this.queue.heartbeatAt = undefined;
+    if (sweepAt !== undefined) this.shutdownWritten = true;
+    debug('wrote %d entries, %d exits, %d samples', batch.entries.length, batch.exits.length, batch.samples.length);
+    return true;
+  }
+
+  private failed(error: unknown): void {
+    const reason = oneLine(error);
+    const now = Date.now();
+    const { queued, dropped } = this.status();
+    if (!this.failing) {
+      this.failing = { reason, since: now, loudAt: now, droppedBefore: dropped };
+      logError(`attendance log: cannot write to ${this.settings.target}: ${reason}; counting goes on, `
+        + `events wait in memory (up to ${this.queue.limit}) and the write is retried`);
+    } else if (now - this.failing.loudAt >= LOUD_EVERY_MS) {
+      this.failing.loudAt = now;
+      this.failing.reason = reason;
+      logError(`attendance log: still cannot write to ${this.settings.target}: ${reason}; ${queued} events waiting, `
+        + `${dropped - this.failing.droppedBefore} dropped`);
+    }
+  }
+
+  private recovered(): void {
+    if (!this.failing) return;
+    const seconds = Math.round((Date.now() - this.failing.since) / 1000);
+    const dropped = this.queue.dropped - this.failing.droppedBefore;
+    logInfo(`attendance log: ${this.settings.target} is writable again after ${seconds} s; waiting events are being written`
+      + (dropped > 0 ? `, ${dropped} events were dropped while it was away (queue limit ${this.queue.limit})` : ', none lost'));
+    this.failing = undefined;
+    this.dropWarned = false;
+    this.retryMs = this.retryMinMs;
+  }
+}

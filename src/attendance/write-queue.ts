@@ -1,0 +1,60 @@
+// Events waiting to be written, in arrival order, up to a bound: while the database is away the daemon keeps
+// counting and remembers what it can, and counts what it had to drop so the operator is told.
+import type { SessionExit } from '../protocol/sessions.js';
+import type { Sample, SessionRow } from './session-writes.js';
+
+export type WriteOp =
+  | { kind: 'enter'; row: SessionRow }
+  | { kind: 'exit'; exit: SessionExit }
+  | { kind: 'sample'; sample: Sample };
+
+export interface Batch {
+  entries: SessionRow[];
+  exits: SessionExit[];
+  samples: Sample[];
+}
+
+export class WriteQueue {
+  private ops: WriteOp[] = [];
+  /** Events refused because the queue was full, since the start. */
+  dropped = 0;
+  /** The newest heartbeat not yet written: only the latest one matters, so it takes no room. */
+  heartbeatAt: number | undefined;
+
+  constructor(readonly limit: number) {}
+
+  get length(): number {
+    return this.ops.length;
+  }
+
+  /** False when the queue is full and the event was dropped. */
+  push(op: WriteOp): boolean {
+    if (this.ops.length >= this.limit) {
+      this.dropped++;
+      return false;
+    }
+    this.ops.push(op);
+    return true;
+  }
+
+  /**
+   * The oldest `max` events, grouped for writing. Entries are written before exits within a batch, which
+   * keeps order: an exit's entry arrived before it, so it is in this batch or an earlier one.
+   */
+  peek(max: number): Batch {
+    const batch: Batch = { entries: [], exits: [], samples: [] };
+    const end = Math.min(max, this.ops.length);
+    for (let i = 0; i < end; i++) {
+      const op = this.ops[i]!;
+      if (op.kind === 'enter') batch.entries.push(op.row);
+      else if (op.kind === 'exit') batch.exits.push(op.exit);
+      else batch.samples.push(op.sample);
+    }
+    return batch;
+  }
+
+  /** Forgets the oldest `count` events, once written. */
+  remove(count: number): void {
+    this.ops.splice(0, count);
+  }
+}

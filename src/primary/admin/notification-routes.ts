@@ -1,0 +1,36 @@
+// The 2.x notification route, GET /{namespace}/{service}/{message}: sends `data: {service}={message}` to every
+// viewer of the namespace, at once, on every worker and every node. Service and message go out exactly as
+// they arrived in the path (percent-encoded, as 2.x sent them); the namespace is decoded like the public
+// port's. And GET /api/peers, which describes the other nodes of the cluster.
+import { answer } from '../../http-answer.js';
+import { decodeName } from '../../protocol/namespace.js';
+import type { PeersReport } from '../peers/peers.js';
+import { sendJson } from './respond.js';
+import type { Route } from './server.js';
+
+export interface NotificationDeps {
+  /** Returns why the notification cannot be sent everywhere (413), or undefined once sent. */
+  notify(ns: string, data: string): string | undefined;
+  describePeers(): PeersReport;
+}
+
+export const NOTIFICATION_USAGE = 'expected /{namespace}/{service}/{message}';
+
+export function peersRoute(deps: NotificationDeps): Route {
+  return { pattern: ['api', 'peers'], handle: ({ res }) => sendJson(res, deps.describePeers()) };
+}
+
+/** Last in the table: it takes any three segments. */
+export function notificationRoute(deps: NotificationDeps): Route {
+  return {
+    pattern: [':ns', ':service', ':message'],
+    handle({ res, params }) {
+      if (params.service === '') return answer(res, 404, NOTIFICATION_USAGE);
+      const ns = decodeName(params.ns!);
+      if (!ns.ok) return answer(res, 400, ns.reason);
+      const refused = deps.notify(ns.name, `${params.service}=${params.message}`);
+      if (refused !== undefined) return answer(res, 413, refused);
+      answer(res, 200);
+    },
+  };
+}

@@ -1,0 +1,64 @@
+// The admin port (the 2.x notification port, grown): one HTTP server and a table of routes, matched on the
+// path's segments in order, first match wins. The bearer token, when set, guards every route.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { answer } from '../../http-answer.js';
+import { debugFor } from '../../log.js';
+import { pathSegments } from '../../protocol/namespace.js';
+import { bearerChecker } from '../admin-auth.js';
+
+const debug = debugFor('admin');
+
+export interface RouteContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** Raw (still percent-encoded) path segments captured by the pattern's `:name` parts. */
+  params: Record<string, string>;
+  query: URLSearchParams;
+}
+
+export interface Route {
+  /** Path segments: a literal matches itself, `:name` matches any one segment. */
+  pattern: readonly string[];
+  handle(context: RouteContext): void | Promise<void>;
+}
+
+function match(pattern: readonly string[], segments: readonly string[]): Record<string, string> | undefined {
+  if (pattern.length !== segments.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const part = pattern[i]!;
+    if (part.startsWith(':')) params[part.slice(1)] = segments[i]!;
+    else if (part !== segments[i]) return undefined;
+  }
+  return params;
+}
+
+function queryOf(target: string): URLSearchParams {
+  const at = target.indexOf('?');
+  return new URLSearchParams(at === -1 ? '' : target.slice(at + 1));
+}
+
+export function createAdminServer(routes: readonly Route[], adminToken: string | undefined, notFound: string): Server {
+  const authorized = bearerChecker(adminToken);
+  return createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (!authorized(req)) return answer(res, 401, 'missing or wrong bearer token', { 'WWW-Authenticate': 'Bearer' });
+    if (req.method !== 'GET' && req.method !== 'HEAD') return answer(res, 405, 'only GET is supported here', { Allow: 'GET' });
+    const target = req.url ?? '/';
+    const segments = pathSegments(target);
+    for (const route of routes) {
+      const params = match(route.pattern, segments);
+      if (!params) continue;
+      const context = { req, res, params, query: queryOf(target) };
+      Promise.resolve()
+        .then(() => route.handle(context))
+        .catch((error: Error) => {
+          // A route answers its own errors; this is the last guard so no request can take the primary down.
+          debug('route %s failed: %s', route.pattern.join('/'), error.message);
+          if (!res.headersSent) answer(res, 500, 'internal error');
+          else res.destroy();
+        });
+      return;
+    }
+    answer(res, 404, notFound);
+  });
+}

@@ -1,0 +1,38 @@
+// Names for sessions and connections. A session id is what a browser sends back as Last-Event-ID and what
+// expels a stream, so it must be unguessable: 128 random bits from node:crypto, in base64url. Random bytes
+// are drawn in blocks rather than per viewer, so a flash crowd does not make one call per join.
+// A connection id only has to be unique: node id, worker id, the worker's start time, and a counter.
+import { randomFillSync } from 'node:crypto';
+
+const SESSION_ID_BYTES = 16;
+const BLOCK_BYTES = SESSION_ID_BYTES * 256;
+
+const block = Buffer.alloc(BLOCK_BYTES);
+let offset = BLOCK_BYTES;
+
+export function newSessionId(): string {
+  if (offset === BLOCK_BYTES) {
+    randomFillSync(block);
+    offset = 0;
+  }
+  const id = block.toString('base64url', offset, offset + SESSION_ID_BYTES);
+  offset += SESSION_ID_BYTES;
+  return id;
+}
+
+/** The shape of a session id as the daemon makes them; anything else in Last-Event-ID is not one. */
+export const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+
+export class ConnectionIds {
+  private readonly prefix: string;
+  private counter = 0;
+
+  /** The start time tells a respawned worker, which may get a used worker id back after a restart, from the last. */
+  constructor(nodeId: string, workerId: number, startedAt = Date.now()) {
+    this.prefix = `${nodeId}-${workerId}-${startedAt.toString(36)}-`;
+  }
+
+  next(): string {
+    return this.prefix + (this.counter++).toString(36);
+  }
+}

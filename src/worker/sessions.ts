@@ -1,0 +1,82 @@
+// Every stream is a session. This worker announces each session's entry and exit to the primary in its
+// next per-tick report and then forgets the entry's facts: all a viewer keeps is its session id and, when
+// the daemon ends it, why. The primary decides device-limit expulsions; this worker carries them out.
+import type { Identity } from '../attendance/identity.js';
+import { deviceFacts } from '../attendance/user-agent.js';
+import type { SessionEntry, SessionExit } from '../protocol/sessions.js';
+import { messageFrame } from '../protocol/sse.js';
+import { ExpelledSessions } from './expelled-sessions.js';
+import type { ConnectionIds } from './session-ids.js';
+import type { Viewer } from './viewer.js';
+
+/** What a stream request told about its viewer, gathered by whichever transport accepted it. */
+export interface Visit {
+  identity: Identity | null;
+  /** `?page=`, else the Referer. */
+  page: string | undefined;
+  userAgent: string | undefined;
+  ip: string | null;
+}
+
+/** Longest page recorded: a URL past this is cut (the IPC check refuses texts over 2048). */
+const MAX_PAGE_LENGTH = 1024;
+
+export const EXPELLED_FRAME = messageFrame('device-limit-exceeded', 'expelled');
+
+export class Sessions {
+  private entered: SessionEntry[] = [];
+  private exited: SessionExit[] = [];
+  /** Identified viewers by session id, kept only when a device limit can expel them. */
+  private readonly expellable = new Map<string, Viewer>();
+  private readonly expelled = new ExpelledSessions();
+
+  constructor(private readonly connectionIds: ConnectionIds, private readonly deviceLimit: boolean) {}
+
+  enter(viewer: Viewer, visit: Visit): void {
+    const { identity } = visit;
+    const device = deviceFacts(visit.userAgent);
+    this.entered.push({
+      session: viewer.session,
+      connection: this.connectionIds.next(),
+      ns: viewer.room.name,
+      user: identity?.user ?? null,
+      name: identity?.name ?? null,
+      at: viewer.openedAt,
+      page: visit.page ? visit.page.slice(0, MAX_PAGE_LENGTH) : null,
+      browser: device.browser,
+      os: device.os,
+      device: device.device,
+      ip: visit.ip,
+      transport: 'sse',
+    });
+    if (this.deviceLimit && identity) this.expellable.set(viewer.session, viewer);
+  }
+
+  exit(viewer: Viewer, at: number): void {
+    this.expellable.delete(viewer.session);
+    this.exited.push({ session: viewer.session, at, reason: viewer.endedFor ?? 'left' });
+  }
+
+  /** The primary expelled these sessions (on any worker): end the ones held here and remember them all. */
+  expel(sessions: string[], now: number): void {
+    for (const session of sessions) {
+      this.expelled.add(session, now);
+      const viewer = this.expellable.get(session);
+      if (!viewer) continue;
+      viewer.write(EXPELLED_FRAME);
+      viewer.end('expelled');
+    }
+  }
+
+  /** A reconnecting browser whose Last-Event-ID names an expelled session gets 204, so it stops trying. */
+  wasExpelled(lastEventId: string | undefined, now: number): boolean {
+    return lastEventId !== undefined && this.expelled.has(lastEventId, now);
+  }
+
+  take(): { entered: SessionEntry[]; exited: SessionExit[] } {
+    const taken = { entered: this.entered, exited: this.exited };
+    this.entered = [];
+    this.exited = [];
+    return taken;
+  }
+}

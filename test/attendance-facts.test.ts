@@ -1,0 +1,47 @@
+// Facts recorded with a session: device from the User-Agent, client address, ids, and the bounded memory of
+// expelled sessions.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { clientIp } from '../src/attendance/client-ip.js';
+import { deviceFacts } from '../src/attendance/user-agent.js';
+import { ExpelledSessions } from '../src/worker/expelled-sessions.js';
+import { ConnectionIds, newSessionId, SESSION_ID_PATTERN } from '../src/worker/session-ids.js';
+
+test('browser, OS and device type from common User-Agents', () => {
+  assert.deepEqual(deviceFacts('Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1'),
+    { browser: 'Mobile Safari 17', os: 'iOS 17.0', device: 'mobile' });
+  assert.deepEqual(deviceFacts('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36'),
+    { browser: 'Chrome 120', os: 'Windows 10', device: 'desktop' });
+  assert.deepEqual(deviceFacts(undefined), { browser: null, os: null, device: null });
+  assert.deepEqual(deviceFacts('curl/8.5.0'), { browser: null, os: null, device: null });
+  assert.doesNotThrow(() => deviceFacts('\u0000'.repeat(5000)));
+});
+
+test('the client address: the socket, or the first X-Forwarded-For entry only with --trust-proxy', () => {
+  assert.equal(clientIp('::ffff:192.0.2.7', '203.0.113.9', false), '192.0.2.7');
+  assert.equal(clientIp('10.0.0.1', '203.0.113.9, 10.0.0.1', true), '203.0.113.9');
+  assert.equal(clientIp('10.0.0.1', ' 2001:db8::1 ,10.0.0.1', true), '2001:db8::1');
+  assert.equal(clientIp('10.0.0.1', 'alice, 203.0.113.9', true), '10.0.0.1');
+  assert.equal(clientIp('10.0.0.1', undefined, true), '10.0.0.1');
+  assert.equal(clientIp(undefined, undefined, false), null);
+});
+
+test('session ids are 128 random bits, distinct; connection ids name node and worker', () => {
+  const ids = new Set(Array.from({ length: 5000 }, () => newSessionId()));
+  assert.equal(ids.size, 5000);
+  for (const id of ids) assert.match(id, SESSION_ID_PATTERN);
+  const connections = new ConnectionIds('abc123', 7, 0);
+  assert.equal(connections.next(), 'abc123-7-0-0');
+  assert.equal(connections.next(), 'abc123-7-0-1');
+});
+
+test('expelled sessions are remembered for a while and in bounded number', () => {
+  const expelled = new ExpelledSessions(1000, 3);
+  for (const [id, at] of [['a', 0], ['b', 10], ['c', 20], ['d', 30]] as const) expelled.add(id, at);
+  assert.equal(expelled.size, 3);
+  assert.equal(expelled.has('a', 30), false);
+  assert.equal(expelled.has('b', 30), true);
+  assert.equal(expelled.has('b', 1010), false);
+  expelled.add('e', 1025);
+  assert.equal(expelled.size, 2);
+});
