@@ -1,9 +1,15 @@
 /*! audience.js: browser client for audience-meter. MIT licence. */
 /*
- * var handle = audience('https://meter.example.com/my-event');
+ * var handle = audience('https://meter.example.com/my-event', { transport: 'auto' });
  * handle.on('count', function (n) { ... })
  *       .on('message', function (m) { ... m.event, m.data ... })
  *       .on('expelled', function (reason) { ... });
+ * handle.page('/cars/tesla'); // a single-page app navigated (WebSocket only)
+ *
+ * transport: 'sse' (EventSource), 'ws' (WebSocket), or 'auto' (the default):
+ * EventSource where the browser has it, else WebSocket. SSE comes first
+ * because it costs the daemon least and the browser reconnects it itself;
+ * ask for 'ws' to report page changes.
  *
  * No dependencies and no build step: this file is served as-is to every
  * viewer, so it stays plain ES5 and small.
@@ -19,20 +25,26 @@
   var COUNT = /^\d+$/;
 
   function audience(url, options) {
-    // The browser reconnects on its own (honouring the daemon's "retry:"), so
-    // there is no reconnection logic here.
-    var source = new EventSource(url, {
-      withCredentials: !!(options && options.withCredentials)
-    });
+    options = options || {};
+    var transport = options.transport || 'auto';
+    var ws = transport == 'ws' || (transport == 'auto' && !root.EventSource);
+    var source;
     // Prototype-less maps, so that a name like "constructor" is just a name.
     var listeners = Object.create(null);  // type -> [fn]
     var subscribed = Object.create(null); // named SSE events hooked on source
+    var closed = false;
+    var page = null;  // the last page(), sent again on reconnection
+    var delay = 1000; // WebSocket reconnection delay, doubled up to 30 s
+    var timer;
 
     var handle = {
       count: null,
-      // Exposed for what this wrapper doesn't cover (readyState, raw events).
-      source: source,
+      // Exposed for what this wrapper doesn't cover (readyState, raw events);
+      // over WebSocket, the current socket (a new one after a reconnection).
+      source: null,
+      transport: ws ? 'ws' : 'sse',
       on: on,
+      page: sendPage,
       close: close
     };
 
@@ -49,41 +61,79 @@
       }
     }
 
+    function setCount(n) {
+      handle.count = n;
+      emit('count', n);
+    }
+
+    function named(name, data) {
+      // A 2.x notification without "=" comes over WebSocket as event "message".
+      if (name != 'message') emit(name, data);
+      emit('message', { event: name, data: data });
+      // Expelled means "not here": stop before reconnecting, or two devices
+      // over a limit would keep expelling each other.
+      if (name == 'expelled') close();
+    }
+
     // Hooks a named SSE event once. EventSource can't listen to "every named
     // event", so names are subscribed when a page asks for them, and the
     // events are delivered both to their own listeners and to 'message' ones.
     function subscribe(name) {
-      if (subscribed[name]) return;
+      if (ws || subscribed[name]) return;
       subscribed[name] = 1;
-      source.addEventListener(name, function (e) {
-        emit(name, e.data);
-        emit('message', { event: name, data: e.data });
-        // Expelled means "not here": stop before the browser reconnects, or
-        // two devices over a limit would keep expelling each other.
-        if (name === 'expelled') close();
+      source.addEventListener(name, function (e) { named(name, e.data); });
+    }
+
+    function hook(socket) {
+      handle.source = source = socket;
+      socket.addEventListener('error', function (e) { emit('error', e); });
+      socket.addEventListener('open', function (e) {
+        delay = 1000;
+        if (ws && page) socket.send(page);
+        emit('open', e);
       });
     }
 
-    // Unnamed events: the 2.x protocol, "123" or "service=message".
-    source.addEventListener('message', function (e) {
-      var data = e.data;
-      if (COUNT.test(data)) {
-        handle.count = +data;
-        emit('count', handle.count);
-        return;
-      }
-      // The message itself may contain "=": only the first one separates.
-      var eq = data.indexOf('=');
-      emit('message', eq < 0
-        ? { event: 'message', data: data }
-        : { event: data.slice(0, eq), data: data.slice(eq + 1) });
-    });
-    source.addEventListener('error', function (e) { emit('error', e); });
-    source.addEventListener('open', function (e) { emit('open', e); });
+    function connect() {
+      // The page the viewer is on goes with the upgrade (browsers send no
+      // Referer with it), unless the url names one already.
+      var u = new URL(url, root.location && root.location.href);
+      u.protocol = u.protocol.replace('http', 'ws');
+      if (root.location && !u.searchParams.has('page')) u.searchParams.set('page', root.location.pathname + root.location.search);
+      hook(new WebSocket(u.href));
+      source.onmessage = function (e) {
+        var m;
+        try { m = JSON.parse(e.data); } catch (err) { return; }
+        if (m.type == 'count') setCount(m.members);
+        else if (m.type == 'message') named(m.event, m.data);
+        else if (m.type == 'expelled') named('expelled', m.reason);
+      };
+      // WebSocket, unlike EventSource, does not reconnect by itself.
+      source.onclose = function () {
+        if (closed) return;
+        timer = setTimeout(connect, delay * (1 + Math.random() / 2));
+        delay = Math.min(delay * 2, 30000);
+      };
+    }
 
-    // Events the daemon is known to send, so that 'message' listeners see
-    // them even if the page never asked for them by name.
-    for (var i = 0; i < audience.events.length; i++) subscribe(audience.events[i]);
+    if (ws) connect();
+    else {
+      // The browser reconnects on its own (honouring the daemon's "retry:").
+      hook(new EventSource(url, { withCredentials: !!options.withCredentials }));
+      // Unnamed events: the 2.x protocol, "123" or "service=message".
+      source.addEventListener('message', function (e) {
+        var data = e.data;
+        if (COUNT.test(data)) return setCount(+data);
+        // The message itself may contain "=": only the first one separates.
+        var eq = data.indexOf('=');
+        emit('message', eq < 0
+          ? { event: 'message', data: data }
+          : { event: data.slice(0, eq), data: data.slice(eq + 1) });
+      });
+      // Events the daemon is known to send, so that 'message' listeners see
+      // them even if the page never asked for them by name.
+      for (var i = 0; i < audience.events.length; i++) subscribe(audience.events[i]);
+    }
 
     function on(type, fn) {
       if (!BUILTIN.test(type)) subscribe(type);
@@ -91,8 +141,22 @@
       return handle;
     }
 
+    // Reports a page change (a single-page app navigated). Only WebSocket can
+    // send anything to the daemon, so over SSE this does nothing and returns
+    // false; the daemon takes the page of an SSE stream from ?page= or the
+    // Referer when it opens. The daemon closes a connection that sends more
+    // than 10 pages a second.
+    function sendPage(path) {
+      if (!ws || closed) return false;
+      page = JSON.stringify({ type: 'page', page: String(path) });
+      if (source.readyState == 1) source.send(page);
+      return true;
+    }
+
     function close() {
-      // Once closed, EventSource never reconnects nor fires again.
+      // Once closed, neither transport reconnects nor fires again.
+      closed = true;
+      if (timer) clearTimeout(timer);
       source.close();
       listeners = Object.create(null);
     }
@@ -100,8 +164,8 @@
     return handle;
   }
 
-  // Named events subscribed on every connection; a page may add names to this
-  // list before connecting.
+  // Named events subscribed on every SSE connection; a page may add names to
+  // this list before connecting.
   audience.events = ['expelled'];
 
   root.audience = audience;

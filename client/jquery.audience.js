@@ -61,7 +61,8 @@
 
     loadAudience().done(function () {
       if (closed) return; // close() was called while audience.js was loading
-      handle = window.audience(url, options);
+      // Always SSE: the raw lines below are the 2.x protocol's.
+      handle = window.audience(url, $.extend({}, options, { transport: 'sse' }));
       // The raw line, not the parsed count: 2.x gave strings, and pages may
       // compare or display them as such.
       handle.source.addEventListener('message', function (e) {

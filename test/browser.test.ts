@@ -2,54 +2,17 @@
 // (jQuery plus jquery.audience.js). Skips with a reason when /usr/bin/chromium is missing, except under
 // CI=true, where a missing browser is a failure: CI installs it.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium, OUTPUT_DIR, SKIP, WAIT_MS, waitForMessage, waitForText } from './helpers/browser.js';
 import { httpStatus } from './helpers/http.js';
 import { startDaemon, waitForMembers, type Daemon } from './helpers/daemon.js';
 import { openViewer, type SseClient } from './helpers/sse-client.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const IN_CI = process.env.CI === 'true';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const SKIP: string | false = HAVE_CHROMIUM || IN_CI
-  ? false
-  : `${CHROMIUM} is missing (apt-get install chromium); set CI=true to make this a failure`;
-
-// Compiled to dist/test/, so the repository root is two levels up.
-const OUTPUT_DIR = new URL('../../test-output/', import.meta.url);
 // The full build: the slim one has no $.Deferred, which $.audience() returns.
 const JQUERY_FILE = new URL('../../node_modules/jquery/dist/jquery.min.js', import.meta.url);
-const WAIT_MS = 10_000;
-
-/** Waits until `selector`'s text is `expected`; on timeout, says what it showed instead. */
-async function waitForText(page: Page, selector: string, expected: string): Promise<void> {
-  try {
-    await page.waitForFunction(
-      ([sel, want]) => document.querySelector(sel)?.textContent === want,
-      [selector, expected] as const,
-      { timeout: WAIT_MS, polling: 50 },
-    );
-  } catch (error) {
-    const shown = await page.textContent(selector).catch(() => '(page gone)');
-    throw new Error(`${page.url()}: ${selector} never showed ${JSON.stringify(expected)}; it shows ${JSON.stringify(shown)}`, { cause: error });
-  }
-}
-
-/** Waits until some item of `#messages` reads `expected`. */
-async function waitForMessage(page: Page, expected: string): Promise<void> {
-  try {
-    await page.waitForFunction(
-      (want) => Array.from(document.querySelectorAll('#messages li'), (li) => li.textContent).includes(want),
-      expected,
-      { timeout: WAIT_MS, polling: 50 },
-    );
-  } catch (error) {
-    const shown = await page.$$eval('#messages li', (items) => items.map((li) => li.textContent)).catch(() => '(page gone)');
-    throw new Error(`${page.url()}: #messages never listed ${JSON.stringify(expected)}; it lists ${JSON.stringify(shown)}`, { cause: error });
-  }
-}
 
 /** The 2.x embed, verbatim, plus test hooks that only record what the page sees. */
 function legacyPage(publicPort: number, ns: string): string {
@@ -92,14 +55,9 @@ describe('browser', { skip: SKIP }, () => {
   }
 
   before(async () => {
-    if (!HAVE_CHROMIUM) throw new Error(`CI=true but ${CHROMIUM} is missing: CI must install it (apt-get install chromium)`);
     await Promise.all([
       startDaemon(['--notify-min-delay', '0.1', '--notify-delta-ratio', '0'], { workers: 2, demo: true }).then((d) => (daemon = d)),
-      chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-          '--disable-component-update', '--disable-sync'],
-      }).then((b) => (browser = b)),
+      launchChromium().then((b) => (browser = b)),
       (async () => {
         const jquery = readFileSync(JQUERY_FILE, 'utf8');
         pageServer = createServer((req, res) => {

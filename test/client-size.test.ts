@@ -160,3 +160,118 @@ test('errors are passed on and close() stops the stream', async () => {
   handle.close();
   assert.equal(es.closed, true);
 });
+
+// --- the WebSocket transport, against a stand-in WebSocket ------------------
+
+class FakeWebSocket {
+  static instances: FakeWebSocket[] = [];
+  readyState = 0;
+  readonly sent: string[] = [];
+  readonly listeners = new Map<string, Listener[]>();
+  onmessage: ((e: { data: string }) => void) | null = null;
+  onclose: (() => void) | null = null;
+  closed = false;
+  constructor(readonly url: string) {
+    FakeWebSocket.instances.push(this);
+  }
+  addEventListener(type: string, fn: Listener): void {
+    this.listeners.set(type, [...(this.listeners.get(type) ?? []), fn]);
+  }
+  send(data: string): void {
+    this.sent.push(data);
+  }
+  close(): void {
+    this.closed = true;
+  }
+  open(): void {
+    this.readyState = 1;
+    for (const fn of this.listeners.get('open') ?? []) fn({});
+  }
+  frame(value: unknown): void {
+    this.onmessage?.({ data: JSON.stringify(value) });
+  }
+  drop(): void {
+    this.readyState = 3;
+    this.onclose?.();
+  }
+}
+
+interface WsHandle {
+  count: number | null;
+  transport: string;
+  on(type: string, fn: (arg: unknown) => void): WsHandle;
+  page(path: string): boolean;
+  close(): void;
+}
+
+/** audience.js in a window with WebSocket (and EventSource unless `withEventSource` is false); timers are queued, not run. */
+async function loadWithWebSocket(withEventSource = true): Promise<{ audience: (url: string, o?: object) => WsHandle; timers: Array<[() => void, number]> }> {
+  const source = await readFile(clientFile('audience.js'), 'utf8');
+  FakeWebSocket.instances = [];
+  FakeEventSource.instances = [];
+  const timers: Array<[() => void, number]> = [];
+  const window: Record<string, unknown> = {
+    WebSocket: FakeWebSocket, URL, location: { href: 'https://site.test/cars?x=1', pathname: '/cars', search: '?x=1' },
+    setTimeout: (fn: () => void, ms: number) => timers.push([fn, ms]), clearTimeout: () => {},
+  };
+  if (withEventSource) window.EventSource = FakeEventSource;
+  window.window = window;
+  vm.runInNewContext(source, window, { filename: 'audience.js' });
+  return { audience: window.audience as (url: string, o?: object) => WsHandle, timers };
+}
+
+test("transport 'auto' takes EventSource when there is one, else WebSocket", async () => {
+  let { audience } = await loadWithWebSocket();
+  assert.equal(audience('https://meter.test/ns').transport, 'sse');
+  assert.equal(FakeEventSource.instances.length, 1);
+  ({ audience } = await loadWithWebSocket(false));
+  assert.equal(audience('https://meter.test/ns').transport, 'ws');
+  assert.equal(FakeWebSocket.instances[0]!.url, 'wss://meter.test/ns?page=%2Fcars%3Fx%3D1');
+});
+
+test('over WebSocket: counts, messages, page(), and expelled closes for good', async () => {
+  const { audience, timers } = await loadWithWebSocket();
+  const handle = audience('http://meter.test/ns?token=t&page=%2Fhere', { transport: 'ws' });
+  const socket = FakeWebSocket.instances[0]!;
+  assert.equal(socket.url, 'ws://meter.test/ns?token=t&page=%2Fhere', 'a page in the url is kept');
+  const seen: unknown[] = [];
+  handle.on('count', (n) => seen.push(['count', n])).on('offer', (d) => seen.push(['offer', d]))
+    .on('message', (m) => seen.push(plain(m))).on('expelled', (r) => seen.push(['expelled', r]));
+  assert.equal(handle.page('/early'), true);
+  assert.deepEqual(socket.sent, [], 'nothing is sent before the socket opens');
+  socket.open();
+  assert.deepEqual(socket.sent, ['{"type":"page","page":"/early"}']);
+  handle.page('/later');
+  socket.frame({ type: 'count', members: 7 });
+  socket.frame({ type: 'message', event: 'offer', data: '10%' });
+  socket.onmessage!({ data: 'not json' });
+  socket.frame({ type: 'expelled', reason: 'device-limit-exceeded' });
+  assert.equal(handle.count, 7);
+  assert.deepEqual(socket.sent.at(-1), '{"type":"page","page":"/later"}');
+  assert.deepEqual(seen, [['count', 7], ['offer', '10%'], { event: 'offer', data: '10%' },
+    ['expelled', 'device-limit-exceeded'], { event: 'expelled', data: 'device-limit-exceeded' }]);
+  assert.equal(socket.closed, true);
+  socket.drop();
+  assert.equal(timers.length, 0, 'no reconnection after expelled');
+  assert.equal(handle.page('/gone'), false);
+});
+
+test('over WebSocket: reconnects with a growing delay, reset once connected; page() is false over SSE', async () => {
+  const { audience, timers } = await loadWithWebSocket();
+  const handle = audience('https://meter.test/ns', { transport: 'ws' });
+  handle.page('/spa');
+  for (let i = 0; i < 7; i++) {
+    FakeWebSocket.instances.at(-1)!.drop();
+    const [reconnect, delay] = timers.shift()!;
+    const base = Math.min(1000 * 2 ** i, 30_000); // doubling, capped at 30 s, plus up to half again of jitter
+    assert.ok(delay >= base && delay <= base * 1.5, `delay ${delay} at attempt ${i}`);
+    reconnect();
+  }
+  const socket = FakeWebSocket.instances.at(-1)!;
+  socket.open();
+  assert.deepEqual(socket.sent, ['{"type":"page","page":"/spa"}'], 'the page is reported again');
+  socket.drop();
+  assert.ok(timers.shift()![1] <= 1500, 'the delay starts over after a successful connection');
+  handle.close();
+  assert.equal(audience('https://meter.test/ns', { transport: 'sse' }).page('/x'), false);
+});

@@ -12,6 +12,9 @@ import { targetForWorkers } from '../attendance/attendance-options.js';
 import type { AttendanceLog } from '../attendance/attendance-log.js';
 import { createAttendanceLog } from '../attendance/create-attendance-log.js';
 import { createAdminPort } from './admin/admin-port.js';
+import { NO_COUNTRY, openCountryLookup, type CountryLookup } from '../attendance/geoip.js';
+import { HISTORY_STEP_MS } from './member-history.js';
+import { Monitor } from './monitor.js';
 import { collectPushes } from './notifier.js';
 import { createPeers } from './peers/create-peers.js';
 import { nodeIdentity } from './peers/node-identity.js';
@@ -44,8 +47,11 @@ export function startPrimary(options: Options): void {
   let listeningWorkers = 0;
   let stopping = false;
   let attendance: AttendanceLog;
+  let country: CountryLookup;
   try {
     attendance = createAttendanceLog(options, nodeIdentity(options.host, options.port).id);
+    // The live feed shows countries too; a second reader, as the log keeps its own inside.
+    country = options.geoipDb ? openCountryLookup(options.geoipDb) : NO_COUNTRY;
   } catch (error) {
     logError((error as Error).message);
     process.exit(1);
@@ -68,9 +74,23 @@ export function startPrimary(options: Options): void {
       // Its streams died with it; while stopping, the ones it did not report ended with the daemon.
       const exits = sessions.dropWorker(workerId, stopping ? 'shutdown' : 'crash', now);
       if (exits.length > 0) recordSessionEvents([], exits);
+      monitor.workerGone(workerId);
     },
     crashLoop() {
       void shutdown(1);
+    },
+  });
+
+  const monitor = new Monitor({
+    table,
+    country,
+    peers: () => peers.describe(),
+    attendance: () => attendance.status(),
+    workers: () => pool.ids(),
+    send(workerId, message) {
+      if (!pool.ids().includes(workerId)) return false;
+      pool.send(workerId, message);
+      return true;
     },
   });
 
@@ -99,12 +119,17 @@ export function startPrimary(options: Options): void {
         }
         shareOthersCounts();
         if (message.entered.length > 0 || message.exited.length > 0) onSessionEvents(workerId, message.entered, message.exited);
+        // After the entries: a page change may concern a connection that entered in this same report.
+        if (message.pages) monitor.pages(message.pages);
         if (message.exclusions.length > 0) {
           pool.broadcast({ type: 'exclude', exclusions: message.exclusions }, workerId);
           peers.publishExclusions(message.exclusions);
         }
         return;
       }
+      case 'delivered':
+        monitor.delivered(workerId, message.id, message.count);
+        return;
       case 'listening':
         if (++listeningWorkers === options.workers) {
           attendance.start();
@@ -134,6 +159,7 @@ export function startPrimary(options: Options): void {
     // One debug line per event: what the tests read to see exit reasons reach the primary.
     for (const e of entered) debugSessions('entry %s ns=%s user=%s', e.session, e.ns, e.user ?? '-');
     for (const e of exited) debugSessions('exit %s reason=%s', e.session, e.reason);
+    monitor.sessions(entered, exited);
     attendanceLogHook(entered, exited);
   }
 
@@ -186,9 +212,16 @@ export function startPrimary(options: Options): void {
         reports: attendance.reports,
         notify: (ns, data) => {
           const refused = peers.publishNotification(ns, data);
-          if (refused === undefined) pool.broadcast({ type: 'notify', ns, data });
+          if (refused === undefined) {
+            pool.broadcast({ type: 'notify', ns, data });
+            monitor.metrics.message('notification');
+          }
           return refused;
         },
+        table,
+        usersIn: (ns) => sessions.users(ns),
+        monitor,
+        node: nodeIdentity(options.host, options.port).id,
         describePeers: () => peers.describe(),
       });
       wanted.push(['notification', server, options.notificationPort, options.notificationHost]);
@@ -206,6 +239,7 @@ export function startPrimary(options: Options): void {
     debug('shutting down');
     for (const timer of timers) clearInterval(timer);
     for (const server of servers) server.close();
+    monitor.close();
     // The goodbye first: peers drop this node's counts at once instead of watching them fall as streams end.
     await peers.stop();
     await pool.stop(SHUTDOWN_DEADLINE_MS);
@@ -223,6 +257,8 @@ export function startPrimary(options: Options): void {
       timers.push(setInterval(pushCounts, options.notifyMinDelay * 1000));
       timers.push(setInterval(sweepNamespaces, 1000));
       timers.push(setInterval(sampleMembers, options.sampleInterval * 1000));
+      // The admin page's chart without the attendance log.
+      if (!attendance.reports) timers.push(setInterval(() => monitor.history.sample(Array.from(table.namespaces.values(), (r) => [r.name, r.members] as const), Date.now()), HISTORY_STEP_MS));
     },
     (error: Error) => {
       logError(error.message);

@@ -35,10 +35,10 @@ export class WorkerPool {
     private readonly env: Record<string, string>,
     private readonly events: WorkerPoolEvents,
   ) {
-    // Workers accept from the shared listening socket themselves. Node's default on Linux hands every
-    // connection from the primary to a worker over IPC, which halved the accept rate (BENCHMARKS.md, 2.x's
-    // bottleneck too). NODE_CLUSTER_SCHED_POLICY=rr in the environment brings the hand-off back.
-    if (!process.env.NODE_CLUSTER_SCHED_POLICY) cluster.schedulingPolicy = cluster.SCHED_NONE;
+    // Connections reach workers through the primary (node's round-robin default on Linux). That halves the
+    // accept rate against workers accepting themselves (NODE_CLUSTER_SCHED_POLICY=none, BENCHMARKS.md), but
+    // it keeps connections in order with the primary's messages (an expulsion is known to every worker before
+    // the expelled browser's reconnection arrives) and spreads viewers evenly; see README before switching.
     cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], execArgv: [...WORKER_V8_FLAGS, ...process.execArgv], silent: false });
   }
 

@@ -2,6 +2,7 @@
 // each report carries the worker's ABSOLUTE member count for every namespace that changed since the last
 // one, so a lost or repeated report heals itself at the next. Both sides validate what they receive.
 
+import { isEventName } from './event-name.js';
 import { isSessionEntry, isSessionExit, type SessionEntry, type SessionExit } from './sessions.js';
 
 /** [namespace, members now on this worker, viewers counted since the previous report] */
@@ -22,8 +23,26 @@ export interface Exclusion {
 /** The `worker` of an exclusion from a plain request: it ends every stream of the uuid opened up to `at`. */
 export const PLAIN_REQUEST_WORKER = Number.MAX_SAFE_INTEGER;
 
+/** A WebSocket viewer reported a page change: [connection id, page, ms since epoch]. */
+export type PageEvent = [connection: string, page: string, at: number];
+
+/** Who a targeted message is for. */
+export type DeliveryTarget =
+  | { kind: 'namespace'; ns: string }
+  | { kind: 'user'; user: string }
+  | { kind: 'connection'; connection: string };
+
+/** Largest `data` of a targeted message over IPC (the admin API's own limit is lower). */
+export const MAX_DELIVERY_DATA = 64 * 1024;
+
 export type WorkerMessage =
-  | { type: 'report'; entries: ReportEntry[]; exclusions: Exclusion[]; entered: SessionEntry[]; exited: SessionExit[] }
+  | {
+    type: 'report'; entries: ReportEntry[]; exclusions: Exclusion[]; entered: SessionEntry[]; exited: SessionExit[];
+    /** Page changes of WebSocket viewers since the last report; absent when there were none. */
+    pages?: PageEvent[];
+  }
+  /** Answer to `deliver`: how many of this worker's connections the message was written to. */
+  | { type: 'delivered'; id: number; count: number }
   | { type: 'listening'; address: string }
   | { type: 'listen-failed'; code: string; port: number };
 
@@ -40,6 +59,11 @@ export type PrimaryMessage =
    * answer 204 when the expelled browser reconnects with that id as Last-Event-ID.
    */
   | { type: 'expel'; sessions: string[] }
+  /**
+   * A targeted message: an SSE `event: {event}` or a WebSocket message frame to every viewer of this worker
+   * that matches `target`. The worker answers `delivered` with the same id.
+   */
+  | { type: 'deliver'; id: number; target: DeliveryTarget; event: string; data: string }
   | { type: 'shutdown' };
 
 const MAX_NAME_LENGTH = 1024;
@@ -64,6 +88,21 @@ function isCountEntry(item: unknown): item is CountEntry {
   return Array.isArray(item) && item.length === 2 && isName(item[0]) && isCount(item[1]);
 }
 
+function isPageEvent(item: unknown): item is PageEvent {
+  return Array.isArray(item) && item.length === 3 && isName(item[0]) && isName(item[1]) && isCount(item[2]);
+}
+
+function isDeliveryTarget(value: unknown): value is DeliveryTarget {
+  if (typeof value !== 'object' || value === null) return false;
+  const t = value as Record<string, unknown>;
+  switch (t.kind) {
+    case 'namespace': return isName(t.ns);
+    case 'user': return isName(t.user);
+    case 'connection': return isName(t.connection);
+    default: return false;
+  }
+}
+
 function isExclusion(item: unknown): item is Exclusion {
   const e = item as Exclusion;
   return typeof item === 'object' && item !== null && isName(e.uuid) && isCount(e.at) && isCount(e.worker);
@@ -76,7 +115,10 @@ export function parseWorkerMessage(raw: unknown): WorkerMessage | undefined {
   switch (m.type) {
     case 'report':
       return isArrayOf(m.entries, isReportEntry) && isArrayOf(m.exclusions, isExclusion)
-        && isArrayOf(m.entered, isSessionEntry) && isArrayOf(m.exited, isSessionExit) ? (m as WorkerMessage) : undefined;
+        && isArrayOf(m.entered, isSessionEntry) && isArrayOf(m.exited, isSessionExit)
+        && (m.pages === undefined || isArrayOf(m.pages, isPageEvent)) ? (m as WorkerMessage) : undefined;
+    case 'delivered':
+      return isCount(m.id) && isCount(m.count) ? (m as WorkerMessage) : undefined;
     case 'listening':
       return typeof m.address === 'string' ? (m as WorkerMessage) : undefined;
     case 'listen-failed':
@@ -99,6 +141,9 @@ export function parsePrimaryMessage(raw: unknown): PrimaryMessage | undefined {
       return isArrayOf(m.exclusions, isExclusion) ? (m as PrimaryMessage) : undefined;
     case 'expel':
       return isArrayOf(m.sessions, isName) ? (m as PrimaryMessage) : undefined;
+    case 'deliver':
+      return isCount(m.id) && isDeliveryTarget(m.target) && isEventName(m.event)
+        && typeof m.data === 'string' && m.data.length <= MAX_DELIVERY_DATA ? (m as PrimaryMessage) : undefined;
     case 'shutdown':
       return m as PrimaryMessage;
     default:

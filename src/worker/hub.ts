@@ -1,7 +1,8 @@
 // This worker's namespaces: which viewers each holds, how many are counted, and what changed since the
 // last report to the primary. Reports carry absolute counts (DESIGN principle 1).
 import type { CountEntry, ReportEntry } from '../protocol/ipc.js';
-import { Viewer, type StreamSink } from './viewer.js';
+import type { Push } from './push.js';
+import type { Viewer } from './viewer.js';
 
 export class Room {
   readonly viewers = new Set<Viewer>();
@@ -19,15 +20,20 @@ export class Hub {
   private readonly others = new Map<string, number>();
   private changed = new Set<Room>();
 
-  join(ns: string, sink: StreamSink, openedAt: number, uuid: string | undefined, session: string): Viewer {
+  /** Adds a viewer made for `roomFor(ns)` (the other transports make their own). */
+  add(viewer: Viewer): Viewer {
+    viewer.room.viewers.add(viewer);
+    return viewer;
+  }
+
+  /** The room of `ns`, created if needed; a room without viewers goes at the next report or leave. */
+  roomFor(ns: string): Room {
     let room = this.rooms.get(ns);
     if (!room) {
       room = new Room(ns);
       this.rooms.set(ns, room);
     }
-    const viewer = new Viewer(room, sink, openedAt, uuid, session);
-    room.viewers.add(viewer);
-    return viewer;
+    return room;
   }
 
   count(viewer: Viewer): void {
@@ -75,13 +81,16 @@ export class Hub {
     return entries;
   }
 
-  broadcast(ns: string, frame: Buffer): void {
+  /** Sends `push` to every viewer of `ns`; returns how many it was written to. */
+  broadcast(ns: string, push: Push): number {
     const room = this.rooms.get(ns);
-    if (room) for (const viewer of room.viewers) viewer.write(frame);
+    let written = 0;
+    if (room) for (const viewer of room.viewers) if (viewer.send(push)) written++;
+    return written;
   }
 
-  broadcastAll(frame: Buffer): void {
-    for (const room of this.rooms.values()) for (const viewer of room.viewers) viewer.write(frame);
+  broadcastAll(push: Push): void {
+    for (const room of this.rooms.values()) for (const viewer of room.viewers) viewer.send(push);
   }
 
   /** The worker is stopping: every stream ends, recorded as `shutdown`. */

@@ -3,7 +3,7 @@
 // viewer, so insertion order is expiry order and each check stops at the first viewer not yet due.
 import type { Hub } from './hub.js';
 import type { Viewer } from './viewer.js';
-import { KEEPALIVE_FRAME } from '../protocol/sse.js';
+import { KEEPALIVE_PUSH } from './push.js';
 
 const INCREMENT_CHECK_MS = 100;
 const DURATION_CHECK_MS = 1000;
@@ -25,7 +25,7 @@ export class Lifetimes {
   start(): void {
     if (this.incrementDelayMs > 0) this.timers.push(setInterval(() => this.countDue(Date.now()), INCREMENT_CHECK_MS));
     if (this.maxDurationMs > 0) this.timers.push(setInterval(() => this.endExpired(Date.now()), DURATION_CHECK_MS));
-    this.timers.push(setInterval(() => this.hub.broadcastAll(KEEPALIVE_FRAME), KEEPALIVE_MS));
+    this.timers.push(setInterval(() => this.hub.broadcastAll(KEEPALIVE_PUSH), KEEPALIVE_MS));
   }
 
   stop(): void {

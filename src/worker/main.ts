@@ -2,10 +2,10 @@
 // the primary once per tick. It exits when told to, or when the primary is gone.
 import cluster from 'node:cluster';
 import { parsePrimaryMessage, type PrimaryMessage, type WorkerMessage } from '../protocol/ipc.js';
-import { countFrame, messageFrame } from '../protocol/sse.js';
 import { debugFor, enableAllDebug, logError } from '../log.js';
 import { OpenFileWatch, softOpenFileLimit } from './fd-watch.js';
 import type { Options } from '../options.js';
+import { deliver } from './delivery.js';
 import { Hub } from './hub.js';
 import { Lifetimes } from './lifetimes.js';
 import { IdentityVerifier } from '../attendance/identity.js';
@@ -15,7 +15,10 @@ import { createHttpFallback } from './public-server.js';
 import { ConnectionIds } from './session-ids.js';
 import { Sessions } from './sessions.js';
 import { createStreams } from './streams.js';
+import { countPush, notificationPush } from './push.js';
 import { UuidRegistry } from './uuid-registry.js';
+import { ViewerDirectory } from './viewer-directory.js';
+import { createWsViewers } from './ws-viewers.js';
 
 const TICK_MS = 100;
 const OPEN_FILES_CHECK_MS = 1000;
@@ -32,11 +35,16 @@ const hub = new Hub();
 const lifetimes = new Lifetimes(hub, options.incrementDelay * 1000, options.maxConnDuration * 1000);
 const uuids = new UuidRegistry(workerId);
 // The node id (from the primary) goes into every connection id, so they are unique across nodes.
-const sessions = new Sessions(new ConnectionIds(process.env.AUDIENCE_METER_NODE_ID ?? 'node', workerId), options.maxDevices > 0);
+const connectionIds = new ConnectionIds(process.env.AUDIENCE_METER_NODE_ID ?? 'node', workerId);
+const sessions = new Sessions(connectionIds, options.maxDevices > 0);
+const directory = new ViewerDirectory(connectionIds);
 // The auth secret is the one secret a worker holds: it verifies viewers' tokens itself.
 const gate = new Gate(new IdentityVerifier(options.authSecret, options.requireAuth), sessions, options.trustProxy);
-const streams = createStreams(hub, lifetimes, uuids, sessions);
+const streams = createStreams(hub, lifetimes, uuids, sessions, directory);
 const fallback = createHttpFallback({ streams, uuids, enableUuid: options.enableUuid, gate });
+// WebSocket upgrades are declined by the raw fast path and arrive at node:http.
+const wsViewers = createWsViewers({ hub, streams, gate, directory, enableUuid: options.enableUuid });
+fallback.on('upgrade', wsViewers.onUpgrade);
 const listener = createPublicListener({ streams, fallback, enableUuid: options.enableUuid, gate });
 const server = listener.server;
 let stopping = false;
@@ -50,8 +58,9 @@ function report(sent?: () => void): void {
   const entries = hub.takeReport();
   const exclusions = uuids.takeOutgoing();
   const { entered, exited } = sessions.take();
-  if (entries.length > 0 || exclusions.length > 0 || entered.length > 0 || exited.length > 0) {
-    send({ type: 'report', entries, exclusions, entered, exited }, sent);
+  const pages = wsViewers.takePages();
+  if (entries.length > 0 || exclusions.length > 0 || entered.length > 0 || exited.length > 0 || pages.length > 0) {
+    send({ type: 'report', entries, exclusions, entered, exited, ...(pages.length > 0 ? { pages } : {}) }, sent);
   } else {
     sent?.();
   }
@@ -68,17 +77,20 @@ function onPrimaryMessage(message: PrimaryMessage): void {
       hub.setOthers(message.entries);
       return;
     case 'push':
-      // One frame per namespace, written as is to each of its viewers.
-      for (const [ns, members] of message.entries) hub.broadcast(ns, countFrame(members));
+      // One frame per namespace and transport, written as is to each of its viewers.
+      for (const [ns, members] of message.entries) hub.broadcast(ns, countPush(members));
       return;
     case 'notify':
-      hub.broadcast(message.ns, messageFrame(message.data));
+      hub.broadcast(message.ns, notificationPush(message.data));
       return;
     case 'exclude':
       uuids.applyRemote(message.exclusions);
       return;
     case 'expel':
       sessions.expel(message.sessions, Date.now());
+      return;
+    case 'deliver':
+      send({ type: 'delivered', id: message.id, count: deliver(hub, directory, message.target, message.event, message.data) });
       return;
     case 'shutdown':
       stop();
@@ -92,6 +104,7 @@ function stop(): void {
   clearInterval(reportTimer);
   lifetimes.stop();
   listener.stop();
+  wsViewers.stop();
   // The listener's close callback runs once every connection it accepted is gone.
   server.close(exitAfterLastReport);
   hub.endAll();

@@ -1,6 +1,6 @@
 // node:http for everything the stream fast path declines: client scripts, plain requests, errors, CORS
-// preflights, and the rare stream request in an unusual shape. It never listens itself; the public
-// listener hands it connections.
+// preflights, the rare stream request in an unusual shape, and WebSocket upgrades (its 'upgrade' event goes
+// to ws-viewers.ts). It never listens itself; the public listener hands it connections.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { answer as answerPlain } from '../http-answer.js';
 import { SSE_HEADERS } from '../protocol/sse.js';
@@ -80,6 +80,6 @@ export function createHttpFallback({ streams, uuids, enableUuid, gate }: HttpFal
 }
 
 /** A header node:http may give as a list (repeated): its values joined as one. */
-function headerText(value: string | string[] | undefined): string | undefined {
+export function headerText(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }

@@ -1,11 +1,17 @@
-// Refusals written on the raw socket of the stream fast path: a complete HTTP response, encoded once per
-// status and reason. Reasons come from a small fixed set (admission.ts, identity.ts), so the cache stays small.
+// Refusals written on a raw socket (the stream fast path, or a refused WebSocket upgrade): a complete HTTP
+// response, encoded once per status and reason. Reasons come from small fixed sets (admission.ts,
+// identity.ts, routes.ts), so the cache stays small.
 
-const STATUS_TEXT: Record<number, string> = { 204: 'No Content', 401: 'Unauthorized' };
+const STATUS_TEXT = { 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 405: 'Method Not Allowed' };
+export type RawStatus = keyof typeof STATUS_TEXT;
+
+export function isRawStatus(status: number): status is RawStatus {
+  return Object.hasOwn(STATUS_TEXT, status);
+}
 const MAX_CACHED = 64;
 const encoded = new Map<string, Buffer>();
 
-export function rawAnswer(status: 204 | 401, reason: string): Buffer {
+export function rawAnswer(status: RawStatus, reason: string): Buffer {
   const key = `${status} ${reason}`;
   let bytes = encoded.get(key);
   if (bytes === undefined) {
@@ -15,11 +21,11 @@ export function rawAnswer(status: 204 | 401, reason: string): Buffer {
   return bytes;
 }
 
-function encode(status: number, reason: string): Buffer {
+function encode(status: RawStatus, reason: string): Buffer {
   // 204 has no body by definition; a 401 tells why in one line.
   const body = status === 204 ? '' : `${reason}\n`;
   const headers = [
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ''}`,
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status]}`,
     'Access-Control-Allow-Origin: *',
     ...(status === 204 ? [] : ['Content-Type: text/plain; charset=utf-8', `Content-Length: ${Buffer.byteLength(body)}`]),
     'Connection: close',

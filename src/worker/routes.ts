@@ -16,6 +16,15 @@ export function wantsEventStream(accept: string | undefined): boolean {
   return accept !== undefined && accept.includes('text/event-stream');
 }
 
+/** A WebSocket upgrade: the same namespace (and uuid) rules as a stream request; only GET may upgrade. */
+export function routeUpgrade(method: string, target: string, enableUuid: boolean): Route {
+  if (method !== 'GET') return { kind: 'error', status: 405, reason: 'a WebSocket upgrade must be a GET' };
+  // An upgrade asks for a live connection as surely as `Accept: text/event-stream` asks for a stream.
+  const route = routeRequest(method, target, 'text/event-stream', enableUuid);
+  if (route.kind === 'stream' || route.kind === 'error') return route;
+  return { kind: 'error', status: 404, reason: 'expected /{namespace}' };
+}
+
 export function routeRequest(method: string, target: string, accept: string | undefined, enableUuid: boolean): Route {
   if (method === 'OPTIONS') return { kind: 'preflight' };
   if (method !== 'GET' && method !== 'POST' && method !== 'HEAD') return { kind: 'error', status: 405, reason: 'use GET or POST' };

@@ -33,6 +33,24 @@ export class ConnectionIds {
   }
 
   next(): string {
-    return this.prefix + (this.counter++).toString(36);
+    return this.name(this.take());
+  }
+
+  /** A new connection's number; a viewer keeps this small integer, not the string. */
+  take(): number {
+    return this.counter++;
+  }
+
+  name(counter: number): string {
+    return this.prefix + counter.toString(36);
+  }
+
+  /** The number of a connection id made by this instance, else undefined (another worker's, or not an id). */
+  counterOf(id: string): number | undefined {
+    if (!id.startsWith(this.prefix)) return undefined;
+    const suffix = id.slice(this.prefix.length);
+    if (!/^[0-9a-z]{1,11}$/.test(suffix)) return undefined;
+    const counter = parseInt(suffix, 36);
+    return this.name(counter) === id ? counter : undefined;
   }
 }

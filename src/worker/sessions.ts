@@ -4,8 +4,8 @@
 import type { Identity } from '../attendance/identity.js';
 import { deviceFacts } from '../attendance/user-agent.js';
 import type { SessionEntry, SessionExit } from '../protocol/sessions.js';
-import { messageFrame } from '../protocol/sse.js';
 import { ExpelledSessions } from './expelled-sessions.js';
+import { EXPELLED_PUSH } from './push.js';
 import type { ConnectionIds } from './session-ids.js';
 import type { Viewer } from './viewer.js';
 
@@ -21,8 +21,6 @@ export interface Visit {
 /** Longest page recorded: a URL past this is cut (the IPC check refuses texts over 2048). */
 const MAX_PAGE_LENGTH = 1024;
 
-export const EXPELLED_FRAME = messageFrame('device-limit-exceeded', 'expelled');
-
 export class Sessions {
   private entered: SessionEntry[] = [];
   private exited: SessionExit[] = [];
@@ -32,12 +30,13 @@ export class Sessions {
 
   constructor(private readonly connectionIds: ConnectionIds, private readonly deviceLimit: boolean) {}
 
+  /** Starts the viewer's session; its connection number must be set (the viewer directory does that). */
   enter(viewer: Viewer, visit: Visit): void {
     const { identity } = visit;
     const device = deviceFacts(visit.userAgent);
     this.entered.push({
       session: viewer.session,
-      connection: this.connectionIds.next(),
+      connection: this.connectionIds.name(viewer.connection),
       ns: viewer.room.name,
       user: identity?.user ?? null,
       name: identity?.name ?? null,
@@ -47,7 +46,7 @@ export class Sessions {
       os: device.os,
       device: device.device,
       ip: visit.ip,
-      transport: 'sse',
+      transport: viewer.transport,
     });
     if (this.deviceLimit && identity) this.expellable.set(viewer.session, viewer);
   }
@@ -63,7 +62,7 @@ export class Sessions {
       this.expelled.add(session, now);
       const viewer = this.expellable.get(session);
       if (!viewer) continue;
-      viewer.write(EXPELLED_FRAME);
+      viewer.send(EXPELLED_PUSH);
       viewer.end('expelled');
     }
   }

@@ -1,14 +1,15 @@
-// Opening and closing viewers' streams, the same way whichever transport carries them. One 'close'
-// handler serves every stream: it finds its viewer on the emitter, so no closure is made per connection.
+// Opening and closing viewers' connections, the same way whichever transport carries them (an SSE stream
+// on the raw fast path or node:http, or a WebSocket). One 'close' handler serves every connection: it finds
+// its viewer on the emitter, so no closure is made per connection.
 import type { EventEmitter } from 'node:events';
-import { firstCountFrame } from '../protocol/sse.js';
 import { debugFor } from '../log.js';
 import type { Hub } from './hub.js';
 import type { Lifetimes } from './lifetimes.js';
 import { newSessionId } from './session-ids.js';
 import type { Sessions, Visit } from './sessions.js';
 import type { UuidRegistry } from './uuid-registry.js';
-import type { StreamSink, Viewer } from './viewer.js';
+import type { ViewerDirectory } from './viewer-directory.js';
+import { SseViewer, type StreamSink, type Viewer } from './viewer.js';
 
 const debug = debugFor('streams');
 const VIEWER = Symbol('audience-meter.viewer');
@@ -16,36 +17,47 @@ type Carrier = EventEmitter & { [VIEWER]?: Viewer };
 
 export interface Streams {
   /**
-   * Registers a stream whose response head has been written: counts it (now or after --increment-delay),
-   * applies its uuid, starts its session, and writes its first count with the session id. `carrier` emits
-   * 'close' when the stream is gone.
+   * Registers an SSE stream whose response head has been written (see `attach`). `carrier` emits 'close'
+   * when the stream is gone.
    */
   open(sink: StreamSink, carrier: EventEmitter, ns: string, uuid: string | undefined, visit: Visit): Viewer;
+  /**
+   * Registers a viewer made for `hub.roomFor(ns)`: counts it (now or after --increment-delay), files it for
+   * targeted messages, applies its uuid, starts its session, and sends its first count.
+   */
+  attach(viewer: Viewer, carrier: EventEmitter, visit: Visit): Viewer;
 }
 
-export function createStreams(hub: Hub, lifetimes: Lifetimes, uuids: UuidRegistry, sessions: Sessions): Streams {
+export function createStreams(hub: Hub, lifetimes: Lifetimes, uuids: UuidRegistry, sessions: Sessions, directory: ViewerDirectory): Streams {
   function onClose(this: Carrier): void {
     const viewer = this[VIEWER];
     if (!viewer) return;
     this[VIEWER] = undefined;
-    debug('stream closed in %s', viewer.room.name);
+    debug('%s closed in %s', viewer.transport, viewer.room.name);
     hub.leave(viewer);
     lifetimes.forget(viewer);
     uuids.release(viewer);
+    directory.remove(viewer);
     sessions.exit(viewer, Date.now());
+  }
+
+  function attach(viewer: Viewer, carrier: EventEmitter, visit: Visit): Viewer {
+    debug('%s opened in %s', viewer.transport, viewer.room.name);
+    hub.add(viewer);
+    directory.add(viewer, visit.identity?.user ?? null);
+    sessions.enter(viewer, visit);
+    (carrier as Carrier)[VIEWER] = viewer;
+    carrier.on('close', onClose);
+    if (viewer.uuid !== undefined) uuids.claim(viewer as Viewer & { uuid: string });
+    lifetimes.track(viewer);
+    viewer.sendFirstCount(hub.countFor(viewer));
+    return viewer;
   }
 
   return {
     open(sink, carrier, ns, uuid, visit) {
-      debug('stream opened in %s', ns);
-      const viewer = hub.join(ns, sink, Date.now(), uuid, newSessionId());
-      sessions.enter(viewer, visit);
-      (carrier as Carrier)[VIEWER] = viewer;
-      carrier.on('close', onClose);
-      if (uuid !== undefined) uuids.claim(viewer as Viewer & { uuid: string });
-      lifetimes.track(viewer);
-      sink.write(firstCountFrame(hub.countFor(viewer), viewer.session));
-      return viewer;
+      return attach(new SseViewer(hub.roomFor(ns), sink, Date.now(), uuid, newSessionId()), carrier, visit);
     },
+    attach,
   };
 }

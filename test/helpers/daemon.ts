@@ -2,10 +2,15 @@
 // real sockets.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../../bin/audience-meter', import.meta.url));
+
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -58,6 +63,12 @@ export async function startDaemon(args: string[] = [], { workers = 2, demo = fal
   // `exec` keeps the daemon's pid the child's pid, so signals and process checks still reach it.
   const [file, ...argv] = fileLimit === undefined ? command : ['/bin/sh', '-c', `ulimit -n ${fileLimit} && exec "$@"`, 'sh', ...command];
   const child = spawn(file!, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A daemon must never keep a test file alive (a failed `before` never reaches its `after`), nor outlive it.
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  child.unref();
+  (child.stdout as Socket).unref();
+  (child.stderr as Socket).unref();
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
   child.stdout!.resume();
@@ -74,9 +85,14 @@ export async function startDaemon(args: string[] = [], { workers = 2, demo = fal
     workerPids: () => childPids(child.pid!),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      child.ref();
       return exited;
     },
-    exited,
+    /** Awaiting the exit keeps this process alive until it comes (the child is otherwise unref'd). */
+    get exited() {
+      child.ref();
+      return exited;
+    },
   };
   await waitFor(() => /listening on/.test(stderr) || child.exitCode !== null, 10_000, 'the daemon to listen');
   if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}: ${stderr}`);

@@ -15,6 +15,8 @@ export function httpRequest(port: number, path: string, { method = 'GET', header
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
     });
     req.on('error', reject);
+    // A request that unexpectedly opens a stream must fail the test, not hang it.
+    req.setTimeout(10_000, () => req.destroy(new Error(`${method} ${path}: no complete answer within 10 s`)));
     req.end(body);
   });
 }

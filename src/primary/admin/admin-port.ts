@@ -1,17 +1,37 @@
-// The admin port's route table: the reports and /api/peers first, the 2.x notification route (any three
-// segments) last. So `/api/attendance/{ns}` is a report, never a notification to a namespace named `api`.
+// The admin port's route table: the admin page, /metrics, the live API and the messages, the reports and
+// /api/peers first, the 2.x notification route (any three segments) last. So `/api/attendance/{ns}` is a
+// report, never a notification to a namespace named `api`.
 import type { Server } from 'node:http';
 import type { AttendanceReports } from '../../attendance/reports/attendance-reports.js';
+import type { Monitor } from '../monitor.js';
+import { apiRoutes, memoryHistoryRoute, type ApiDeps } from './api-routes.js';
 import { attendanceRoutes } from './attendance-routes.js';
+import { messageRoutes } from './message-routes.js';
 import { NOTIFICATION_USAGE, notificationRoute, peersRoute, type NotificationDeps } from './notification-routes.js';
-import { createAdminServer } from './server.js';
+import { adminPageRoutes, metricsRoute } from './page-routes.js';
+import { createAdminServer, type Route } from './server.js';
 
-export interface AdminPortDeps extends NotificationDeps {
+export interface AdminPortDeps extends NotificationDeps, Pick<ApiDeps, 'table' | 'usersIn'> {
   adminToken: string | undefined;
   /** undefined when the attendance log is off */
   reports: AttendanceReports | undefined;
+  monitor: Monitor;
+  /** This node's id, named in the in-memory history's samples like the stored ones. */
+  node: string;
 }
 
 export function createAdminPort(deps: AdminPortDeps): Server {
-  return createAdminServer([peersRoute(deps), ...attendanceRoutes(deps.reports), notificationRoute(deps)], deps.adminToken, NOTIFICATION_USAGE);
+  const { monitor } = deps;
+  const routes: Route[] = [
+    ...adminPageRoutes(),
+    metricsRoute(monitor.metrics.registry),
+    ...apiRoutes({ table: deps.table, usersIn: deps.usersIn, connections: monitor.connections, feed: monitor.feed }),
+    ...messageRoutes({ connection: (id) => monitor.connections.get(id), deliver: (...args) => monitor.deliver(...args) }),
+    peersRoute(deps),
+    // With the log on, the stored samples answer /api/namespaces/{ns}/history; without it, memory does.
+    ...(deps.reports ? [] : [memoryHistoryRoute(monitor.history, deps.node)]),
+    ...attendanceRoutes(deps.reports),
+    notificationRoute(deps),
+  ];
+  return createAdminServer(routes, deps.adminToken, NOTIFICATION_USAGE);
 }

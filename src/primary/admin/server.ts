@@ -1,5 +1,6 @@
 // The admin port (the 2.x notification port, grown): one HTTP server and a table of routes, matched on the
-// path's segments in order, first match wins. The bearer token, when set, guards every route.
+// path's segments in order, first match on path and method wins. The bearer token, when set, guards every
+// route but the admin page's static files, which hold no data (the page asks for the token on a 401).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { answer } from '../../http-answer.js';
 import { debugFor } from '../../log.js';
@@ -17,8 +18,12 @@ export interface RouteContext {
 }
 
 export interface Route {
+  /** GET (which also answers HEAD) unless said otherwise. */
+  method?: 'GET' | 'POST';
   /** Path segments: a literal matches itself, `:name` matches any one segment. */
   pattern: readonly string[];
+  /** Served without the bearer token: only for files that hold no data. */
+  public?: boolean;
   handle(context: RouteContext): void | Promise<void>;
 }
 
@@ -41,13 +46,19 @@ function queryOf(target: string): URLSearchParams {
 export function createAdminServer(routes: readonly Route[], adminToken: string | undefined, notFound: string): Server {
   const authorized = bearerChecker(adminToken);
   return createServer((req: IncomingMessage, res: ServerResponse) => {
-    if (!authorized(req)) return answer(res, 401, 'missing or wrong bearer token', { 'WWW-Authenticate': 'Bearer' });
-    if (req.method !== 'GET' && req.method !== 'HEAD') return answer(res, 405, 'only GET is supported here', { Allow: 'GET' });
     const target = req.url ?? '/';
     const segments = pathSegments(target);
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    const allowed = new Set<string>();
     for (const route of routes) {
       const params = match(route.pattern, segments);
       if (!params) continue;
+      const routeMethod = route.method ?? 'GET';
+      if (routeMethod !== method) {
+        allowed.add(routeMethod);
+        continue;
+      }
+      if (!route.public && !authorized(req)) return answer(res, 401, 'missing or wrong bearer token', { 'WWW-Authenticate': 'Bearer' });
       const context = { req, res, params, query: queryOf(target) };
       Promise.resolve()
         .then(() => route.handle(context))
@@ -58,6 +69,12 @@ export function createAdminServer(routes: readonly Route[], adminToken: string |
           else res.destroy();
         });
       return;
+    }
+    // Unknown paths and methods say nothing to a caller without the token.
+    if (!authorized(req)) return answer(res, 401, 'missing or wrong bearer token', { 'WWW-Authenticate': 'Bearer' });
+    if (allowed.size > 0) {
+      const allow = [...allowed].join(', ');
+      return answer(res, 405, `only ${allow} is supported here`, { Allow: allow });
     }
     answer(res, 404, notFound);
   });

@@ -1,0 +1,99 @@
+// The admin API's live views: the namespaces with their counts, the open connections (paged), the live
+// feed of joins, leaves and page changes, and, when the attendance log is off, the last hour of counts
+// from memory under the same path and shape as the stored history.
+import { answer } from '../../http-answer.js';
+import type { AudienceTable } from '../audience-table.js';
+import { describeConnection, type ConnectionsIndex } from '../connections-index.js';
+import { HISTORY_WINDOW_MS, type MemberHistory } from '../member-history.js';
+import type { EventFeed } from './event-feed.js';
+import { namespaceParam, timeParam, userParam, type Parsed } from './report-params.js';
+import { sendJson } from './respond.js';
+import type { Route } from './server.js';
+
+export interface ApiDeps {
+  table: AudienceTable;
+  connections: ConnectionsIndex;
+  feed: EventFeed;
+  /** Distinct identified users watching `ns` on this node. */
+  usersIn(ns: string): number;
+}
+
+export const DEFAULT_PAGE = 100;
+export const MAX_PAGE = 1000;
+
+const iso = (ms: number): string | null => (ms > 0 ? new Date(ms).toISOString() : null);
+
+function optional<T>(raw: string | null, parse: (raw: string) => Parsed<T>): Parsed<T | undefined> {
+  return raw === null || raw === '' ? { ok: true, value: undefined } : parse(raw);
+}
+
+function integerParam(raw: string | null, name: string, fallback: number, max: number): Parsed<number> {
+  if (raw === null || raw === '') return { ok: true, value: fallback };
+  if (!/^\d{1,15}$/.test(raw) || Number(raw) > max) return { ok: false, reason: `${name} must be an integer from 0 to ${max}` };
+  return { ok: true, value: Number(raw) };
+}
+
+// URLSearchParams has already decoded query values; the path helpers expect them encoded.
+const queryNamespace = (raw: string): Parsed<string> => namespaceParam(encodeURIComponent(raw));
+const queryUser = (raw: string): Parsed<string> => userParam(encodeURIComponent(raw));
+
+export function apiRoutes(deps: ApiDeps): Route[] {
+  return [
+    {
+      pattern: ['api', 'namespaces'],
+      handle({ res }) {
+        const namespaces = Array.from(deps.table.namespaces.values(), (r) => ({
+          name: r.name,
+          members: r.members,
+          connections: r.connections,
+          users: deps.usersIn(r.name),
+          created: iso(r.created),
+          modified: iso(r.modified),
+        }));
+        namespaces.sort((a, b) => b.members - a.members || a.name.localeCompare(b.name));
+        sendJson(res, { namespaces });
+      },
+    },
+    {
+      pattern: ['api', 'connections'],
+      handle({ res, query }) {
+        const ns = optional(query.get('ns'), queryNamespace);
+        const user = optional(query.get('user'), queryUser);
+        const limit = integerParam(query.get('limit'), 'limit', DEFAULT_PAGE, MAX_PAGE);
+        const after = integerParam(query.get('after'), 'after', 0, Number.MAX_SAFE_INTEGER);
+        for (const parsed of [ns, user, limit, after]) if (!parsed.ok) return answer(res, 400, parsed.reason);
+        if (!ns.ok || !user.ok || !limit.ok || !after.ok) return;
+        const page = deps.connections.list({ ns: ns.value, user: user.value, limit: limit.value, after: after.value });
+        // `next` is an opaque cursor: pass it back as ?after= for the following page.
+        sendJson(res, { connections: page.connections.map(describeConnection), next: page.next === null ? null : String(page.next) });
+      },
+    },
+    {
+      pattern: ['api', 'events'],
+      handle({ res, query }) {
+        const ns = optional(query.get('ns'), queryNamespace);
+        if (!ns.ok) return answer(res, 400, ns.reason);
+        deps.feed.subscribe(res, ns.value, deps.connections.all(ns.value));
+      },
+    },
+  ];
+}
+
+/** Only when the attendance log is off: with it on, the stored samples answer the same path. */
+export function memoryHistoryRoute(history: MemberHistory, node: string): Route {
+  return {
+    pattern: ['api', 'namespaces', ':ns', 'history'],
+    handle({ res, params, query }) {
+      const ns = namespaceParam(params.ns!);
+      if (!ns.ok) return answer(res, 400, ns.reason);
+      const now = Date.now();
+      const to = timeParam(query, 'to', now);
+      if (!to.ok) return answer(res, 400, to.reason);
+      const from = timeParam(query, 'from', to.value - HISTORY_WINDOW_MS);
+      if (!from.ok) return answer(res, 400, from.reason);
+      if (query.get('format') === 'csv') return answer(res, 404, 'CSV history needs the attendance log (--attendance)');
+      const samples = history.samples(ns.value, from.value, to.value).map((s) => ({ at: new Date(s.at).toISOString(), members: s.members, node }));
+      sendJson(res, { namespace: ns.value, from: new Date(from.value).toISOString(), to: new Date(to.value).toISOString(), samples });
+    },
+  };
+}

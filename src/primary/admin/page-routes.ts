@@ -1,0 +1,52 @@
+// GET /admin (the operator's page, plain files from client/, no build step) and GET /metrics (Prometheus).
+// The page's files hold no data, so they are served without the token: the page asks for it when the API
+// answers 401. A strict Content-Security-Policy keeps the page to its own files and this port.
+import { readFileSync } from 'node:fs';
+import type { Registry } from 'prom-client';
+import { answer } from '../../http-answer.js';
+import type { Route } from './server.js';
+
+const CLIENT_DIR = new URL('../../../../client/', import.meta.url);
+
+const PAGE_FILES: [path: string[], file: string, type: string][] = [
+  [['admin'], 'admin.html', 'text/html; charset=utf-8'],
+  [['admin', 'admin.js'], 'admin.js', 'application/javascript; charset=utf-8'],
+  [['admin', 'admin-chart.js'], 'admin-chart.js', 'application/javascript; charset=utf-8'],
+  [['admin', 'admin.css'], 'admin.css', 'text/css; charset=utf-8'],
+];
+
+const SECURITY_HEADERS = {
+  'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+};
+
+export function adminPageRoutes(): Route[] {
+  return PAGE_FILES.map(([pattern, file, type]) => {
+    const body = readFileSync(new URL(file, CLIENT_DIR));
+    return {
+      pattern,
+      public: true,
+      handle({ req, res }) {
+        res.writeHead(200, { 'Content-Type': type, 'Content-Length': body.length, 'Cache-Control': 'no-cache', ...SECURITY_HEADERS });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      },
+    };
+  });
+}
+
+export function metricsRoute(registry: Registry): Route {
+  return {
+    pattern: ['metrics'],
+    async handle({ res }) {
+      let text: string;
+      try {
+        text = await registry.metrics();
+      } catch (error) {
+        return answer(res, 500, `metrics failed: ${(error as Error).message.split('\n')[0]}`);
+      }
+      res.writeHead(200, { 'Content-Type': registry.contentType, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
+      res.end(text);
+    },
+  };
+}

@@ -1,0 +1,173 @@
+// The admin page in headless Chromium against the real daemon (two workers, an admin token), with two demo
+// pages as viewers: the operator sees both, sends one of them a message that shows on that page only, and
+// sees the count fall when a viewer leaves. Same skip rule as browser.test.ts.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium, messagesOf, OUTPUT_DIR, SKIP, waitForCount, waitForMessage, waitForText } from './helpers/browser.js';
+import { parseAttendanceTarget } from '../src/attendance/attendance-options.js';
+import { createAttendanceLog } from '../src/attendance/create-attendance-log.js';
+import type { SessionEntry } from '../src/protocol/sessions.js';
+import { startDaemon, waitForMembers, type Daemon } from './helpers/daemon.js';
+
+const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
+const NS = 'product launch';
+const ROWS = '#connections tbody tr';
+
+describe('admin page', { skip: SKIP }, () => {
+  let daemon: Daemon | undefined;
+  let browser: Browser | undefined;
+  const pageErrors: string[] = [];
+
+  async function open(context: BrowserContext, url: string): Promise<Page> {
+    const page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(`${url}: ${error.message}`));
+    await page.goto(url);
+    return page;
+  }
+
+  before(async () => {
+    await Promise.all([
+      startDaemon(['--notify-min-delay', '0.1', '--notify-delta-ratio', '0', '--admin-token', ADMIN_TOKEN], { workers: 2, demo: true })
+        .then((d) => (daemon = d)),
+      launchChromium().then((b) => (browser = b)),
+    ]);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await daemon?.stop();
+  });
+
+  test('lists two demo viewers, messages one of them only, and sees one leave', { timeout: 45_000 }, async () => {
+    const d = daemon!;
+    const demoUrl = `http://127.0.0.1:${d.demoPort}/${encodeURIComponent(NS)}`;
+    const contexts = [await browser!.newContext(), await browser!.newContext(), await browser!.newContext({ viewport: { width: 1200, height: 900 } })];
+    try {
+      const admin = await open(contexts[2]!, `http://127.0.0.1:${d.notificationPort}/admin`);
+      // A token is set: the page asks for it before showing anything.
+      await admin.waitForSelector('#token-form:not([hidden])');
+      await admin.fill('#token-input', ADMIN_TOKEN);
+      await admin.click('#token-form button[type=submit]');
+      assert.equal(await admin.evaluate(() => sessionStorage.getItem('audience-meter-admin-token')), ADMIN_TOKEN);
+      assert.equal(await admin.evaluate(() => localStorage.length), 0, 'the token is kept for the tab only');
+
+      // One viewer at a time, so the admin page's first row is the first demo page.
+      const first = await open(contexts[0]!, demoUrl);
+      await waitForMembers(d, NS, 1);
+      await waitForCount(admin, ROWS, 1);
+      const firstId = await admin.getAttribute(ROWS, 'data-id');
+      assert.ok(firstId);
+      const second = await open(contexts[1]!, demoUrl);
+      await waitForMembers(d, NS, 2);
+      for (const page of [first, second]) await waitForText(page, '#count', '2');
+      await waitForCount(admin, ROWS, 2);
+      await waitForText(admin, `#namespaces tr[data-ns="${NS}"] td.members`, '2');
+
+      // "Send message" on the first viewer's row.
+      await admin.click(`${ROWS}[data-id="${firstId}"] button.send`);
+      await admin.fill('#send-event', 'offer');
+      await admin.fill('#send-data', 'only for you');
+      await admin.click('#send-submit');
+      await waitForText(admin, '#send-result', 'Delivered to 1 connection(s).');
+      await admin.click('#send-close');
+      await waitForMessage(first, 'offer: only for you');
+
+      // Then one to everyone: once the second page shows it, the offer would have arrived before it.
+      await admin.click(`#namespaces tr[data-ns="${NS}"] button.send-ns`);
+      await admin.fill('#send-event', 'announcement');
+      await admin.fill('#send-data', 'starting in 5 minutes');
+      await admin.click('#send-submit');
+      await waitForText(admin, '#send-result', 'Delivered to 2 connection(s).');
+      await admin.click('#send-close');
+      for (const page of [first, second]) await waitForMessage(page, 'announcement: starting in 5 minutes');
+      assert.deepEqual(await messagesOf(second), ['announcement: starting in 5 minutes'], 'the offer went to the first page only');
+
+      // The feed told the joins; the chart has points.
+      await admin.waitForFunction(() => document.querySelectorAll('#feed .kind.join').length >= 2, undefined, { timeout: 10_000 });
+      mkdirSync(OUTPUT_DIR, { recursive: true });
+      await admin.screenshot({ path: new URL('admin-page.png', OUTPUT_DIR).pathname, fullPage: true });
+
+      await contexts[1]!.close();
+      await waitForMembers(d, NS, 1);
+      await waitForText(first, '#count', '1');
+      await waitForText(admin, `#namespaces tr[data-ns="${NS}"] td.members`, '1');
+      await waitForCount(admin, ROWS, 1);
+      assert.equal(await admin.getAttribute(ROWS, 'data-id'), firstId);
+      await admin.waitForFunction(() => document.querySelectorAll('#feed .kind.leave').length >= 1, undefined, { timeout: 10_000 });
+      assert.deepEqual(pageErrors, []);
+    } finally {
+      await Promise.all(contexts.map((c) => c.close()));
+    }
+  });
+});
+
+/** An hour of stored counts (a rise, a peak, a slow fall) and a few finished sessions, as a past run left them. */
+async function seedAttendance(target: string, ns: string, now: number): Promise<void> {
+  const log = createAttendanceLog({ attendance: parseAttendanceTarget(target), ipStorage: 'truncated', geoipDb: undefined }, 'seed-node', { flushDelayMs: 1 });
+  log.start();
+  const people = [['u-ada', 'Ada Lovelace', 50], ['u-alan', 'Alan Turing', 35], ['u-grace', 'Grace Hopper', 20]] as const;
+  const entries: SessionEntry[] = people.map(([user, name, minutesAgo], i) => ({
+    session: `seed-${i}`, connection: `seed-node-1-0-${i}`, ns, user, name, at: now - minutesAgo * 60_000, page: '/keynote',
+    browser: 'Firefox 128', os: 'Linux', device: 'desktop', ip: '192.0.2.7', transport: 'sse',
+  }));
+  log.record(entries, entries.map((e) => ({ session: e.session, at: now - 5 * 60_000, reason: 'left' as const })));
+  for (let minutesAgo = 58; minutesAgo >= 1; minutesAgo--) {
+    const t = 60 - minutesAgo;
+    log.sample([[ns, Math.round(t < 20 ? t * 2 : 40 - (t - 20) * 0.6)]], now - minutesAgo * 60_000);
+  }
+  assert.equal(await log.flushed(10_000), true);
+  await log.close(now, 5000);
+}
+
+describe('admin page with the attendance log', { skip: SKIP }, () => {
+  let daemon: Daemon | undefined;
+  let browser: Browser | undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'audience-meter-admin-'));
+  const ns = 'keynote';
+
+  before(async () => {
+    const target = join(dir, 'attendance.db');
+    await seedAttendance(target, ns, Date.now());
+    await Promise.all([
+      startDaemon(['--attendance', target, '--notify-min-delay', '0.1'], { workers: 2, demo: true }).then((d) => (daemon = d)),
+      launchChromium().then((b) => (browser = b)),
+    ]);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await daemon?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('shows the stored hour in the chart and the attendance table with a CSV download', { timeout: 30_000 }, async () => {
+    const d = daemon!;
+    const viewer = await browser!.newContext();
+    const context = await browser!.newContext({ viewport: { width: 1200, height: 900 } });
+    try {
+      await (await viewer.newPage()).goto(`http://127.0.0.1:${d.demoPort}/${ns}`);
+      await waitForMembers(d, ns, 1);
+      const admin = await context.newPage();
+      await admin.goto(`http://127.0.0.1:${d.notificationPort}/admin`);
+      await waitForText(admin, `#namespaces tr[data-ns="${ns}"] td.members`, '1');
+      await admin.waitForSelector('#attendance-card:not([hidden])');
+      await waitForCount(admin, '#attendance tbody tr', 3);
+      await admin.waitForFunction(() => (document.querySelector('#attendance-csv') as HTMLAnchorElement).href.startsWith('blob:'));
+      const [download] = await Promise.all([admin.waitForEvent('download'), admin.click('#attendance-csv')]);
+      assert.equal(download.suggestedFilename(), `attendance-${ns}.csv`);
+      const csv = readFileSync(await download.path(), 'utf8');
+      assert.match(csv, /^user,name,sessions/);
+      assert.match(csv, /Ada Lovelace/);
+      await waitForText(admin, '#chart-note', '58 earlier samples, then live counts every 2 s');
+      await waitForCount(admin, ROWS, 1);
+      mkdirSync(OUTPUT_DIR, { recursive: true });
+      await admin.screenshot({ path: new URL('admin-page-attendance.png', OUTPUT_DIR).pathname, fullPage: true });
+    } finally {
+      await Promise.all([viewer.close(), context.close()]);
+    }
+  });
+});

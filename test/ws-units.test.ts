@@ -1,0 +1,96 @@
+// Units behind WebSocket viewers and targeted messages: the IPC checks of `pages`, `deliver` and
+// `delivered`, connection numbers, the lazily encoded pushes, page messages, and dropping a viewer that
+// stopped reading.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { WebSocket } from 'ws';
+import { isEventName } from '../src/protocol/event-name.js';
+import { parsePrimaryMessage, parseWorkerMessage } from '../src/protocol/ipc.js';
+import { parsePageMessage } from '../src/protocol/ws-frames.js';
+import { Room } from '../src/worker/hub.js';
+import { countPush, messagePush, notificationPush } from '../src/worker/push.js';
+import { ConnectionIds } from '../src/worker/session-ids.js';
+import { MAX_BUFFERED_BYTES } from '../src/worker/viewer.js';
+import { WsViewer } from '../src/worker/ws-viewer.js';
+
+const report = { type: 'report', entries: [], exclusions: [], entered: [], exited: [] };
+
+test('report pages are optional and checked; delivered carries an id and a count', () => {
+  assert.ok(parseWorkerMessage(report));
+  assert.ok(parseWorkerMessage({ ...report, pages: [['n-1-a-0', '/cars', 1700000000000]] }));
+  for (const pages of [[['n-1-a-0', '', 1]], [['n-1-a-0', '/x']], [[1, '/x', 1]], 'x', [['c', 'p'.repeat(1025), 1]]]) {
+    assert.equal(parseWorkerMessage({ ...report, pages }), undefined, JSON.stringify(pages).slice(0, 60));
+  }
+  assert.ok(parseWorkerMessage({ type: 'delivered', id: 3, count: 0 }));
+  assert.equal(parseWorkerMessage({ type: 'delivered', id: -1, count: 0 }), undefined);
+  assert.equal(parseWorkerMessage({ type: 'delivered', id: 1 }), undefined);
+});
+
+test('deliver: a known target kind, a valid event name, string data under the bound', () => {
+  const deliver = { type: 'deliver', id: 1, target: { kind: 'connection', connection: 'n-1-a-0' }, event: 'offer', data: 'x' };
+  assert.ok(parsePrimaryMessage(deliver));
+  assert.ok(parsePrimaryMessage({ ...deliver, target: { kind: 'user', user: 'alice' } }));
+  assert.ok(parsePrimaryMessage({ ...deliver, target: { kind: 'namespace', ns: 'room' } }));
+  for (const bad of [
+    { target: { kind: 'room', ns: 'x' } }, { target: { kind: 'user' } }, { target: null }, { event: 'a:b' }, { event: 'expelled' },
+    { event: '' }, { data: 7 }, { data: 'x'.repeat(64 * 1024 + 1) }, { id: 'one' },
+  ]) assert.equal(parsePrimaryMessage({ ...deliver, ...bad }), undefined, JSON.stringify(bad).slice(0, 60));
+});
+
+test('event names: letters first, no separators an SSE frame would read, reserved names refused', () => {
+  for (const ok of ['offer', 'a', 'chat.v2', 'x-y_z', 'A'.repeat(64)]) assert.equal(isEventName(ok), true, ok);
+  for (const bad of ['', '1x', 'a b', 'a:b', 'a\nb', 'a\rb', 'A'.repeat(65), 'message', 'count', 'open', 'error', 'expelled', 42]) {
+    assert.equal(isEventName(bad), false, String(bad));
+  }
+});
+
+test('connection numbers: names round-trip; ids of other workers or odd shapes are not found', () => {
+  const ids = new ConnectionIds('node7', 2, 36);
+  const n = ids.take();
+  assert.equal(ids.name(n), 'node7-2-10-0');
+  assert.equal(ids.counterOf('node7-2-10-0'), n);
+  for (let i = 0; i < 40; i++) ids.take();
+  assert.equal(ids.counterOf(ids.name(40)), 40);
+  for (const other of ['node7-3-10-0', 'node7-2-11-0', 'node7-2-10-00', 'node7-2-10-', 'node7-2-10-A', 'node7-2-10-0-1', `node7-2-10-${'z'.repeat(12)}`]) {
+    assert.equal(ids.counterOf(other), undefined, other);
+  }
+});
+
+test('a push encodes each format once, on demand', () => {
+  const push = countPush(12);
+  assert.equal(push.sse(), push.sse());
+  assert.equal(push.sse().toString(), 'data: 12\n\n');
+  assert.equal(push.ws()!.toString(), '{"type":"count","members":12}');
+  assert.equal(push.ws(), push.ws());
+  const message = messagePush('offer', 'a\nb');
+  assert.equal(message.sse().toString(), 'event: offer\ndata: a\ndata: b\n\n');
+  assert.deepEqual(JSON.parse(message.ws()!.toString()), { type: 'message', event: 'offer', data: 'a\nb' });
+  assert.deepEqual(JSON.parse(notificationPush('chat=a=b').ws()!.toString()), { type: 'message', event: 'chat', data: 'a=b' });
+  assert.equal(notificationPush('chat=a=b').sse().toString(), 'data: chat=a=b\n\n');
+});
+
+test('page messages: one shape only', () => {
+  assert.equal(parsePageMessage('{"type":"page","page":"/a?b=1"}'), '/a?b=1');
+  for (const bad of ['', 'null', '[]', '"page"', '{"type":"page"}', '{"type":"page","page":1}', '{"type":"page","page":""}',
+    '{"type":"x","page":"/a"}', '{"type":"page","page":"/a\\u0000"}', JSON.stringify({ type: 'page', page: 'x'.repeat(1025) })]) {
+    assert.equal(parsePageMessage(bad), undefined, bad);
+  }
+});
+
+test('a WebSocket viewer that stopped reading is terminated instead of buffered', () => {
+  const calls: string[] = [];
+  const socket = {
+    OPEN: 1, readyState: 1, bufferedAmount: 0,
+    send: (frame: Buffer, options: { binary: boolean }) => calls.push(`send ${frame.toString()} binary=${options.binary}`),
+    terminate: () => calls.push('terminate'),
+    close: (code: number) => calls.push(`close ${code}`),
+  };
+  const viewer = new WsViewer(new Room('r'), socket as unknown as WebSocket, 0, undefined, 's');
+  assert.equal(viewer.send(countPush(1)), true);
+  socket.bufferedAmount = MAX_BUFFERED_BYTES + 1;
+  assert.equal(viewer.send(countPush(2)), false);
+  socket.bufferedAmount = 0;
+  viewer.end('shutdown');
+  assert.equal(viewer.send(countPush(3)), false, 'nothing after the end');
+  assert.deepEqual(calls, ['send {"type":"count","members":1} binary=false', 'terminate', 'close 1001']);
+});
