@@ -6,119 +6,17 @@
 //   npm run build && node dist/bench/issue2-scenario.js [--viewers 10000] [--namespaces 10] \
 //        [--workers 2] [--runs 5] [--repeat 1] [--daemon-log /tmp/am.log]
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
 import { loadavg } from 'node:os';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { canConnect, freePorts, readStats, sleep } from './daemon-io.js';
+import { sleep } from './daemon-io.js';
 import { processTree } from './proc-mem.js';
 import { type LoadResult, intOpt, loadOptionSpec, loadOptionsFrom, loadRows, median, runLoad, table } from './sse-load.js';
-
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url)); // dist/bench/ → repo
-const HOST = '127.0.0.1';
-
-interface Daemon {
-  child: ChildProcess;
-  pid: number;
-  port: number;
-  statsPort: number;
-  notificationPort: number;
-  tail: string[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  isExited: () => boolean;
-}
+import { type Target, startAudienceMeter } from './targets.js';
 
 interface ScenarioRun extends LoadResult {
   daemon: { workers: number; startMs: number; stopMs: number; exitCode: number | null; signal: string | null; logTail: string[] };
   /** One-minute load average before the daemon started: other work on the machine skews timings. */
   loadavgAtStart: number;
-}
-
-async function startDaemon(bin: string, workers: number, extra: string[], logPath: string | undefined): Promise<Daemon> {
-  const [port, statsPort, notificationPort] = await freePorts(3);
-  const args = [
-    bin,
-    '--port', String(port),
-    '--stats-port', String(statsPort),
-    '--notification-port', String(notificationPort),
-    '--demo-port', '0',
-    '--workers', String(workers),
-    ...extra,
-  ];
-  const child = spawn(process.execPath, args, {
-    cwd: repoRoot,
-    env: { ...process.env, HOST, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const tail: string[] = [];
-  const log = logPath ? createWriteStream(logPath, { flags: 'a' }) : undefined;
-  log?.write(`---- ${new Date().toISOString()} node ${args.join(' ')}\n`);
-  const keep = (chunk: Buffer) => {
-    log?.write(chunk);
-    for (const line of chunk.toString('utf8').split('\n')) {
-      if (line.trim() === '') continue;
-      tail.push(line);
-      if (tail.length > 40) tail.shift();
-    }
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  let exited = false;
-  const exitPromise = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => {
-      exited = true;
-      log?.end();
-      resolve({ code, signal });
-    }),
-  );
-  if (child.pid === undefined) throw new Error(`could not spawn ${bin}`);
-  return { child, pid: child.pid, port, statsPort, notificationPort, tail, exited: exitPromise, isExited: () => exited };
-}
-
-/** Waits until the public and stats ports answer and all workers exist, then lets it settle. */
-async function waitDaemonReady(d: Daemon, workers: number, timeoutMs: number): Promise<void> {
-  const start = Date.now();
-  for (;;) {
-    if (d.isExited()) throw new Error(`daemon exited during start-up:\n${d.tail.join('\n')}`);
-    const up =
-      (await canConnect(HOST, d.port)) &&
-      (await readStats(HOST, d.statsPort).then(() => true, () => false)) &&
-      processTree(d.pid).length >= workers + 1;
-    if (up) break;
-    if (Date.now() - start > timeoutMs) throw new Error(`daemon not ready within ${timeoutMs} ms:\n${d.tail.join('\n')}`);
-    await sleep(200);
-  }
-  await sleep(2000); // let workers finish start-up allocations before the idle reading
-}
-
-/** SIGTERM, then SIGKILL to the whole tree if it has not exited after 15 s. */
-async function stopDaemon(d: Daemon): Promise<{ ms: number; code: number | null; signal: string | null }> {
-  const start = Date.now();
-  const tree = processTree(d.pid);
-  if (!d.isExited()) d.child.kill('SIGTERM');
-  const timer = sleep(15_000).then(() => undefined);
-  let r = await Promise.race([d.exited, timer]);
-  if (r === undefined) {
-    for (const pid of tree) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
-    r = await d.exited;
-  }
-  // Workers must not outlive the primary.
-  for (const pid of tree.slice(1)) {
-    try {
-      process.kill(pid, 0);
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* gone, as it should be */
-    }
-  }
-  return { ms: Date.now() - start, code: r.code, signal: r.signal };
 }
 
 async function main(): Promise<void> {
@@ -136,10 +34,9 @@ async function main(): Promise<void> {
   const base = loadOptionsFrom(values);
   const workers = intOpt(values, 'workers', 1, 64);
   const repeat = intOpt(values, 'repeat', 1, 20);
-  const bin = fileURLToPath(new URL(values.daemon!, pathToFileURL(repoRoot)));
   const extra = values['daemon-arg'] ?? [];
 
-  let daemon: Daemon | undefined;
+  let daemon: Target | undefined;
   const killDaemon = () => {
     if (daemon && !daemon.isExited()) for (const pid of processTree(daemon.pid)) {
       try {
@@ -161,8 +58,7 @@ async function main(): Promise<void> {
     base.log(`== scenario ${k + 1}/${repeat}: ${base.viewers} viewers, ${base.namespaces.length} namespaces, ${workers} workers`);
     const loadavgAtStart = Math.round(loadavg()[0] * 100) / 100;
     const t0 = Date.now();
-    daemon = await startDaemon(bin, workers, extra, values['daemon-log']);
-    await waitDaemonReady(daemon, workers, 30_000);
+    daemon = await startAudienceMeter({ bin: values.daemon, workers, extra, logPath: values['daemon-log'] });
     const startMs = Date.now() - t0;
     // Each repeat uses fresh source addresses, so ports still in TIME_WAIT from the previous
     // repeat's viewers are never in the way.
@@ -177,7 +73,7 @@ async function main(): Promise<void> {
       daemonPid: daemon.pid,
     });
     if (daemon.isExited()) load.problems.push('daemon exited during the test');
-    const stop = await stopDaemon(daemon);
+    const stop = await daemon.stop();
     if (stop.code !== 0) load.problems.push(`daemon exit after SIGTERM: code ${stop.code}, signal ${stop.signal}, ${stop.ms} ms`);
     runs.push({
       ...load,

@@ -1,4 +1,6 @@
-// One load-generating child process: opens COUNT raw TCP sockets from one loopback source address,
+// One load-generating child process: opens COUNT raw TCP sockets from loopback source addresses (a
+// comma-separated --local-address list, socket i from address i mod n: the kernel's search for a free
+// source port slows down badly past ~10,000 sockets bound to one address),
 // sends a minimal `GET /{namespace}` SSE request on each and parses the responses incrementally.
 //
 // Per socket it keeps a handful of typed-array slots (see sse-stream-table.ts) plus the probe
@@ -7,8 +9,15 @@
 // It reports to the parent over IPC (see swarm-protocol.ts) and is bounded: it exits on its own
 // after --max-seconds, on a `stop` message, or as soon as the parent disconnects.
 //
+// --max-inflight caps the streams opened but still waiting for their first event, so a ramp can run
+// as fast as the server answers without overflowing its listen backlog (0: no cap, a flash crowd).
+// --cycles N turns the swarm into a churn generator: COUNT slots, each closing its stream as soon as
+// the first event arrives and opening the next, until N streams have been opened; stream k goes to
+// namespace (offset + k) mod the number of names, so a long name list rotates.
+//
 //   node dist/bench/sse-swarm.js --port 8000 --namespaces a,b,c --count 5000 \
-//        --local-address 127.0.0.2 --rate 2000 --max-seconds 300 [--offset 0]
+//        --local-address 127.0.0.2 --rate 2000 --max-seconds 300 [--offset 0] [--max-inflight 500] \
+//        [--cycles 100000 --close fin|rst]
 
 import net from 'node:net';
 import { parseArgs } from 'node:util';
@@ -16,12 +25,13 @@ import {
   type ChildMessage,
   type NamespaceCounts,
   type ParentMessage,
+  HistBuilder,
   emptyTotals,
   histFrom,
   isLoopbackV4,
   nowMs,
 } from './swarm-protocol.js';
-import { F_CLOSED, F_CONNECTED, F_HIT, F_OK, F_OWN, StreamTable } from './sse-stream-table.js';
+import { F_CLOSED, F_CONNECTED, F_FIRST, F_HIT, F_OK, F_OWN, StreamTable } from './sse-stream-table.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -33,6 +43,9 @@ const { values: args } = parseArgs({
     'local-address': { type: 'string', default: '127.0.0.1' },
     rate: { type: 'string', default: '2000' },
     'max-pending': { type: 'string', default: '1000' },
+    'max-inflight': { type: 'string', default: '0' },
+    cycles: { type: 'string', default: '0' },
+    close: { type: 'string', default: 'fin' },
     'max-seconds': { type: 'string', default: '300' },
   },
   strict: true,
@@ -52,17 +65,24 @@ function intArg(name: string, value: string | undefined, min: number, max: numbe
 }
 
 const host = args.host!;
-const localAddress = args['local-address']!;
+const localAddresses = args['local-address']!.split(',');
 if (!isLoopbackV4(host)) fail(`--host must be a 127.0.0.0/8 address, got ${host}`);
-if (!isLoopbackV4(localAddress)) fail(`--local-address must be a 127.0.0.0/8 address, got ${localAddress}`);
+for (const a of localAddresses) if (!isLoopbackV4(a)) fail(`--local-address must be 127.0.0.0/8 addresses, got ${a}`);
 const port = intArg('port', args.port, 1, 65535);
 const count = intArg('count', args.count, 0, 19000);
 const offset = intArg('offset', args.offset, 0, 1e9);
 const rate = intArg('rate', args.rate, 1, 1e6);
 const maxPending = intArg('max-pending', args['max-pending'], 1, 1e6);
 const maxSeconds = intArg('max-seconds', args['max-seconds'], 1, 86400);
+const maxInflight = intArg('max-inflight', args['max-inflight'], 0, 1e6) || Infinity;
+const cycles = intArg('cycles', args.cycles, 0, 1e9);
+const churn = cycles > 0;
+if (args.close !== 'fin' && args.close !== 'rst') fail('--close must be fin or rst');
+const closeWithReset = args.close === 'rst';
 const names = (args.namespaces ?? '').split(',').filter((s) => s.length > 0);
 if (names.length === 0) fail('--namespaces needs at least one name');
+/** Streams this swarm opens in all: one per slot, or --cycles when churning. */
+const total = churn ? cycles : count;
 
 // Each request is encoded once per namespace; every socket of that namespace writes the same bytes.
 const requests = names.map((ns) =>
@@ -71,7 +91,8 @@ const requests = names.map((ns) =>
     'latin1',
   ),
 );
-const nsOf = (i: number): number => (offset + i) % names.length;
+/** Namespace index of the stream now in each slot. */
+const nsOfSlot = new Uint32Array(count);
 
 // ---- per-socket state, one slot per socket ------------------------------------------------------
 
@@ -86,8 +107,26 @@ let stopping = false;
 
 const sockets: Array<BenchSocket | undefined> = new Array(count);
 const hitAt = new Float64Array(count); // probe marker arrival, epoch ms
+const openedAt = new Float64Array(count); // epoch ms the slot's current socket was created
+/** Slots free for a new stream; in churn mode a slot returns here when its stream closes. */
+const freeSlots: number[] = [];
+for (let i = count - 1; i >= 0; i--) freeSlots.push(i);
+/** Streams opened and still waiting for their first event (or failure). */
+let inflight = 0;
+
+const timing = {
+  firstOpenAt: NaN,
+  lastOpenAt: NaN,
+  lastConnectAt: NaN,
+  lastHeadAt: NaN,
+  lastFirstEventAt: NaN,
+  connect: new HistBuilder(),
+  firstEvent: new HistBuilder(),
+  timeline: new Map<number, number>(),
+};
 const table = new StreamTable(count, {
   head(i, status) {
+    timing.lastHeadAt = nowMs();
     totals.responded++;
     bump(totals.statusCodes, status);
     changed = true;
@@ -103,8 +142,23 @@ const table = new StreamTable(count, {
   dataLine(i, first, isMarker) {
     totals.dataLines++;
     if (first) {
+      const now = nowMs();
       totals.firstEvent++;
+      inflight--;
       changed = true;
+      timing.lastFirstEventAt = now;
+      timing.firstEvent.add(now - openedAt[i]);
+      if (!churn) {
+        const slot = Math.floor(now / 10);
+        timing.timeline.set(slot, (timing.timeline.get(slot) ?? 0) + 1);
+      }
+      if (churn) {
+        table.flags[i] |= F_OWN;
+        const sock = sockets[i];
+        if (closeWithReset) sock?.resetAndDestroy();
+        else sock?.destroy();
+        return;
+      }
     }
     if (isMarker && (table.flags[i] & F_HIT) === 0) {
       table.flags[i] |= F_HIT;
@@ -148,11 +202,14 @@ function bump(map: Record<string, number>, key: string): void {
 
 function onConnect(this: BenchSocket): void {
   const i = this.ix;
+  const now = nowMs();
   table.flags[i] |= F_CONNECTED;
   pendingConnects--;
   totals.connected++;
   changed = true;
-  this.write(requests[nsOf(i)]);
+  timing.lastConnectAt = now;
+  timing.connect.add(now - openedAt[i]);
+  this.write(requests[nsOfSlot[i]]);
 }
 
 function onData(this: BenchSocket, buf: Buffer): void {
@@ -172,6 +229,8 @@ function onClose(this: BenchSocket): void {
   const f = table.flags[i];
   table.close(i);
   if ((f & F_CONNECTED) === 0) pendingConnects--;
+  if ((f & F_FIRST) === 0) inflight--;
+  if (churn) freeSlots.push(i);
   if ((f & F_OK) !== 0) {
     totals.alive--;
     if (probeArmed && (f & F_HIT) === 0) {
@@ -181,7 +240,7 @@ function onClose(this: BenchSocket): void {
   }
   if (!stopping && (f & F_CONNECTED) !== 0 && (f & F_OWN) === 0) totals.closedByPeer++;
   changed = true;
-  if (pendingConnects < maxPending) scheduleOpen();
+  if (pendingConnects < maxPending && inflight < maxInflight) scheduleOpen();
 }
 
 // ---- opening sockets at a bounded rate ----------------------------------------------------------
@@ -193,14 +252,21 @@ let openTimer: NodeJS.Timeout | undefined;
 function openSome(): void {
   openTimer = undefined;
   if (stopping) return;
-  const due = Math.min(count, Math.max(1, Math.floor(((Date.now() - startedAt) / 1000) * rate)));
-  while (opened < due && pendingConnects < maxPending) {
-    const i = opened++;
-    const sock = net.connect({ host, port, localAddress, noDelay: true }) as BenchSocket;
+  const due = Math.min(total, Math.max(1, Math.floor(((Date.now() - startedAt) / 1000) * rate)));
+  while (opened < due && pendingConnects < maxPending && inflight < maxInflight && freeSlots.length > 0) {
+    const i = freeSlots.pop()!;
+    nsOfSlot[i] = (offset + opened) % names.length;
+    opened++;
+    const now = nowMs();
+    if (Number.isNaN(timing.firstOpenAt)) timing.firstOpenAt = now;
+    timing.lastOpenAt = now;
+    openedAt[i] = now;
+    const sock = net.connect({ host, port, localAddress: localAddresses[i % localAddresses.length], noDelay: true }) as BenchSocket;
     sock.ix = i;
     sockets[i] = sock;
     table.open(i);
     pendingConnects++;
+    inflight++;
     sock.on('connect', onConnect);
     sock.on('data', onData);
     sock.on('error', onError);
@@ -208,11 +274,11 @@ function openSome(): void {
   }
   totals.opened = opened;
   changed = true;
-  if (opened < count) scheduleOpen();
+  if (opened < total) scheduleOpen();
 }
 
 function scheduleOpen(): void {
-  if (openTimer === undefined && opened < count && !stopping) openTimer = setTimeout(openSome, 10);
+  if (openTimer === undefined && opened < total && !stopping) openTimer = setTimeout(openSome, 10);
 }
 
 // ---- probe --------------------------------------------------------------------------------------
@@ -258,7 +324,7 @@ function countsReport(expect: Record<string, number>): Record<string, NamespaceC
   for (const n of names) out[n] = { sockets: 0, min: -1, max: -1, matching: 0 };
   for (let i = 0; i < count; i++) {
     if ((table.flags[i] & (F_OK | F_CLOSED | F_OWN)) !== F_OK) continue;
-    const name = names[nsOf(i)];
+    const name = names[nsOfSlot[i]];
     const r = out[name];
     const v = table.lastCount[i];
     r.sockets++;
@@ -299,6 +365,21 @@ process.on('message', (raw: unknown) => {
     case 'counts':
       send({ type: 'counts', perNamespace: countsReport(msg.expect) });
       break;
+    case 'timings':
+      send({
+        type: 'timings',
+        timings: {
+          firstOpenAt: timing.firstOpenAt,
+          lastOpenAt: timing.lastOpenAt,
+          lastConnectAt: timing.lastConnectAt,
+          lastHeadAt: timing.lastHeadAt,
+          lastFirstEventAt: timing.lastFirstEventAt,
+          connect: timing.connect.hist(),
+          firstEvent: timing.firstEvent.hist(),
+          timeline: [...timing.timeline.entries()],
+        },
+      });
+      break;
     case 'stop':
       stop(0);
       break;
@@ -316,4 +397,4 @@ setInterval(() => {
   send({ type: 'progress', totals });
 }, 200).unref();
 
-if (count > 0) openSome();
+if (count > 0 && total > 0) openSome();

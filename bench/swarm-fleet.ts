@@ -1,4 +1,5 @@
-// Forks and drives a set of sse-swarm child processes: one per source address 127.0.0.B, B = 2, 3, …
+// Forks and drives a set of sse-swarm child processes, each with its own source addresses 127.0.0.B,
+// B = sourceBase, sourceBase + 1, … (at most `perAddress` sockets on one address).
 // Viewers are numbered globally and viewer v joins namespace v % namespaces.length, so namespaces
 // get equal shares however the viewers are split between swarms.
 
@@ -10,6 +11,7 @@ import {
   type Hist,
   type NamespaceCounts,
   type ParentMessage,
+  type SwarmTimings,
   type SwarmTotals,
   addTotals,
   emptyTotals,
@@ -29,8 +31,29 @@ export interface FleetOptions {
   rate: number;
   /** Last octet of the first source address (127.0.0.<sourceBase>). */
   sourceBase: number;
+  /** Most sockets opened from one source address (default 5,000). */
+  perAddress?: number;
   /** Hard deadline after which every swarm exits on its own. */
   maxSeconds: number;
+  /** Most streams per swarm opened and still waiting for their first event (0 or absent: no cap). */
+  maxInflight?: number;
+  /** Churn: streams each swarm opens in all, `perSwarm`-many at a time (see sse-swarm.ts). */
+  cyclesPerSwarm?: number;
+  /** How churned streams are closed: FIN (a tab closing) or RST. */
+  close?: 'fin' | 'rst';
+}
+
+/** Every swarm's timings merged: earliest open, latest connect / head / first event, merged histograms. */
+export interface FleetTimings {
+  firstOpenAt: number;
+  lastOpenAt: number;
+  lastConnectAt: number;
+  lastHeadAt: number;
+  lastFirstEventAt: number;
+  connect: Hist;
+  firstEvent: Hist;
+  /** First events per 10 ms slot, ascending: [epoch ms / 10, count]. */
+  timeline: Array<[number, number]>;
 }
 
 export interface ReadyResult {
@@ -67,9 +90,15 @@ export class SwarmFleet {
 
   constructor(readonly opts: FleetOptions) {
     if (!isLoopbackV4(opts.host)) throw new Error(`refusing to load ${opts.host}: only 127.0.0.0/8 is allowed`);
+    const used = SwarmFleet.addressesFor(opts);
+    if (opts.sourceBase + used > 254) throw new Error(`too many source addresses (${used}) for source base ${opts.sourceBase}`);
+    this.sideAddress = `127.0.0.${opts.sourceBase + used}`;
+  }
+
+  /** Source addresses a fleet with these options uses (the side address comes after them). */
+  static addressesFor(opts: Pick<FleetOptions, 'viewers' | 'perSwarm' | 'perAddress'>): number {
     const n = Math.max(1, Math.ceil(opts.viewers / opts.perSwarm));
-    if (opts.sourceBase + n > 254) throw new Error(`too many swarms (${n}) for source base ${opts.sourceBase}`);
-    this.sideAddress = `127.0.0.${opts.sourceBase + n}`;
+    return n * Math.max(1, Math.ceil(Math.ceil(opts.viewers / n) / (opts.perAddress ?? 5000)));
   }
 
   /** Forks the swarms; they start connecting at once. */
@@ -78,9 +107,11 @@ export class SwarmFleet {
     const n = Math.max(1, Math.ceil(viewers / perSwarm));
     const script = fileURLToPath(new URL('./sse-swarm.js', import.meta.url));
     let offset = 0;
+    const perSwarmAddresses = SwarmFleet.addressesFor(this.opts) / n;
     for (let k = 0; k < n; k++) {
       const count = Math.floor(viewers / n) + (k < viewers % n ? 1 : 0);
-      const address = `127.0.0.${this.opts.sourceBase + k}`;
+      const first = this.opts.sourceBase + k * perSwarmAddresses;
+      const address = Array.from({ length: perSwarmAddresses }, (_, j) => `127.0.0.${first + j}`).join(',');
       const child = fork(
         script,
         [
@@ -92,6 +123,9 @@ export class SwarmFleet {
           '--local-address', address,
           '--rate', String(this.opts.rate),
           '--max-seconds', String(this.opts.maxSeconds),
+          '--max-inflight', String(this.opts.maxInflight ?? 0),
+          '--cycles', String(this.opts.cyclesPerSwarm ?? 0),
+          '--close', this.opts.close ?? 'fin',
         ],
         { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] },
       );
@@ -135,6 +169,39 @@ export class SwarmFleet {
 
   private post(m: Member, msg: ParentMessage): void {
     if (!m.exited && m.child.connected) m.child.send(msg);
+  }
+
+  /** Pids of the swarm processes still running (for CPU accounting). */
+  pids(): number[] {
+    return this.members.filter((m) => !m.exited && m.child.pid !== undefined).map((m) => m.child.pid!);
+  }
+
+  /** Collects and merges every live swarm's timings. */
+  async timings(): Promise<FleetTimings> {
+    const live = this.members.filter((m) => !m.exited);
+    const replies = live.map((m) =>
+      this.waitFor<Extract<ChildMessage, { type: 'timings' }>>(m, (msg) => msg.type === 'timings', 10_000),
+    );
+    for (const m of live) this.post(m, { type: 'timings' });
+    const got = (await Promise.all(replies)).filter((r) => r !== undefined).map((r) => r.timings);
+    // NaN crossed IPC as null.
+    const num = (x: number | null): number => (typeof x === 'number' ? x : NaN);
+    const pick = (f: (t: SwarmTimings) => number, agg: (a: number, b: number) => number): number =>
+      got.map((t) => num(f(t))).filter((x) => Number.isFinite(x)).reduce(agg, NaN as number);
+    const min = (a: number, b: number) => (Number.isNaN(a) ? b : Math.min(a, b));
+    const max = (a: number, b: number) => (Number.isNaN(a) ? b : Math.max(a, b));
+    const timeline = new Map<number, number>();
+    for (const t of got) for (const [slot, n] of t.timeline) timeline.set(slot, (timeline.get(slot) ?? 0) + n);
+    return {
+      firstOpenAt: pick((t) => t.firstOpenAt, min),
+      lastOpenAt: pick((t) => t.lastOpenAt, max),
+      lastConnectAt: pick((t) => t.lastConnectAt, max),
+      lastHeadAt: pick((t) => t.lastHeadAt, max),
+      lastFirstEventAt: pick((t) => t.lastFirstEventAt, max),
+      connect: histMerge(got.map((t) => t.connect)),
+      firstEvent: histMerge(got.map((t) => t.firstEvent)),
+      timeline: [...timeline.entries()].sort((a, b) => a[0] - b[0]),
+    };
   }
 
   totals(): SwarmTotals {

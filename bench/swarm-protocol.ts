@@ -59,8 +59,27 @@ export interface Hist {
   buckets: Array<[number, number]>;
 }
 
+/**
+ * When things happened in one swarm (epoch ms, NaN when it never happened) and how long each step took
+ * from the socket's creation: the accept-rate and flash-crowd scenarios are built on these.
+ */
+export interface SwarmTimings {
+  firstOpenAt: number;
+  lastOpenAt: number;
+  lastConnectAt: number;
+  lastHeadAt: number;
+  lastFirstEventAt: number;
+  /** Socket created → TCP connected, ms. */
+  connect: Hist;
+  /** Socket created → first `data:` line, ms. */
+  firstEvent: Hist;
+  /** First events per 10 ms slot: [Math.floor(epoch ms / 10), count] (none when churning). */
+  timeline: Array<[number, number]>;
+}
+
 export type ParentMessage =
   | { type: 'arm'; probe: string; payload: string }
+  | { type: 'timings' }
   | { type: 'go'; probe: string; t0: number; timeoutMs: number }
   | { type: 'counts'; expect: Record<string, number> }
   | { type: 'stop' };
@@ -70,6 +89,7 @@ export type ChildMessage =
   | { type: 'armed'; probe: string }
   | { type: 'probe-result'; probe: string; expected: number; received: number; hist: Hist }
   | { type: 'counts'; perNamespace: Record<string, NamespaceCounts> }
+  | { type: 'timings'; timings: SwarmTimings }
   | { type: 'stopped'; totals: SwarmTotals };
 
 const LOG_BASE = Math.log(1.01);
@@ -99,6 +119,30 @@ export function histFrom(values: ArrayLike<number>): Hist {
   }
   if (values.length === 0) return { count: 0, min: 0, max: 0, sum: 0, buckets: [] };
   return { count: values.length, min, max, sum, buckets: [...map.entries()] };
+}
+
+/** Builds a Hist one value at a time, for series too long to keep (connect/disconnect churn). */
+export class HistBuilder {
+  private readonly map = new Map<number, number>();
+  private count = 0;
+  private min = Infinity;
+  private max = -Infinity;
+  private sum = 0;
+
+  add(ms: number): void {
+    const v = Math.max(0, ms);
+    this.count++;
+    this.sum += v;
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
+    const b = bucketOf(v);
+    this.map.set(b, (this.map.get(b) ?? 0) + 1);
+  }
+
+  hist(): Hist {
+    if (this.count === 0) return { count: 0, min: 0, max: 0, sum: 0, buckets: [] };
+    return { count: this.count, min: this.min, max: this.max, sum: this.sum, buckets: [...this.map.entries()] };
+  }
 }
 
 export function histMerge(hists: Hist[]): Hist {
