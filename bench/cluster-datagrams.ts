@@ -9,17 +9,16 @@
 //
 //   npm run build && node dist/bench/cluster-datagrams.js [--namespaces 10000] [--nodes 3] [--runs 3] \
 //        [--interval 2] [--window 20] [--skip-daemons]
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DatagramEncoder, type NodeCount } from '../src/protocol/datagram.js';
 import type { PeersReport } from '../src/primary/peers/peers.js';
+import { sleep } from './daemon-io.js';
+import { median } from './run-kit.js';
+import { type Target, startAudienceMeter } from './targets.js';
 
-const BIN = fileURLToPath(new URL('../../bin/audience-meter', import.meta.url));
 /** IPv4 + UDP headers, for bytes on the wire. */
 const UDP_IPV4_OVERHEAD = 28;
 const SECRET = 'a benchmark cluster secret';
@@ -39,16 +38,6 @@ const NODES = Number(values.nodes);
 const RUNS = Number(values.runs);
 const INTERVAL_S = Number(values.interval);
 const WINDOW_S = Number(values.window);
-
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 // ---- encoder ---------------------------------------------------------------------------------------
 
@@ -98,36 +87,13 @@ function encoderFigures(): void {
 
 // ---- daemons ---------------------------------------------------------------------------------------
 
-interface Node {
-  child: ChildProcess;
-  port: number;
-  notificationPort: number;
-  exited: Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+/** A node: a daemon with one worker in multicast group `group`, signed, no attendance log. */
+function startNode(group: string): Promise<Target> {
+  return startAudienceMeter({
+    workers: 1,
+    extra: ['-m', group, '--cluster-interface', '127.0.0.1', '--cluster-notify-interval', String(INTERVAL_S),
+      '--cluster-node-timeout', String(3 * INTERVAL_S), '--namespace-clean-delay', '3600', '--cluster-secret', SECRET, '--attendance', 'off'],
   });
-}
-
-async function startNode(group: string): Promise<Node> {
-  const [port, notificationPort] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, [BIN, '--port', String(port), '--host', '127.0.0.1', '--stats-port', '0', '--demo-port', '0',
-    '--notification-port', String(notificationPort), '-w', '1', '-m', group, '--cluster-interface', '127.0.0.1',
-    '--cluster-notify-interval', String(INTERVAL_S), '--cluster-node-timeout', String(3 * INTERVAL_S), '--namespace-clean-delay', '3600',
-    '--cluster-secret', SECRET], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  for (let waited = 0; !/listening on/.test(stderr); waited += 50) {
-    if (waited > 15_000 || child.exitCode !== null) throw new Error(`daemon did not start: ${stderr}`);
-    await sleep(50);
-  }
-  return { child, port, notificationPort, exited };
 }
 
 /** Opens a stream to /{ns}, waits for its first event, closes it: the namespace is now held by the node. */
@@ -141,7 +107,7 @@ function visit(port: number, ns: string): Promise<void> {
   });
 }
 
-async function populate(node: Node): Promise<void> {
+async function populate(node: Target): Promise<void> {
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < NAMESPACES) await visit(node.port, `event-${next++}`);
@@ -149,8 +115,8 @@ async function populate(node: Node): Promise<void> {
   await Promise.all(Array.from({ length: 64 }, lane));
 }
 
-async function peers(node: Node): Promise<PeersReport> {
-  const response = await fetch(`http://127.0.0.1:${node.notificationPort}/api/peers`);
+async function peers(node: Target): Promise<PeersReport> {
+  const response = await fetch(`http://127.0.0.1:${node.notificationPort!}/api/peers`);
   return response.json() as Promise<PeersReport>;
 }
 
@@ -180,10 +146,10 @@ async function daemonRun(run: number): Promise<RunFigures> {
       await sleep(500);
     }
     const before = await Promise.all(nodes.map(peers));
-    const cpuBefore = nodes.map((n) => cpuSeconds(n.child.pid!));
+    const cpuBefore = nodes.map((n) => cpuSeconds(n.pid));
     await sleep(WINDOW_S * 1000);
     const after = await Promise.all(nodes.map(peers));
-    const cpuAfter = nodes.map((n) => cpuSeconds(n.child.pid!));
+    const cpuAfter = nodes.map((n) => cpuSeconds(n.pid));
     const perNode = nodes.map((_, i) => {
       const [b, a] = [before[i]!, after[i]!];
       const rounds = a.self!.sent.rounds - b.self!.sent.rounds;
@@ -204,8 +170,7 @@ async function daemonRun(run: number): Promise<RunFigures> {
     console.log(`run ${run}: ${JSON.stringify(figures)}`);
     return figures;
   } finally {
-    for (const node of nodes) node.child.kill('SIGTERM');
-    await Promise.all(nodes.map((n) => n.exited));
+    await Promise.all(nodes.map((n) => n.stop()));
   }
 }
 

@@ -6,12 +6,11 @@
 //   npm run build && node dist/bench/issue2-scenario.js [--viewers 10000] [--namespaces 10] \
 //        [--workers 2] [--runs 5] [--repeat 1] [--daemon-log /tmp/am.log]
 
-import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { sleep } from './daemon-io.js';
-import { processTree } from './proc-mem.js';
-import { type LoadResult, intOpt, loadOptionSpec, loadOptionsFrom, loadRows, median, runLoad, table } from './sse-load.js';
-import { type Target, startAudienceMeter } from './targets.js';
+import { deadline, load1, median, runMain, table } from './run-kit.js';
+import { type LoadResult, intOpt, loadOptionSpec, loadOptionsFrom, loadRows, runLoad } from './sse-load.js';
+import { startAudienceMeter } from './targets.js';
 
 interface ScenarioRun extends LoadResult {
   daemon: { workers: number; startMs: number; stopMs: number; exitCode: number | null; signal: string | null; logTail: string[] };
@@ -36,29 +35,14 @@ async function main(): Promise<void> {
   const repeat = intOpt(values, 'repeat', 1, 20);
   const extra = values['daemon-arg'] ?? [];
 
-  let daemon: Target | undefined;
-  const killDaemon = () => {
-    if (daemon && !daemon.isExited()) for (const pid of processTree(daemon.pid)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-  };
-  process.on('exit', killDaemon);
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
-  setTimeout(() => {
-    process.stderr.write(`issue2-scenario: --max-seconds ${base.maxSeconds} reached, giving up\n`);
-    process.exit(3);
-  }, base.maxSeconds * 1000).unref();
+  deadline('issue2-scenario', base.maxSeconds);
 
   const runs: ScenarioRun[] = [];
   for (let k = 0; k < repeat; k++) {
     base.log(`== scenario ${k + 1}/${repeat}: ${base.viewers} viewers, ${base.namespaces.length} namespaces, ${workers} workers`);
-    const loadavgAtStart = Math.round(loadavg()[0] * 100) / 100;
+    const loadavgAtStart = load1();
     const t0 = Date.now();
-    daemon = await startAudienceMeter({ bin: values.daemon, workers, extra, logPath: values['daemon-log'] });
+    const daemon = await startAudienceMeter({ bin: values.daemon, workers, extra, logPath: values['daemon-log'] });
     const startMs = Date.now() - t0;
     // Each repeat uses fresh source addresses, so ports still in TIME_WAIT from the previous
     // repeat's viewers are never in the way.
@@ -120,7 +104,4 @@ async function main(): Promise<void> {
   process.exitCode = runs.every((r) => r.problems.length === 0) ? 0 : 1;
 }
 
-main().catch((err) => {
-  process.stderr.write(`issue2-scenario: ${(err as Error).stack ?? err}\n`);
-  process.exit(2);
-});
+runMain('issue2-scenario', main);

@@ -15,56 +15,30 @@
 // --bare adds a calibration server (bench/bare-sse-server.ts, one Node.js process doing the least per
 // viewer): what the same load generator measures against it is the floor of this harness on this machine.
 
-import { parseArgs } from 'node:util';
-import {
-  type Metric,
-  type Row,
-  commonSpec,
-  deadline,
-  emit,
-  intFlag,
-  log,
-  numFlag,
-  othersAbove,
-  round,
-  runMain,
-  runsTable,
-  waitQuiet,
-} from './run-kit.js';
-import { NCHAN_INSTALL, type Target, nchanAvailability, startAudienceMeter, startBare, startNchan } from './targets.js';
+import { type Metric, type Row, quietRun, round, runMain, runsTable } from './run-kit.js';
+import { addressSpan, parseScenario, quietMetrics, report, sourceBaseFor } from './scenario-kit.js';
+import { NCHAN_INSTALL, type Target, nchanAvailability, startBare, startNchan } from './targets.js';
 import { type ViewerRunResult, runViewers, viewerSpec } from './viewer-run.js';
-import { acceptMetrics, addressSpan, fanoutMetrics, memoryMetrics, sourceBaseFor, viewerOptionsFrom } from './viewer-scenario.js';
+import { acceptMetrics, fanoutMetrics, memoryMetrics, viewerOptionsFrom } from './viewer-scenario.js';
 
 type Kind = Target['kind'];
 type Run = ViewerRunResult & { loadavgAtStart: number; repeat: number; order: number; redone: string[]; logTail: string[] };
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      ...commonSpec,
-      ...viewerSpec,
-      workers: { type: 'string', default: '2' },
-      reuseport: { type: 'boolean', default: false },
-      bare: { type: 'boolean', default: false },
-      // KEY=VALUE for the daemon's environment: experiments only, the figures use none.
-      'daemon-env': { type: 'string', multiple: true, default: [] },
-      only: { type: 'string' },
-      'nchan-log': { type: 'string' },
-    },
-    strict: true,
+  const s = parseScenario('nchan-compare', {
+    ...viewerSpec,
+    reuseport: { type: 'boolean', default: false },
+    bare: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    'nchan-log': { type: 'string' },
   });
+  const { values, workers, repeat } = s;
   const { missing } = nchanAvailability();
   if (missing.length > 0 && values.only !== 'audience-meter') {
     process.stderr.write(`nchan-compare: missing ${missing.join(', ')}\ninstall them with:\n  ${NCHAN_INSTALL}\n`);
     process.exit(2);
   }
-  const maxSeconds = intFlag(values, 'max-seconds', 60, 86_400);
-  deadline('nchan-compare', maxSeconds);
-  const workers = intFlag(values, 'workers', 1, 64);
-  const repeat = intFlag(values, 'repeat', 1, 20);
-  const maxLoad = numFlag(values, 'max-load', 0, 100);
-  const contaminated = othersAbove(numFlag(values, 'max-others', 0, 64));
-  const base = viewerOptionsFrom(values, maxSeconds);
+  const base = viewerOptionsFrom(values, s.maxSeconds);
   base.countPush = true;
   const kinds: Kind[] =
     values.only === 'nchan' ? ['nchan'] : values.only === 'audience-meter' ? ['audience-meter'] : values.only === 'bare' ? ['bare'] : ['nchan', 'audience-meter'];
@@ -77,37 +51,26 @@ async function main(): Promise<void> {
   for (let k = 0; k < repeat; k++) {
     const order = k % 2 === 0 ? kinds : [...kinds].reverse();
     for (const [i, kind] of order.entries()) {
-      const redone: string[] = [];
-      for (;;) {
-        const quiet = await waitQuiet(maxLoad);
-        log(`== repeat ${k + 1}/${repeat}, ${kind}${redone.length > 0 ? ` (redo ${redone.length})` : ''} (load average ${quiet.loadavg})`);
+      const r = await quietRun(s.quiet, `repeat ${k + 1}/${repeat}, ${kind}`, async () => {
         const target =
           kind === 'nchan'
             ? await startNchan({ workers, reuseport: values.reuseport, logPath: values['nchan-log'] })
             : kind === 'bare'
               ? await startBare()
-              : await startAudienceMeter({ bin: values.daemon, workers, env: values['daemon-env'], logPath: values['daemon-log'] });
+              : await s.startDaemon();
         let r: ViewerRunResult;
         try {
           r = await runViewers(target, { ...base, sourceBase: sourceBaseFor(slot++, base.sourceBase, addressSpan(base.viewers, base.perSwarm)) });
-          const stop = await target.stop();
-          if (stop.code !== 0) r.problems.push(`exit after SIGTERM: code ${stop.code}, signal ${stop.signal}, ${stop.ms} ms`);
         } catch (err) {
           await target.stop();
           throw err;
         }
+        const stop = await target.stop();
+        if (stop.code !== 0) r.problems.push(`exit after SIGTERM: code ${stop.code}, signal ${stop.signal}, ${stop.ms} ms`);
         await new Promise((res) => setTimeout(res, 3000));
-        const why = contaminated(r);
-        if (why !== undefined && redone.length < 2) {
-          log(`${kind}, repeat ${k + 1}: contaminated (${why}); doing it again`);
-          redone.push(why);
-          await new Promise((res) => setTimeout(res, 20_000));
-          continue;
-        }
-        if (why !== undefined) redone.push(`kept anyway: ${why}`);
-        runs.push({ ...r, loadavgAtStart: quiet.loadavg, repeat: k + 1, order: i + 1, redone, logTail: target.tail.slice(-10) });
-        break;
-      }
+        return { ...r, logTail: target.tail.slice(-10) };
+      });
+      runs.push({ ...r, repeat: k + 1, order: i + 1 });
     }
   }
 
@@ -116,8 +79,7 @@ async function main(): Promise<void> {
     ...memoryMetrics(),
     ...acceptMetrics(),
     ...fanoutMetrics(),
-    { label: 'load average at start', get: (r) => r.loadavgAtStart, fmt: (x) => x.toFixed(2) },
-    { label: 'other processes (cores)', get: (r) => r.cpu.othersCores, fmt: (x) => x.toFixed(2) },
+    ...quietMetrics(),
   ];
   const perKind: Partial<Record<Kind, { rows: Row[]; medians: Record<string, number> }>> = {};
   for (const kind of kinds) perKind[kind] = runsTable(of(kind), metrics);
@@ -163,25 +125,14 @@ async function main(): Promise<void> {
       ['count push vs nchan message', `${fmtR(ratios.countPushVsNchanMessage)}   target ≤ 0.50`],
     );
   }
-  for (const p of problems) rows.push(['PROBLEM', p]);
-  const title = `nchan-compare: ${base.viewers.toLocaleString('en-US')} viewers over ${base.namespaces.length} namespaces, ${workers} workers each, ${repeat} repeats`;
-  emit(
-    {
-      scenario: 'nchan-compare',
-      viewers: base.viewers,
-      namespaces: base.namespaces.length,
-      workers,
-      repeat,
-      reuseport: values.reuseport,
-      medians: { 'audience-meter': am, nchan: nc },
-      ratios,
-      problems,
-      runs,
-    },
+  report(s, {
+    fields: { viewers: base.viewers, namespaces: base.namespaces.length, workers, repeat, reuseport: values.reuseport, ratios },
     rows,
-    title,
-  );
-  process.exitCode = problems.length === 0 ? 0 : 1;
+    medians: { 'audience-meter': am, nchan: nc },
+    problems,
+    runs,
+    title: `nchan-compare: ${base.viewers.toLocaleString('en-US')} viewers over ${base.namespaces.length} namespaces, ${workers} workers each, ${repeat} repeats`,
+  });
 }
 
 runMain('nchan-compare', main);

@@ -83,3 +83,28 @@ export async function sampleTreeMemory(pid: number, samples = 5, intervalMs = 40
   readings.sort((a, b) => a.rssKiB - b.rssKiB);
   return readings[Math.floor(readings.length / 2)];
 }
+
+/** A server's memory idle, loaded with viewers and after the fan-out, and what one viewer costs. */
+export interface MemoryFigures {
+  idleRssKiB: number;
+  loadedRssKiB: number;
+  afterFanoutRssKiB: number;
+  idlePssKiB: number;
+  loadedPssKiB: number;
+  /** (loaded − idle) / viewers, in bytes. */
+  bytesPerViewerRss: number;
+  bytesPerViewerPss: number;
+}
+
+export function memoryFigures(idle: TreeMemory, loaded: TreeMemory, after: TreeMemory, viewers: number): MemoryFigures {
+  const n = Math.max(1, viewers);
+  return {
+    idleRssKiB: idle.rssKiB,
+    loadedRssKiB: loaded.rssKiB,
+    afterFanoutRssKiB: after.rssKiB,
+    idlePssKiB: idle.pssKiB,
+    loadedPssKiB: loaded.pssKiB,
+    bytesPerViewerRss: Math.round(((loaded.rssKiB - idle.rssKiB) * 1024) / n),
+    bytesPerViewerPss: Math.round(((loaded.pssKiB - idle.pssKiB) * 1024) / n),
+  };
+}

@@ -21,6 +21,13 @@ export function median(xs: Array<number | undefined | null>): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** Nearest-rank percentile (0–100) of the finite values; NaN when there are none. */
+export function percentile(xs: Array<number | undefined | null>, p: number): number {
+  const s = xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
 export const round = (x: number, digits = 0): number => (Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : x);
 export const fmtInt = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-');
 export const fmtMs = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '-' : `${x.toFixed(1)} ms`);
@@ -147,42 +154,53 @@ export class CpuMeter {
   }
 }
 
-export interface RepeatOptions<T> {
-  repeat: number;
+export interface QuietOptions<T> {
+  /** A run starts once the 1-minute load average is at most this. */
   maxLoad: number;
-  pauseMs?: number;
   /** Why a finished run cannot count (other work took the machine), or undefined when it can. */
   contaminated?: (r: T) => string | undefined;
   /** Redos allowed per run before a contaminated result is kept anyway (marked). */
   redoLimit?: number;
 }
 
+export interface RepeatOptions<T> extends QuietOptions<T> {
+  repeat: number;
+  pauseMs?: number;
+}
+
 export type Repeated<T> = T & { loadavgAtStart: number; redone: string[] };
 
 /**
- * Runs `run` `repeat` times, each on a quiet machine; a run found contaminated is done again (its reason
- * kept in `redone`).
+ * One run on a quiet machine: waits for the load average to drop, runs, and does it again (at most
+ * `redoLimit` times, 20 s apart) while the result is contaminated; the reasons are kept in `redone`.
+ */
+export async function quietRun<T>(o: QuietOptions<T>, label: string, run: () => Promise<T>): Promise<Repeated<T>> {
+  const redone: string[] = [];
+  for (;;) {
+    const quiet = await waitQuiet(o.maxLoad);
+    log(`== ${label}${redone.length > 0 ? ` (redo ${redone.length})` : ''} (load average ${quiet.loadavg})`);
+    const r = await run();
+    const why = o.contaminated?.(r);
+    if (why !== undefined && redone.length < (o.redoLimit ?? 2)) {
+      log(`${label} contaminated (${why}); doing it again`);
+      redone.push(why);
+      await sleep(20_000);
+      continue;
+    }
+    if (why !== undefined) redone.push(`kept anyway: ${why}`);
+    return { ...r, loadavgAtStart: quiet.loadavg, redone };
+  }
+}
+
+/**
+ * Runs `run` `repeat` times, each on a quiet machine (see quietRun); `attempt` counts every start, redos
+ * included, so each gets fresh source addresses.
  */
 export async function repeated<T>(o: RepeatOptions<T>, run: (k: number, attempt: number) => Promise<T>): Promise<Array<Repeated<T>>> {
   const out: Array<Repeated<T>> = [];
   let attempt = 0;
   for (let k = 0; k < o.repeat; k++) {
-    const redone: string[] = [];
-    for (;;) {
-      const quiet = await waitQuiet(o.maxLoad);
-      log(`== run ${k + 1}/${o.repeat}${redone.length > 0 ? ` (redo ${redone.length})` : ''} (load average ${quiet.loadavg})`);
-      const r = await run(k, attempt++);
-      const why = o.contaminated?.(r);
-      if (why !== undefined && redone.length < (o.redoLimit ?? 2)) {
-        log(`run ${k + 1} contaminated (${why}); doing it again`);
-        redone.push(why);
-        await sleep(20_000);
-        continue;
-      }
-      if (why !== undefined) redone.push(`kept anyway: ${why}`);
-      out.push({ ...r, loadavgAtStart: quiet.loadavg, redone });
-      break;
-    }
+    out.push(await quietRun(o, `run ${k + 1}/${o.repeat}`, () => run(k, attempt++)));
     if (k + 1 < o.repeat) await sleep(o.pauseMs ?? 3000);
   }
   return out;
@@ -209,23 +227,17 @@ export const commonSpec = {
   'max-seconds': { type: 'string', default: '1800' },
 } as const;
 
-export function intFlag(values: Record<string, unknown>, name: string, min: number, max: number): number {
+function numberFlag(values: Record<string, unknown>, name: string, min: number, max: number, integer: boolean): number {
   const raw = values[name];
   const n = Number(raw);
-  if (typeof raw !== 'string' || !Number.isInteger(n) || n < min || n > max) {
-    throw new Error(`--${name} must be an integer between ${min} and ${max}`);
+  if (typeof raw !== 'string' || !(integer ? Number.isInteger(n) : Number.isFinite(n)) || n < min || n > max) {
+    throw new Error(`--${name} must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max}`);
   }
   return n;
 }
 
-export function numFlag(values: Record<string, unknown>, name: string, min: number, max: number): number {
-  const raw = values[name];
-  const n = Number(raw);
-  if (typeof raw !== 'string' || !Number.isFinite(n) || n < min || n > max) {
-    throw new Error(`--${name} must be a number between ${min} and ${max}`);
-  }
-  return n;
-}
+export const intFlag = (values: Record<string, unknown>, name: string, min: number, max: number): number => numberFlag(values, name, min, max, true);
+export const numFlag = (values: Record<string, unknown>, name: string, min: number, max: number): number => numberFlag(values, name, min, max, false);
 
 /** Ends the process after `seconds` whatever happens (every scenario is bounded in time). */
 export function deadline(name: string, seconds: number): void {
@@ -235,8 +247,13 @@ export function deadline(name: string, seconds: number): void {
   }, seconds * 1000).unref();
 }
 
-/** Runs main, printing a stack and exiting 2 on an unexpected error. */
+/**
+ * Runs main, printing a stack and exiting 2 on an unexpected error. Ctrl-C and SIGTERM end the process
+ * through process.exit, so the exit handlers that kill what it started (daemons, swarms) run.
+ */
 export function runMain(name: string, main: () => Promise<void>): void {
+  process.once('SIGINT', () => process.exit(130));
+  process.once('SIGTERM', () => process.exit(143));
   main().catch((err) => {
     process.stderr.write(`${name}: ${(err as Error).stack ?? err}\n`);
     process.exit(2);

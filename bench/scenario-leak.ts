@@ -15,31 +15,13 @@
 //
 //   npm run build && node dist/bench/scenario-leak.js [--repeat 3] [--cycles 1000000] [--duration 600]
 
-import { parseArgs } from 'node:util';
 import { readStats, sleep } from './daemon-io.js';
 import { sampleTreeMemory, treeMemory } from './proc-mem.js';
-import {
-  type Metric,
-  commonSpec,
-  type CpuUse,
-  CpuMeter,
-  deadline,
-  emit,
-  fmtInt,
-  fmtMs,
-  intFlag,
-  log,
-  numFlag,
-  othersAbove,
-  repeated,
-  round,
-  runMain,
-  runsTable,
-} from './run-kit.js';
+import { type CpuUse, type Metric, CpuMeter, fmtInt, fmtMs, intFlag, log, repeated, round, runMain, runsTable } from './run-kit.js';
+import { addressSpan, parseScenario, quietMetrics, report, runProblems, sourceBaseFor, withDaemon } from './scenario-kit.js';
 import { SwarmFleet } from './swarm-fleet.js';
 import { type SwarmTotals, nowMs } from './swarm-protocol.js';
-import { startAudienceMeter, type Target } from './targets.js';
-import { addressSpan, sourceBaseFor } from './viewer-scenario.js';
+import type { Target } from './targets.js';
 
 const CLEAN_DELAY_S = 5;
 
@@ -96,8 +78,6 @@ async function churn(target: Target, o: LeakOptions, maxSeconds: number): Promis
     close: o.close,
     perAddress: o.perAddress,
   });
-  const onExit = () => fleet.kill();
-  process.once('exit', onExit);
   try {
     const cpu = new CpuMeter(() => [target.pid, ...fleet.pids()]);
     const t0 = nowMs();
@@ -181,15 +161,14 @@ async function churn(target: Target, o: LeakOptions, maxSeconds: number): Promis
       problems,
     };
   } finally {
-    onExit();
-    process.off('exit', onExit);
+    fleet.kill();
   }
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      ...commonSpec,
+  const s = parseScenario(
+    'scenario-leak',
+    {
       cycles: { type: 'string', default: '1000000' },
       warmup: { type: 'string', default: '100000' },
       duration: { type: 'string', default: '600' },
@@ -199,18 +178,15 @@ async function main(): Promise<void> {
       close: { type: 'string', default: 'fin' },
       'per-address': { type: 'string', default: '50' },
       'source-base': { type: 'string', default: '2' },
-      workers: { type: 'string', default: '2' },
-      'daemon-arg': { type: 'string', multiple: true, default: [] },
-      // KEY=VALUE for the daemon's environment: experiments only, the figures use none.
-      'daemon-env': { type: 'string', multiple: true, default: [] },
     },
-    strict: true,
-  });
+    {
+      // Every run may take its whole --duration, plus start, clean delay and stop.
+      deadlineSeconds: (maxSeconds, values) => Math.max(maxSeconds, intFlag(values, 'repeat', 1, 20) * (intFlag(values, 'duration', 30, 7200) + 180)),
+      redoLimit: 1,
+    },
+  );
+  const { values } = s;
   const durationS = intFlag(values, 'duration', 30, 7200);
-  const maxSeconds = Math.max(intFlag(values, 'max-seconds', 60, 86_400), 0);
-  const repeat = intFlag(values, 'repeat', 1, 20);
-  deadline('scenario-leak', Math.max(maxSeconds, repeat * (durationS + 180)));
-  const workers = intFlag(values, 'workers', 1, 64);
   if (values.close !== 'fin' && values.close !== 'rst') throw new Error('--close must be fin or rst');
   const o: Omit<LeakOptions, 'sourceBase'> = {
     cycles: intFlag(values, 'cycles', 1, 100_000_000),
@@ -224,31 +200,10 @@ async function main(): Promise<void> {
   };
   const sourceBase = intFlag(values, 'source-base', 2, 200);
 
-  const runs = await repeated<LeakRun>(
-    {
-      repeat,
-      maxLoad: numFlag(values, 'max-load', 0, 100),
-      contaminated: othersAbove(numFlag(values, 'max-others', 0, 64)),
-      redoLimit: 1,
-    },
-    async (_k, attempt) => {
-      const target = await startAudienceMeter({
-        bin: values.daemon,
-        workers,
-        extra: ['--namespace-clean-delay', String(CLEAN_DELAY_S), ...values['daemon-arg']!],
-        env: values['daemon-env'],
-        logPath: values['daemon-log'],
-      });
-      try {
-        const r = await churn(target, { ...o, sourceBase: sourceBaseFor(attempt, sourceBase, addressSpan(o.concurrency, Math.ceil(o.concurrency / o.swarms), o.perAddress)) }, durationS + 120);
-        const stop = await target.stop();
-        if (stop.code !== 0) r.problems.push(`daemon exit after SIGTERM: code ${stop.code}, signal ${stop.signal}, ${stop.ms} ms`);
-        return { ...r, daemonLogTail: target.tail.slice(-10) };
-      } catch (err) {
-        await target.stop();
-        throw err;
-      }
-    },
+  const runs = await repeated<LeakRun>({ ...s.quiet, repeat: s.repeat }, (_k, attempt) =>
+    withDaemon(s, { extra: ['--namespace-clean-delay', String(CLEAN_DELAY_S)] }, (target) =>
+      churn(target, { ...o, sourceBase: sourceBaseFor(attempt, sourceBase, addressSpan(o.concurrency, Math.ceil(o.concurrency / o.swarms), o.perAddress)) }, durationS + 120),
+    ),
   );
 
   const mib = (x: number) => (x / 1024).toFixed(1);
@@ -263,17 +218,17 @@ async function main(): Promise<void> {
     { label: 'namespaces left', get: (r) => r.namespacesLeft, fmt: fmtInt },
     { label: 'stats empty after last leave', get: (r) => r.emptyAfterMs ?? undefined, fmt: fmtMs },
     { label: 'socket errors', get: (r) => r.errors, fmt: fmtInt },
-    { label: 'load average at start', get: (r) => r.loadavgAtStart, fmt: (x) => x.toFixed(2) },
-    { label: 'other processes (cores)', get: (r) => r.cpu.othersCores, fmt: (x) => x.toFixed(2) },
+    ...quietMetrics(),
   ];
   const { rows, medians } = runsTable(runs, metrics);
-  const problems = runs.flatMap((r, k) => [
-    ...r.problems.map((p) => `run ${k + 1}: ${p}`),
-    ...r.redone.filter((w) => w.startsWith('kept anyway')).map((w) => `run ${k + 1}: ${w}`),
-  ]);
-  const title = `scenario-leak: audience-meter, ${workers} workers, --namespace-clean-delay ${CLEAN_DELAY_S}, ${o.cycles.toLocaleString('en-US')} cycles over ${o.namespaces.length} namespaces (at most ${durationS} s), ${runs.length} runs`;
-  emit({ scenario: 'scenario-leak', workers, cleanDelay: CLEAN_DELAY_S, options: { ...o, namespaces: o.namespaces.length }, medians, problems, runs }, [...rows, ...problems.map((p): [string, string] => ['PROBLEM', p])], title);
-  process.exitCode = problems.length === 0 ? 0 : 1;
+  report(s, {
+    fields: { workers: s.workers, cleanDelay: CLEAN_DELAY_S, options: { ...o, namespaces: o.namespaces.length } },
+    rows,
+    medians,
+    problems: runProblems(runs),
+    runs,
+    title: `scenario-leak: audience-meter, ${s.workers} workers, --namespace-clean-delay ${CLEAN_DELAY_S}, ${o.cycles.toLocaleString('en-US')} cycles over ${o.namespaces.length} namespaces (at most ${durationS} s), ${runs.length} runs`,
+  });
 }
 
 runMain('scenario-leak', main);

@@ -5,25 +5,11 @@
 //
 //   npm run build && node dist/bench/scenario-scale.js [--repeat 3] [--viewers 100000] [--workers 6]
 
-import { parseArgs } from 'node:util';
-import {
-  type Metric,
-  commonSpec,
-  deadline,
-  emit,
-  fmtInt,
-  fmtMs,
-  intFlag,
-  log,
-  numFlag,
-  othersAbove,
-  repeated,
-  runMain,
-  runsTable,
-} from './run-kit.js';
-import { startAudienceMeter } from './targets.js';
+import { type Metric, fmtInt, fmtMs, intFlag, log, repeated, runMain, runsTable } from './run-kit.js';
+import { addressSpan, parseScenario, quietMetrics, report, runProblems, sourceBaseFor, withDaemon } from './scenario-kit.js';
+import type { Target } from './targets.js';
 import { type ViewerRunResult, runViewers, viewerSpec } from './viewer-run.js';
-import { addressSpan, bytes, perS, sourceBaseFor, viewerOptionsFrom } from './viewer-scenario.js';
+import { bytes, perS, viewerOptionsFrom } from './viewer-scenario.js';
 
 const WARNING = /worker (\d+) holds (\d+) connections, (\d+)% of its (\d+) open files/;
 
@@ -40,61 +26,39 @@ interface FileCheck {
 
 type ScaleRun = ViewerRunResult & { files: FileCheck; daemonLogTail: string[] };
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      ...commonSpec,
-      ...viewerSpec,
-      viewers: { type: 'string', default: '100000' },
-      'per-swarm': { type: 'string', default: '12500' },
-      workers: { type: 'string', default: '6' },
-      'count-wait': { type: 'string', default: '40' },
-      'daemon-arg': { type: 'string', multiple: true, default: [] },
-      // KEY=VALUE for the daemon's environment: experiments only, the figures use none.
-      'daemon-env': { type: 'string', multiple: true, default: [] },
-    },
-    strict: true,
-  });
-  const maxSeconds = intFlag(values, 'max-seconds', 60, 86_400);
-  deadline('scenario-scale', maxSeconds);
-  const workers = intFlag(values, 'workers', 1, 64);
-  const repeat = intFlag(values, 'repeat', 1, 20);
-  const base = viewerOptionsFrom(values, maxSeconds);
-  base.countWaitSeconds = intFlag(values, 'count-wait', 0, 600);
+/** Open files of every worker at full load, against the warnings the daemon logged. */
+function fileCheck(target: Target, r: ViewerRunResult): FileCheck {
+  const warnings = target.log.filter((l) => WARNING.test(l));
+  const warned = new Set(warnings.map((l) => WARNING.exec(l)![1]));
+  const ws = r.memory.processes.slice(1).map((p) => ({
+    pid: p.pid,
+    openFiles: p.openFiles,
+    limit: p.fileLimit,
+    percent: Math.round((p.openFiles / p.fileLimit) * 1000) / 10,
+  }));
+  const above80 = ws.filter((w) => w.percent >= 80).length;
+  log(`open files per worker: ${ws.map((w) => `${w.openFiles} (${w.percent}%)`).join(', ')}; warnings from ${warned.size} workers`);
+  return { workers: ws, above80, warnedWorkers: warned.size, warnings, ok: warned.size >= above80 };
+}
 
-  const runs = await repeated<ScaleRun>(
-    { repeat, maxLoad: numFlag(values, 'max-load', 0, 100), contaminated: othersAbove(numFlag(values, 'max-others', 0, 64)) },
-    async (_k, attempt) => {
-      const target = await startAudienceMeter({
-        bin: values.daemon,
-        workers,
-        extra: values['daemon-arg'],
-        env: values['daemon-env'],
-        logPath: values['daemon-log'],
-        readyTimeoutMs: 60_000,
-      });
-      try {
-        const r = await runViewers(target, { ...base, sourceBase: sourceBaseFor(attempt, base.sourceBase, addressSpan(base.viewers, base.perSwarm)) });
-        const warnings = target.log.filter((l) => WARNING.test(l));
-        const warned = new Set(warnings.map((l) => WARNING.exec(l)![1]));
-        const ws = r.memory.processes.slice(1).map((p) => ({
-          pid: p.pid,
-          openFiles: p.openFiles,
-          limit: p.fileLimit,
-          percent: Math.round((p.openFiles / p.fileLimit) * 1000) / 10,
-        }));
-        const above80 = ws.filter((w) => w.percent >= 80).length;
-        const files: FileCheck = { workers: ws, above80, warnedWorkers: warned.size, warnings, ok: warned.size >= above80 };
-        log(`open files per worker: ${ws.map((w) => `${w.openFiles} (${w.percent}%)`).join(', ')}; warnings from ${warned.size} workers`);
-        if (!files.ok) r.problems.push(`${above80} workers above 80 % of their open files, only ${warned.size} warned`);
-        const stop = await target.stop();
-        if (stop.code !== 0) r.problems.push(`daemon exit after SIGTERM: code ${stop.code}, signal ${stop.signal}, ${stop.ms} ms`);
-        return { ...r, files, daemonLogTail: target.tail.slice(-10) };
-      } catch (err) {
-        await target.stop();
-        throw err;
-      }
-    },
+async function main(): Promise<void> {
+  const s = parseScenario('scenario-scale', {
+    ...viewerSpec,
+    viewers: { type: 'string', default: '100000' },
+    'per-swarm': { type: 'string', default: '12500' },
+    workers: { type: 'string', default: '6' },
+    'count-wait': { type: 'string', default: '40' },
+  });
+  const base = viewerOptionsFrom(s.values, s.maxSeconds);
+  base.countWaitSeconds = intFlag(s.values, 'count-wait', 0, 600);
+
+  const runs = await repeated<ScaleRun>({ ...s.quiet, repeat: s.repeat }, (_k, attempt) =>
+    withDaemon(s, { readyTimeoutMs: 60_000 }, async (target) => {
+      const r = await runViewers(target, { ...base, sourceBase: sourceBaseFor(attempt, base.sourceBase, addressSpan(base.viewers, base.perSwarm)) });
+      const files = fileCheck(target, r);
+      if (!files.ok) r.problems.push(`${files.above80} workers above 80 % of their open files, only ${files.warnedWorkers} warned`);
+      return { ...r, files };
+    }),
   );
 
   const metrics: Array<Metric<(typeof runs)[number]>> = [
@@ -111,17 +75,17 @@ async function main(): Promise<void> {
     { label: 'workers at ≥ 80 % of files', get: (r) => r.files.above80, fmt: fmtInt },
     { label: 'workers that logged the warning', get: (r) => r.files.warnedWorkers, fmt: fmtInt },
     { label: 'socket errors', get: (r) => r.totals.errors, fmt: fmtInt },
-    { label: 'load average at start', get: (r) => r.loadavgAtStart, fmt: (x) => x.toFixed(2) },
-    { label: 'other processes (cores)', get: (r) => r.cpu.othersCores, fmt: (x) => x.toFixed(2) },
+    ...quietMetrics(),
   ];
   const { rows, medians } = runsTable(runs, metrics);
-  const problems = runs.flatMap((r, k) => [
-    ...r.problems.map((p) => `run ${k + 1}: ${p}`),
-    ...r.redone.filter((w) => w.startsWith('kept anyway')).map((w) => `run ${k + 1}: ${w}`),
-  ]);
-  const title = `scenario-scale: audience-meter, ${workers} workers, ${base.viewers.toLocaleString('en-US')} viewers over ${base.namespaces.length} namespaces, ${repeat} runs`;
-  emit({ scenario: 'scenario-scale', workers, viewers: base.viewers, repeat, medians, problems, runs }, [...rows, ...problems.map((p): [string, string] => ['PROBLEM', p])], title);
-  process.exitCode = problems.length === 0 ? 0 : 1;
+  report(s, {
+    fields: { workers: s.workers, viewers: base.viewers, repeat: s.repeat },
+    rows,
+    medians,
+    problems: runProblems(runs),
+    runs,
+    title: `scenario-scale: audience-meter, ${s.workers} workers, ${base.viewers.toLocaleString('en-US')} viewers over ${base.namespaces.length} namespaces, ${s.repeat} runs`,
+  });
 }
 
 runMain('scenario-scale', main);

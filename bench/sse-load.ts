@@ -12,10 +12,12 @@
 
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { notifyAll, readStats, sleep, type NotifyOutcome } from './daemon-io.js';
-import { type TreeMemory, sampleTreeMemory } from './proc-mem.js';
+import { checkStats, notifyAll, sleep, type NotifyOutcome } from './daemon-io.js';
+import { type MemoryFigures, type TreeMemory, memoryFigures, sampleTreeMemory } from './proc-mem.js';
+import { intFlag, median, table } from './run-kit.js';
 import { SwarmFleet } from './swarm-fleet.js';
 import { type NamespaceCounts, type SwarmTotals, histPercentile, nowMs } from './swarm-protocol.js';
+import { expectedPerNamespace } from './viewer-run.js';
 
 export interface LoadOptions {
   host: string;
@@ -53,37 +55,13 @@ export interface LoadResult {
   namespaces: number;
   swarms: number;
   connect: { ok: boolean; ms: number; firstEvent: number };
-  memory?: {
-    idleRssKiB: number;
-    loadedRssKiB: number;
-    afterFanoutRssKiB: number;
-    idlePssKiB: number;
-    loadedPssKiB: number;
-    bytesPerViewerRss: number;
-    bytesPerViewerPss: number;
-    processes: number;
-  };
+  memory?: MemoryFigures & { processes: number };
   stats?: { ok: boolean; expectedMembers: number; members: number; mismatches: string[]; error?: string };
   fanout: FanoutRun[];
   fanoutMedian?: { lastMs: number; p50Ms: number; p99Ms: number };
   counts?: { ok: boolean; settledAfterMs: number | null; mismatches: string[] };
   totals: SwarmTotals;
   problems: string[];
-}
-
-export function median(xs: number[]): number {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-export function expectedPerNamespace(viewers: number, namespaces: string[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  namespaces.forEach((ns, k) => {
-    out[ns] = Math.floor(viewers / namespaces.length) + (k < viewers % namespaces.length ? 1 : 0);
-  });
-  return out;
 }
 
 function countMismatches(counts: Record<string, NamespaceCounts>, expect: Record<string, number>): string[] {
@@ -108,8 +86,6 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
 
   const fleet = new SwarmFleet(o);
   const sideAddress = fleet.sideAddress;
-  const onExit = () => fleet.kill();
-  process.once('exit', onExit);
   try {
     fleet.start();
     o.log(`connecting ${o.viewers} viewers over ${o.namespaces.length} namespaces with ${fleet.members.length} swarms`);
@@ -137,19 +113,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     }
 
     if (o.statsPort !== undefined) {
-      try {
-        const stats = await readStats(o.host, o.statsPort, 5_000, sideAddress);
-        const mismatches: string[] = [];
-        let members = 0;
-        for (const [ns, want] of Object.entries(expect)) {
-          const got = stats[ns]?.members;
-          members += typeof got === 'number' ? got : 0;
-          if (got !== want) mismatches.push(`${ns}: members ${String(got)}, expected ${want}`);
-        }
-        result.stats = { ok: mismatches.length === 0, expectedMembers: o.viewers, members, mismatches };
-      } catch (err) {
-        result.stats = { ok: false, expectedMembers: o.viewers, members: 0, mismatches: [], error: (err as Error).message };
-      }
+      const c = await checkStats(o.host, o.statsPort, expect, sideAddress);
+      result.stats = { ok: c.ok, expectedMembers: c.expected, members: c.members, mismatches: c.mismatches, error: c.error };
       if (!result.stats.ok) problems.push(`stats port: ${result.stats.error ?? result.stats.mismatches.join('; ')}`);
     }
 
@@ -188,17 +153,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
 
     if (loaded && idle) {
       const after = await sampleTreeMemory(o.daemonPid!, 3);
-      const viewers = Math.max(1, ready.totals.firstEvent);
-      result.memory = {
-        idleRssKiB: idle.rssKiB,
-        loadedRssKiB: loaded.rssKiB,
-        afterFanoutRssKiB: after.rssKiB,
-        idlePssKiB: idle.pssKiB,
-        loadedPssKiB: loaded.pssKiB,
-        bytesPerViewerRss: Math.round(((loaded.rssKiB - idle.rssKiB) * 1024) / viewers),
-        bytesPerViewerPss: Math.round(((loaded.pssKiB - idle.pssKiB) * 1024) / viewers),
-        processes: loaded.pids.length,
-      };
+      result.memory = { ...memoryFigures(idle, loaded, after, ready.totals.firstEvent), processes: loaded.pids.length };
     }
 
     // Counts streamed to viewers are throttled (delta ratio / min delay / max delay), so poll
@@ -229,17 +184,11 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     return result;
   } finally {
     fleet.kill();
-    process.off('exit', onExit);
   }
 }
 
 const mib = (kib: number): string => `${(kib / 1024).toFixed(1)} MiB`;
 const ms = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '-' : `${x.toFixed(1)} ms`);
-
-export function table(rows: Array<[string, string]>): string {
-  const w = Math.max(...rows.map((r) => r[0].length));
-  return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');
-}
 
 export function loadRows(r: LoadResult): Array<[string, string]> {
   const rows: Array<[string, string]> = [
@@ -286,13 +235,7 @@ export const loadOptionSpec = {
 export function intOpt(values: Record<string, unknown>, name: string, min: number, max: number): number;
 export function intOpt(values: Record<string, unknown>, name: string, min: number, max: number, optional: true): number | undefined;
 export function intOpt(values: Record<string, unknown>, name: string, min: number, max: number, optional = false): number | undefined {
-  const raw = values[name];
-  if (raw === undefined && optional) return undefined;
-  const n = Number(raw);
-  if (typeof raw !== 'string' || !Number.isInteger(n) || n < min || n > max) {
-    throw new Error(`--${name} must be an integer between ${min} and ${max}`);
-  }
-  return n;
+  return values[name] === undefined && optional ? undefined : intFlag(values, name, min, max);
 }
 
 /** LoadOptions from parsed flags of loadOptionSpec; ports and pid are filled by the caller. */

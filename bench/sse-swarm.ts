@@ -11,14 +11,18 @@
 //
 // --max-inflight caps the streams opened but still waiting for their first event, so a ramp can run
 // as fast as the server answers without overflowing its listen backlog (0: no cap, a flash crowd).
+// --token-file names the viewers: one identity token (JWT) per line, stream k (counted from --offset, as
+// the namespaces are) asks for `/{namespace}?token=<line k>` (lines reused from the top when there are
+// fewer).
 // --cycles N turns the swarm into a churn generator: COUNT slots, each closing its stream as soon as
 // the first event arrives and opening the next, until N streams have been opened; stream k goes to
 // namespace (offset + k) mod the number of names, so a long name list rotates.
 //
 //   node dist/bench/sse-swarm.js --port 8000 --namespaces a,b,c --count 5000 \
 //        --local-address 127.0.0.2 --rate 2000 --max-seconds 300 [--offset 0] [--max-inflight 500] \
-//        [--cycles 100000 --close fin|rst]
+//        [--cycles 100000 --close fin|rst] [--token-file /tmp/tokens.txt]
 
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 import {
@@ -47,6 +51,7 @@ const { values: args } = parseArgs({
     cycles: { type: 'string', default: '0' },
     close: { type: 'string', default: 'fin' },
     'max-seconds': { type: 'string', default: '300' },
+    'token-file': { type: 'string' },
   },
   strict: true,
 });
@@ -84,13 +89,14 @@ if (names.length === 0) fail('--namespaces needs at least one name');
 /** Streams this swarm opens in all: one per slot, or --cycles when churning. */
 const total = churn ? cycles : count;
 
+const requestFor = (ns: string, query: string): Buffer =>
+  Buffer.from(`GET /${encodeURIComponent(ns)}${query} HTTP/1.1\r\nHost: ${host}:${port}\r\nAccept: text/event-stream\r\n\r\n`, 'latin1');
 // Each request is encoded once per namespace; every socket of that namespace writes the same bytes.
-const requests = names.map((ns) =>
-  Buffer.from(
-    `GET /${encodeURIComponent(ns)} HTTP/1.1\r\nHost: ${host}:${port}\r\nAccept: text/event-stream\r\n\r\n`,
-    'latin1',
-  ),
-);
+const requests = names.map((ns) => requestFor(ns, ''));
+const tokens = args['token-file'] ? readFileSync(args['token-file'], 'utf8').split('\n').filter((l) => l.length > 0) : [];
+if (args['token-file'] && tokens.length === 0) fail(`--token-file ${args['token-file']} holds no token`);
+/** With tokens, each stream's own request (its viewer's token in the query string). */
+const ownRequest: Array<Buffer | undefined> = [];
 /** Namespace index of the stream now in each slot. */
 const nsOfSlot = new Uint32Array(count);
 
@@ -209,7 +215,7 @@ function onConnect(this: BenchSocket): void {
   changed = true;
   timing.lastConnectAt = now;
   timing.connect.add(now - openedAt[i]);
-  this.write(requests[nsOfSlot[i]]);
+  this.write(ownRequest[i] ?? requests[nsOfSlot[i]]);
 }
 
 function onData(this: BenchSocket, buf: Buffer): void {
@@ -256,6 +262,7 @@ function openSome(): void {
   while (opened < due && pendingConnects < maxPending && inflight < maxInflight && freeSlots.length > 0) {
     const i = freeSlots.pop()!;
     nsOfSlot[i] = (offset + opened) % names.length;
+    if (tokens.length > 0) ownRequest[i] = requestFor(names[nsOfSlot[i]], `?token=${tokens[(offset + opened) % tokens.length]}`);
     opened++;
     const now = nowMs();
     if (Number.isNaN(timing.firstOpenAt)) timing.firstOpenAt = now;
@@ -346,7 +353,7 @@ function stop(code: number): void {
   // Reset rather than close: no TIME_WAIT is left behind on the client side, so repeated runs
   // (and other load tests on the same machine) do not run out of local ports.
   for (let i = 0; i < count; i++) sockets[i]?.resetAndDestroy();
-  send({ type: 'stopped', totals }, () => process.exit(code));
+  send({ type: 'stopped', totals, at: nowMs() }, () => process.exit(code));
   setTimeout(() => process.exit(code), 2000).unref();
 }
 

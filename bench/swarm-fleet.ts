@@ -41,20 +41,12 @@ export interface FleetOptions {
   cyclesPerSwarm?: number;
   /** How churned streams are closed: FIN (a tab closing) or RST. */
   close?: 'fin' | 'rst';
+  /** Identity tokens, one per line, viewer v using line v (see sse-swarm.ts --token-file). */
+  tokenFile?: string;
 }
 
 /** Every swarm's timings merged: earliest open, latest connect / head / first event, merged histograms. */
-export interface FleetTimings {
-  firstOpenAt: number;
-  lastOpenAt: number;
-  lastConnectAt: number;
-  lastHeadAt: number;
-  lastFirstEventAt: number;
-  connect: Hist;
-  firstEvent: Hist;
-  /** First events per 10 ms slot, ascending: [epoch ms / 10, count]. */
-  timeline: Array<[number, number]>;
-}
+export type FleetTimings = SwarmTimings;
 
 export interface ReadyResult {
   ok: boolean;
@@ -87,6 +79,10 @@ export class SwarmFleet {
 
   /** Source address for side requests (notifications, stats): the one after the swarms' addresses. */
   readonly sideAddress: string;
+  /** After stop(): when the last swarm had closed all its sockets (epoch ms; NaN if none said). */
+  disconnectedAt = NaN;
+  /** Kills the swarms if this process exits while they run (an error, the deadline, Ctrl-C). */
+  private readonly killOnExit = () => this.kill();
 
   constructor(readonly opts: FleetOptions) {
     if (!isLoopbackV4(opts.host)) throw new Error(`refusing to load ${opts.host}: only 127.0.0.0/8 is allowed`);
@@ -103,6 +99,7 @@ export class SwarmFleet {
 
   /** Forks the swarms; they start connecting at once. */
   start(): void {
+    process.once('exit', this.killOnExit);
     const { viewers, perSwarm } = this.opts;
     const n = Math.max(1, Math.ceil(viewers / perSwarm));
     const script = fileURLToPath(new URL('./sse-swarm.js', import.meta.url));
@@ -126,6 +123,7 @@ export class SwarmFleet {
           '--max-inflight', String(this.opts.maxInflight ?? 0),
           '--cycles', String(this.opts.cyclesPerSwarm ?? 0),
           '--close', this.opts.close ?? 'fin',
+          ...(this.opts.tokenFile ? ['--token-file', this.opts.tokenFile] : []),
         ],
         { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] },
       );
@@ -291,7 +289,9 @@ export class SwarmFleet {
   async stop(): Promise<SwarmTotals> {
     const stopped = this.members.map((m) => (m.exited ? Promise.resolve(undefined) : this.waitFor(m, (msg) => msg.type === 'stopped', 5_000)));
     for (const m of this.members) this.post(m, { type: 'stop' });
-    await Promise.all(stopped);
+    for (const msg of await Promise.all(stopped)) {
+      if (msg?.type === 'stopped') this.disconnectedAt = Number.isNaN(this.disconnectedAt) ? msg.at : Math.max(this.disconnectedAt, msg.at);
+    }
     await Promise.all(
       this.members.map(
         (m) =>
@@ -308,6 +308,7 @@ export class SwarmFleet {
           }),
       ),
     );
+    process.off('exit', this.killOnExit);
     return this.totals();
   }
 

@@ -90,7 +90,8 @@ export type ChildMessage =
   | { type: 'probe-result'; probe: string; expected: number; received: number; hist: Hist }
   | { type: 'counts'; perNamespace: Record<string, NamespaceCounts> }
   | { type: 'timings'; timings: SwarmTimings }
-  | { type: 'stopped'; totals: SwarmTotals };
+  /** `at`: when the swarm had closed every socket (epoch ms). */
+  | { type: 'stopped'; totals: SwarmTotals; at: number };
 
 const LOG_BASE = Math.log(1.01);
 

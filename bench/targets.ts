@@ -5,11 +5,10 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { type NotifyOutcome, canConnect, freePorts, notifyAll, readStats, sleep } from './daemon-io.js';
+import { type NotifyOutcome, canConnect, freePorts, httpRequest, notifyAll, readStats, sleep } from './daemon-io.js';
 import { processTree } from './proc-mem.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url)); // dist/bench/ → repo
@@ -39,6 +38,8 @@ export interface Target {
   /** Every line the server wrote, up to 20,000. */
   readonly log: string[];
   readonly child: ChildProcess;
+  /** The server's working directory: a temp dir of its own, removed by stop(). */
+  readonly dir: string;
   /** Sends `data: {service}={message}` to every viewer of each namespace, all namespaces at once. */
   publish(namespaces: string[], service: string, message: string, localAddress?: string): Promise<NotifyOutcome[]>;
   /** Whatever must exist before viewers come (nchan: the message a new subscriber gets first). */
@@ -51,7 +52,7 @@ export interface Target {
 /**
  * Starts `node <bin> --host … --port … --stats-port … --notification-port … --demo-port 0 --workers N` in a
  * temp dir of its own (its working directory: the default attendance log, ./audience-meter.db, lands there
- * and goes with it).
+ * and goes with it, never in the checkout).
  */
 export async function startAudienceMeter(opts: {
   bin?: string;
@@ -83,31 +84,20 @@ export async function startAudienceMeter(opts: {
     if (eq <= 0) throw new Error(`--daemon-env wants KEY=VALUE, got ${kv}`);
     env[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
-  const dir = mkdtempSync(join(tmpdir(), 'audience-meter-bench-'));
-  const child = spawn(process.execPath, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out = capture(child, opts.logPath, `(cd ${dir}) ${(opts.env ?? []).join(' ')} node ${args.join(' ')}`.replace('  ', ' '));
-  if (child.pid === undefined) throw new Error(`could not spawn ${bin}`);
-  const target: Target = {
+  const target = launch({
     kind: 'audience-meter',
     label: `audience-meter, ${opts.workers} worker${opts.workers === 1 ? '' : 's'}${(opts.env ?? []).length > 0 ? ` (${opts.env!.join(' ')})` : ''}`,
-    host: HOST,
+    file: process.execPath,
+    args,
+    env,
+    logPath: opts.logPath,
+    commandLine: `${(opts.env ?? []).join(' ')} node ${args.join(' ')}`.trim(),
     port,
-    pid: child.pid,
     workers: opts.workers,
     statsPort,
     notificationPort,
-    tail: out.tail,
-    log: out.log,
-    child,
     publish: (namespaces, service, message, localAddress) => notifyAll(HOST, notificationPort, namespaces, service, message, localAddress),
-    prepare: async () => {},
-    isExited: out.isExited,
-    async stop() {
-      const r = await stopTree(child, out.exited, out.isExited);
-      rmSync(dir, { recursive: true, force: true });
-      return r;
-    },
-  };
+  });
   await waitReady(target, opts.readyTimeoutMs ?? 30_000, async () =>
     (await canConnect(HOST, port)) && (await readStats(HOST, statsPort).then(() => true, () => false)));
   return target;
@@ -118,24 +108,17 @@ export async function startBare(opts: { logPath?: string } = {}): Promise<Target
   const script = fileURLToPath(new URL('./bare-sse-server.js', import.meta.url));
   const [port, controlPort] = await freePorts(2);
   const args = [script, '--port', String(port), '--control-port', String(controlPort)];
-  const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out = capture(child, opts.logPath, `node ${args.join(' ')}`);
-  if (child.pid === undefined) throw new Error('could not spawn the bare server');
-  const target: Target = {
+  const target = launch({
     kind: 'bare',
     label: 'bare Node.js server, 2 processes (calibration)',
-    host: HOST,
+    file: process.execPath,
+    args,
+    logPath: opts.logPath,
+    commandLine: `node ${args.join(' ')}`,
     port,
-    pid: child.pid,
     workers: 2,
-    tail: out.tail,
-    log: out.log,
-    child,
     publish: (namespaces, service, message, localAddress) => notifyAll(HOST, controlPort, namespaces, service, message, localAddress),
-    prepare: async () => {},
-    isExited: out.isExited,
-    stop: () => stopTree(child, out.exited, out.isExited),
-  };
+  });
   await waitReady(target, 10_000, async () => (await canConnect(HOST, port)) && (await canConnect(HOST, controlPort)));
   return target;
 }
@@ -205,19 +188,16 @@ export async function startNchan(opts: { workers: number; reuseport?: boolean; l
   const conf = join(dir, 'nginx.conf');
   writeFileSync(conf, nchanConfig(dir, port, publishPort, opts.workers, opts.reuseport ?? false));
   const args = ['-c', conf, '-p', dir];
-  const child = spawn(nginx, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out = capture(child, opts.logPath, `${nginx} ${args.join(' ')}`);
-  if (child.pid === undefined) throw new Error(`could not spawn ${nginx}`);
-  const target: Target = {
+  const target = launch({
     kind: 'nchan',
     label: `nginx + nchan, ${opts.workers} worker${opts.workers === 1 ? '' : 's'}${opts.reuseport ? ' (reuseport)' : ''}`,
-    host: HOST,
+    file: nginx,
+    args,
+    dir,
+    logPath: opts.logPath,
+    commandLine: `${nginx} ${args.join(' ')}`,
     port,
-    pid: child.pid,
     workers: opts.workers,
-    tail: out.tail,
-    log: out.log,
-    child,
     publish: (namespaces, service, message, localAddress) =>
       Promise.all(namespaces.map((ns) => publishNchan(publishPort, ns, `${service}=${message}`, localAddress))),
     async prepare(namespaces) {
@@ -225,48 +205,77 @@ export async function startNchan(opts: { workers: number; reuseport?: boolean; l
       const bad = outcomes.filter((o) => typeof o.status !== 'number' || o.status >= 300);
       if (bad.length > 0) throw new Error(`nchan publish failed: ${JSON.stringify(bad)}`);
     },
-    isExited: out.isExited,
-    async stop() {
-      const r = await stopTree(child, out.exited, out.isExited);
-      rmSync(dir, { recursive: true, force: true });
-      return r;
-    },
-  };
+  });
   await waitReady(target, opts.readyTimeoutMs ?? 15_000, async () =>
     (await canConnect(HOST, port)) && (await canConnect(HOST, publishPort)));
   return target;
 }
 
 /** POST /{channel} to the nchan publisher; nchan answers 201 or 202. */
-function publishNchan(port: number, ns: string, body: string, localAddress?: string): Promise<NotifyOutcome> {
-  return new Promise((resolve) => {
-    const start = performance.now();
-    const req = http.request(
-      {
-        host: HOST,
-        port,
-        localAddress,
-        path: `/${encodeURIComponent(ns)}`,
-        method: 'POST',
-        agent: false,
-        timeout: 10_000,
-        headers: { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve({ namespace: ns, status: res.statusCode ?? 0, ms: performance.now() - start }));
-        res.on('error', (err) => resolve({ namespace: ns, status: err.message, ms: performance.now() - start }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (err: NodeJS.ErrnoException) => resolve({ namespace: ns, status: err.code ?? err.message, ms: performance.now() - start }));
-    req.end(body);
-  });
+async function publishNchan(port: number, ns: string, body: string, localAddress?: string): Promise<NotifyOutcome> {
+  const a = await httpRequest({ host: HOST, port, method: 'POST', path: `/${encodeURIComponent(ns)}`, text: body, localAddress });
+  return { namespace: ns, status: a.status, ms: a.ms };
 }
 
 /** True for the answers that mean "sent": 200 from audience-meter, 201/202 from nchan. */
 export function publishOk(o: NotifyOutcome): boolean {
   return typeof o.status === 'number' && o.status >= 200 && o.status < 300;
+}
+
+/**
+ * Spawns a server in `dir` (or a fresh temp dir) as its working directory, captures its output, and
+ * makes sure it ends with us: stop() removes the dir, and if this process exits first (an error, the
+ * deadline, Ctrl-C through runMain) its whole tree is killed.
+ */
+function launch(o: {
+  kind: Target['kind'];
+  label: string;
+  file: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  dir?: string;
+  logPath?: string;
+  commandLine: string;
+  port: number;
+  workers: number;
+  statsPort?: number;
+  notificationPort?: number;
+  publish: Target['publish'];
+  prepare?: Target['prepare'];
+}): Target {
+  const dir = o.dir ?? mkdtempSync(join(tmpdir(), `${o.kind}-bench-`));
+  const child = spawn(o.file, o.args, { cwd: dir, env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = capture(child, o.logPath, `(cd ${dir}) ${o.commandLine}`);
+  if (child.pid === undefined) throw new Error(`could not spawn ${o.file}`);
+  const pid = child.pid;
+  const killOnExit = () => {
+    killTree(pid);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', killOnExit);
+  return {
+    kind: o.kind,
+    label: o.label,
+    host: HOST,
+    port: o.port,
+    pid,
+    workers: o.workers,
+    statsPort: o.statsPort,
+    notificationPort: o.notificationPort,
+    tail: out.tail,
+    log: out.log,
+    child,
+    dir,
+    publish: o.publish,
+    prepare: o.prepare ?? (async () => {}),
+    isExited: out.isExited,
+    async stop() {
+      const r = await stopTree(child, out.exited, out.isExited);
+      process.off('exit', killOnExit);
+      rmSync(dir, { recursive: true, force: true });
+      return r;
+    },
+  };
 }
 
 interface Captured {
@@ -311,6 +320,7 @@ async function waitReady(t: Target, timeoutMs: number, up: () => Promise<boolean
     if ((await up()) && processTree(t.pid).length >= t.workers + 1) break;
     if (Date.now() - start > timeoutMs) {
       killTree(t.pid);
+      await t.stop();
       throw new Error(`${t.label} not ready within ${timeoutMs} ms:\n${t.tail.join('\n')}`);
     }
     await sleep(200);

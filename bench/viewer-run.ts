@@ -10,8 +10,8 @@
 //      notifier push the new count to everyone; time from the first to the last viewer seeing it.
 
 import { readdirSync, readFileSync } from 'node:fs';
-import { type NotifyOutcome, readStats, sleep } from './daemon-io.js';
-import { type TreeMemory, processTree, sampleTreeMemory } from './proc-mem.js';
+import { type NotifyOutcome, type StatsCheck, checkStats, sleep } from './daemon-io.js';
+import { type MemoryFigures, type TreeMemory, memoryFigures, processTree, sampleTreeMemory } from './proc-mem.js';
 import { CpuMeter, type CpuUse, log, median, procJiffies, round } from './run-kit.js';
 import { type FleetTimings, SwarmFleet } from './swarm-fleet.js';
 import { type SwarmTotals, histPercentile } from './swarm-protocol.js';
@@ -99,17 +99,8 @@ export interface ViewerRunResult {
   swarms: number;
   ready: boolean;
   accept: AcceptFigures;
-  memory: {
-    idleRssKiB: number;
-    loadedRssKiB: number;
-    afterFanoutRssKiB: number;
-    idlePssKiB: number;
-    loadedPssKiB: number;
-    bytesPerViewerRss: number;
-    bytesPerViewerPss: number;
-    processes: ProcessFiles[];
-  };
-  stats?: { ok: boolean; members: number; expected: number; mismatches: string[]; error?: string };
+  memory: MemoryFigures & { processes: ProcessFiles[] };
+  stats?: StatsCheck;
   /** Every viewer's last streamed count against the truth (after the ramp; 2.x throttling applies). */
   streamedCounts?: { ok: boolean; exactAfterMs: number | null; mismatches: string[] };
   fanout: FanoutProbe[];
@@ -179,15 +170,16 @@ export function acceptFigures(t: FleetTimings, viewers: number): AcceptFigures {
   };
 }
 
-export async function runViewers(target: Target, o: ViewerRunOptions): Promise<ViewerRunResult> {
-  const problems: string[] = [];
-  const expect = expectedPerNamespace(o.viewers, o.namespaces);
-  const idle = await sampleTreeMemory(target.pid);
-  log(`${target.label}: idle RSS ${(idle.rssKiB / 1024).toFixed(1)} MiB over ${idle.pids.length} processes`);
-  await target.prepare(o.namespaces);
-
+/**
+ * The crowd of a viewer run: `perSwarm` viewers a swarm, `rate` a second each, at most `inflight` waiting in
+ * all (0: no cap), identified by `tokenFile` when given.
+ */
+export function crowdFleet(
+  target: Target,
+  o: Pick<ViewerRunOptions, 'viewers' | 'namespaces' | 'perSwarm' | 'rate' | 'inflight' | 'sourceBase' | 'maxSeconds'> & { tokenFile?: string },
+): SwarmFleet {
   const swarms = Math.ceil(o.viewers / o.perSwarm);
-  const fleet = new SwarmFleet({
+  return new SwarmFleet({
     host: target.host,
     port: target.port,
     namespaces: o.namespaces,
@@ -197,13 +189,20 @@ export async function runViewers(target: Target, o: ViewerRunOptions): Promise<V
     sourceBase: o.sourceBase,
     maxSeconds: o.maxSeconds,
     maxInflight: o.inflight > 0 ? Math.max(1, Math.ceil(o.inflight / swarms)) : 0,
+    tokenFile: o.tokenFile,
   });
+}
+
+export async function runViewers(target: Target, o: ViewerRunOptions): Promise<ViewerRunResult> {
+  const problems: string[] = [];
+  const expect = expectedPerNamespace(o.viewers, o.namespaces);
+  const idle = await sampleTreeMemory(target.pid);
+  log(`${target.label}: idle RSS ${(idle.rssKiB / 1024).toFixed(1)} MiB over ${idle.pids.length} processes`);
+  await target.prepare(o.namespaces);
+
+  const swarms = Math.ceil(o.viewers / o.perSwarm);
+  const fleet = crowdFleet(target, o);
   let joiners: SwarmFleet | undefined;
-  const onExit = () => {
-    fleet.kill();
-    joiners?.kill();
-  };
-  process.once('exit', onExit);
   try {
     const cpu = new CpuMeter(() => [target.pid, ...fleet.pids(), ...(joiners?.pids() ?? [])]);
     const serverPids = processTree(target.pid);
@@ -237,19 +236,7 @@ export async function runViewers(target: Target, o: ViewerRunOptions): Promise<V
 
     let stats: ViewerRunResult['stats'];
     if (target.statsPort !== undefined) {
-      try {
-        const s = await readStats(target.host, target.statsPort, 5_000, fleet.sideAddress);
-        const mismatches: string[] = [];
-        let members = 0;
-        for (const [ns, want] of Object.entries(expect)) {
-          const got = s[ns]?.members;
-          members += typeof got === 'number' ? got : 0;
-          if (got !== want) mismatches.push(`${ns}: members ${String(got)}, expected ${want}`);
-        }
-        stats = { ok: mismatches.length === 0, members, expected: o.viewers, mismatches };
-      } catch (err) {
-        stats = { ok: false, members: 0, expected: o.viewers, mismatches: [], error: (err as Error).message };
-      }
+      stats = await checkStats(target.host, target.statsPort, expect, fleet.sideAddress);
       if (!stats.ok) problems.push(`stats port: ${stats.error ?? stats.mismatches.join('; ')}`);
     }
 
@@ -360,16 +347,7 @@ export async function runViewers(target: Target, o: ViewerRunOptions): Promise<V
       swarms,
       ready: ready.ok,
       accept,
-      memory: {
-        idleRssKiB: idle.rssKiB,
-        loadedRssKiB: loaded.rssKiB,
-        afterFanoutRssKiB: after.rssKiB,
-        idlePssKiB: idle.pssKiB,
-        loadedPssKiB: loaded.pssKiB,
-        bytesPerViewerRss: Math.round(((loaded.rssKiB - idle.rssKiB) * 1024) / viewers),
-        bytesPerViewerPss: Math.round(((loaded.pssKiB - idle.pssKiB) * 1024) / viewers),
-        processes,
-      },
+      memory: { ...memoryFigures(idle, loaded, after, viewers), processes },
       stats,
       streamedCounts,
       fanout,
@@ -383,13 +361,13 @@ export async function runViewers(target: Target, o: ViewerRunOptions): Promise<V
       problems,
     };
   } finally {
-    onExit();
-    process.off('exit', onExit);
+    fleet.kill();
+    joiners?.kill();
   }
 }
 
-/** Flags every viewer scenario accepts, with their defaults (30,000 viewers over 10 namespaces). */
-export const viewerSpec = {
+/** Flags of a crowd of idle viewers, with their defaults (30,000 viewers over 10 namespaces). */
+export const crowdSpec = {
   viewers: { type: 'string', default: '30000' },
   namespaces: { type: 'string', default: '10' },
   'namespace-prefix': { type: 'string', default: 'bench' },
@@ -397,8 +375,13 @@ export const viewerSpec = {
   rate: { type: 'string', default: '20000' },
   inflight: { type: 'string', default: '2000' },
   'source-base': { type: 'string', default: '2' },
+  'ready-timeout': { type: 'string', default: '180' },
+} as const;
+
+/** Flags every viewer scenario accepts: the crowd, then the settle time and the fan-out probes. */
+export const viewerSpec = {
+  ...crowdSpec,
   settle: { type: 'string', default: '5' },
   probes: { type: 'string', default: '3' },
-  'ready-timeout': { type: 'string', default: '180' },
   'probe-timeout': { type: 'string', default: '20' },
 } as const;

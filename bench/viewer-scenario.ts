@@ -3,28 +3,16 @@
 // --workers), runs bench/viewer-run.ts, stops the daemon, and prints one JSON line and a table with every
 // run and the median. Entry points: scenario-memory.ts, scenario-accept.ts, scenario-fanout.ts.
 
-import { parseArgs } from 'node:util';
-import {
-  type Metric,
-  commonSpec,
-  deadline,
-  emit,
-  fmtInt,
-  fmtMs,
-  intFlag,
-  log,
-  numFlag,
-  othersAbove,
-  repeated,
-  runsTable,
-} from './run-kit.js';
-import { SwarmFleet } from './swarm-fleet.js';
-import { startAudienceMeter } from './targets.js';
+import { type Metric, fmtInt, fmtMs, intFlag, repeated, runsTable } from './run-kit.js';
+import { addressSpan, parseScenario, quietMetrics, report, runProblems, sourceBaseFor, withDaemon } from './scenario-kit.js';
 import { type ViewerRunOptions, type ViewerRunResult, runViewers, viewerSpec } from './viewer-run.js';
 
 export type Focus = 'memory' | 'accept' | 'fanout';
 
-export function viewerOptionsFrom(values: Record<string, unknown>, maxSeconds: number): ViewerRunOptions {
+export type CrowdOptions = Pick<ViewerRunOptions, 'viewers' | 'namespaces' | 'perSwarm' | 'rate' | 'inflight' | 'sourceBase' | 'readyTimeoutSeconds' | 'maxSeconds'>;
+
+/** The crowd's settings from crowdSpec's flags. */
+export function crowdOptionsFrom(values: Record<string, unknown>, maxSeconds: number): CrowdOptions {
   const nsCount = intFlag(values, 'namespaces', 1, 100_000);
   const prefix = String(values['namespace-prefix']);
   return {
@@ -34,27 +22,20 @@ export function viewerOptionsFrom(values: Record<string, unknown>, maxSeconds: n
     rate: intFlag(values, 'rate', 1, 1_000_000),
     inflight: intFlag(values, 'inflight', 0, 1_000_000),
     sourceBase: intFlag(values, 'source-base', 2, 200),
-    settleSeconds: intFlag(values, 'settle', 0, 600),
-    probes: intFlag(values, 'probes', 0, 100),
-    countPush: false,
     readyTimeoutSeconds: intFlag(values, 'ready-timeout', 1, 3600),
-    probeTimeoutSeconds: intFlag(values, 'probe-timeout', 1, 600),
     maxSeconds,
   };
 }
 
-/**
- * Each run gets fresh source addresses, clear of anything the previous run left behind: run k starts
- * `span` addresses (what its fleets use, see SwarmFleet.addressesFor, plus room for side requests and
- * joiners) after run k − 1, wrapping before 127.0.0.200.
- */
-export function sourceBaseFor(k: number, base: number, span: number): number {
-  return base + ((k * span) % Math.max(1, 200 - base - span));
-}
-
-/** The `span` for sourceBaseFor: a crowd's addresses, a joiners' fleet (10 % of it) and side addresses. */
-export function addressSpan(viewers: number, perSwarm: number, perAddress?: number): number {
-  return SwarmFleet.addressesFor({ viewers, perSwarm, perAddress }) + SwarmFleet.addressesFor({ viewers: Math.ceil(viewers / 10), perSwarm }) + 4;
+/** A viewer run's settings from viewerSpec's flags. */
+export function viewerOptionsFrom(values: Record<string, unknown>, maxSeconds: number): ViewerRunOptions {
+  return {
+    ...crowdOptionsFrom(values, maxSeconds),
+    settleSeconds: intFlag(values, 'settle', 0, 600),
+    probes: intFlag(values, 'probes', 0, 100),
+    countPush: false,
+    probeTimeoutSeconds: intFlag(values, 'probe-timeout', 1, 600),
+  };
 }
 
 export const bytes = (x: number): string => `${fmtInt(x)} B`;
@@ -88,66 +69,26 @@ export function fanoutMetrics(): Array<Metric<ViewerRunResult>> {
   ];
 }
 
-export function commonMetrics(): Array<Metric<ViewerRunResult & { loadavgAtStart: number }>> {
-  return [
-    { label: 'load average at start', get: (r) => r.loadavgAtStart, fmt: (x) => x.toFixed(2) },
-    { label: 'other processes (cores)', get: (r) => r.cpu.othersCores, fmt: (x) => x.toFixed(2) },
-  ];
-}
-
 export async function viewerScenario(focus: Focus): Promise<void> {
-  const name = `scenario-${focus}`;
-  const { values } = parseArgs({
-    options: {
-      ...commonSpec,
-      ...viewerSpec,
-      workers: { type: 'string', default: '2' },
-      'daemon-arg': { type: 'string', multiple: true, default: [] },
-      // KEY=VALUE for the daemon's environment: experiments only, the figures use none.
-      'daemon-env': { type: 'string', multiple: true, default: [] },
-    },
-    strict: true,
-  });
-  const maxSeconds = intFlag(values, 'max-seconds', 60, 86_400);
-  deadline(name, maxSeconds);
-  const workers = intFlag(values, 'workers', 1, 64);
-  const repeat = intFlag(values, 'repeat', 1, 20);
-  const maxLoad = numFlag(values, 'max-load', 0, 100);
-  const base = viewerOptionsFrom(values, maxSeconds);
+  const s = parseScenario(`scenario-${focus}`, viewerSpec);
+  const base = viewerOptionsFrom(s.values, s.maxSeconds);
   if (focus !== 'fanout') base.probes = 0;
   base.countPush = focus === 'fanout';
 
-  const maxOthers = numFlag(values, 'max-others', 0, 64);
-  const runs = await repeated({ repeat, maxLoad, contaminated: othersAbove(maxOthers) }, async (k, attempt) => {
-    const target = await startAudienceMeter({
-      bin: values.daemon,
-      workers,
-      extra: values['daemon-arg'],
-      env: values['daemon-env'],
-      logPath: values['daemon-log'],
-    });
-    try {
-      const r = await runViewers(target, { ...base, sourceBase: sourceBaseFor(attempt, base.sourceBase, addressSpan(base.viewers, base.perSwarm)) });
-      const stop = await target.stop();
-      if (stop.code !== 0) r.problems.push(`daemon exit after SIGTERM: code ${stop.code}, signal ${stop.signal}, ${stop.ms} ms`);
-      return { ...r, daemonLogTail: target.tail.slice(-10) };
-    } catch (err) {
-      await target.stop();
-      throw err;
-    }
-  });
+  const runs = await repeated({ ...s.quiet, repeat: s.repeat }, (_k, attempt) =>
+    withDaemon(s, {}, (target) =>
+      runViewers(target, { ...base, sourceBase: sourceBaseFor(attempt, base.sourceBase, addressSpan(base.viewers, base.perSwarm)) }),
+    ),
+  );
 
-  const metrics = [...(focus === 'memory' ? memoryMetrics() : focus === 'accept' ? acceptMetrics() : fanoutMetrics()), ...commonMetrics()];
+  const metrics = [...(focus === 'memory' ? memoryMetrics() : focus === 'accept' ? acceptMetrics() : fanoutMetrics()), ...quietMetrics()];
   const { rows, medians } = runsTable(runs, metrics);
-  const problems = runs.flatMap((r, k) => [
-    ...r.problems.map((p) => `run ${k + 1}: ${p}`),
-    ...r.redone.filter((w) => w.startsWith('kept anyway')).map((w) => `run ${k + 1}: ${w}`),
-  ]);
-  const title = `${name}: audience-meter, ${workers} workers, ${base.viewers.toLocaleString('en-US')} viewers over ${base.namespaces.length} namespaces, ${repeat} runs`;
-  emit({ scenario: name, workers, viewers: base.viewers, namespaces: base.namespaces.length, repeat, medians, problems, runs }, [
-    ...rows,
-    ...problems.map((p): [string, string] => ['PROBLEM', p]),
-  ], title);
-  log(`${name}: done`);
-  process.exitCode = problems.length === 0 ? 0 : 1;
+  report(s, {
+    fields: { workers: s.workers, viewers: base.viewers, namespaces: base.namespaces.length, repeat: s.repeat },
+    rows,
+    medians,
+    problems: runProblems(runs),
+    runs,
+    title: `${s.name}: audience-meter, ${s.workers} workers, ${base.viewers.toLocaleString('en-US')} viewers over ${base.namespaces.length} namespaces, ${s.repeat} runs`,
+  });
 }

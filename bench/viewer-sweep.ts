@@ -10,25 +10,11 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import {
-  type Row,
-  commonSpec,
-  deadline,
-  emit,
-  fmtInt,
-  fmtMs,
-  intFlag,
-  log,
-  median,
-  numFlag,
-  othersAbove,
-  runMain,
-  waitQuiet,
-} from './run-kit.js';
-import { type Target, nchanAvailability, NCHAN_INSTALL, repoRoot, startAudienceMeter, startNchan } from './targets.js';
+import { type Row, emit, fmtInt, fmtMs, intFlag, median, quietRun, runMain } from './run-kit.js';
+import { addressSpan, parseScenario, sourceBaseFor } from './scenario-kit.js';
+import { type Target, nchanAvailability, NCHAN_INSTALL, repoRoot, startNchan } from './targets.js';
 import { type ViewerRunResult, runViewers, viewerSpec } from './viewer-run.js';
-import { addressSpan, sourceBaseFor, viewerOptionsFrom } from './viewer-scenario.js';
+import { viewerOptionsFrom } from './viewer-scenario.js';
 
 type Kind = Target['kind'];
 
@@ -54,72 +40,56 @@ export interface SweepFile {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      ...commonSpec,
+  const s = parseScenario(
+    'viewer-sweep',
+    {
       ...viewerSpec,
       sizes: { type: 'string', default: '1000,3000,10000,30000,100000' },
       systems: { type: 'string', default: 'audience-meter,nchan' },
-      workers: { type: 'string', default: '2' },
       'big-from': { type: 'string', default: '50000' },
       'big-workers': { type: 'string', default: '6' },
       out: { type: 'string', default: 'bench/results/sweep.json' },
       note: { type: 'string', default: '' },
     },
-    strict: true,
-  });
-  const maxSeconds = intFlag(values, 'max-seconds', 60, 86_400);
-  deadline('viewer-sweep', Math.max(maxSeconds, 7200));
+    { deadlineSeconds: (maxSeconds) => Math.max(maxSeconds, 7200) },
+  );
+  const { values, repeat } = s;
   const sizes = values.sizes!.split(',').map(Number);
   if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 150_000)) throw new Error('--sizes: integers from 1 to 150,000');
   const systems = values.systems!.split(',') as Kind[];
-  if (systems.some((s) => s !== 'audience-meter' && s !== 'nchan')) throw new Error('--systems: audience-meter and/or nchan');
+  if (systems.some((k) => k !== 'audience-meter' && k !== 'nchan')) throw new Error('--systems: audience-meter and/or nchan');
   if (systems.includes('nchan') && nchanAvailability().missing.length > 0) {
     process.stderr.write(`viewer-sweep: nginx + nchan missing; install with:\n  ${NCHAN_INSTALL}\n`);
     process.exit(2);
   }
-  const repeat = intFlag(values, 'repeat', 1, 20);
-  const maxLoad = numFlag(values, 'max-load', 0, 100);
-  const contaminated = othersAbove(numFlag(values, 'max-others', 0, 64));
   const bigFrom = intFlag(values, 'big-from', 1, 1_000_000);
-  const base = viewerOptionsFrom(values, maxSeconds);
+  const bigWorkers = intFlag(values, 'big-workers', 1, 64);
+  const base = viewerOptionsFrom(values, s.maxSeconds);
 
   const points: SweepPoint[] = [];
   let slot = 0;
   for (const viewers of sizes) {
     const big = viewers >= bigFrom;
-    const workers = big ? intFlag(values, 'big-workers', 1, 64) : intFlag(values, 'workers', 1, 64);
+    const workers = big ? bigWorkers : s.workers;
     const perSwarm = viewers > 30_000 ? 12_500 : 5_000;
     const results: Record<string, Array<ViewerRunResult & { loadavg: number }>> = {};
     for (let k = 0; k < repeat; k++) {
       const order = k % 2 === 0 ? systems : [...systems].reverse();
       for (const kind of order) {
-        let redo = 0;
-        for (;;) {
-          const quiet = await waitQuiet(maxLoad);
-          log(`== ${viewers} viewers, ${kind}, run ${k + 1}/${repeat}${redo ? ` (redo ${redo})` : ''} (load average ${quiet.loadavg})`);
+        const r = await quietRun(s.quiet, `${viewers} viewers, ${kind}, run ${k + 1}/${repeat}`, async () => {
           const target =
             kind === 'nchan'
               ? await startNchan({ workers, reuseport: big })
-              : await startAudienceMeter({ bin: values.daemon, workers, readyTimeoutMs: 60_000 });
-          let r: ViewerRunResult;
+              : await s.startDaemon({ workers, readyTimeoutMs: 60_000 });
           try {
-            r = await runViewers(target, { ...base, viewers, perSwarm, sourceBase: sourceBaseFor(slot++, base.sourceBase, addressSpan(viewers, perSwarm)) });
+            return await runViewers(target, { ...base, viewers, perSwarm, sourceBase: sourceBaseFor(slot++, base.sourceBase, addressSpan(viewers, perSwarm)) });
           } finally {
             await target.stop();
+            await new Promise((res) => setTimeout(res, 3000));
           }
-          await new Promise((res) => setTimeout(res, 3000));
-          const why = contaminated(r);
-          if (why !== undefined && redo < 2) {
-            log(`contaminated (${why}); doing it again`);
-            redo++;
-            await new Promise((res) => setTimeout(res, 20_000));
-            continue;
-          }
-          if (why !== undefined) r.problems.push(`kept anyway: ${why}`);
-          (results[kind] ??= []).push({ ...r, loadavg: quiet.loadavg });
-          break;
-        }
+        });
+        for (const why of r.redone.filter((w) => w.startsWith('kept anyway'))) r.problems.push(why);
+        (results[kind] ??= []).push({ ...r, loadavg: r.loadavgAtStart });
       }
     }
     for (const kind of systems) {

@@ -81,6 +81,7 @@ function buildProgram(): Command {
     .addOption(new Option('--ip-storage <mode>', 'viewer addresses in the log: full, truncated (/24 or /48) or none').default(d.ipStorage).argParser(checked(parseIpStorage)))
     .addOption(new Option('--geoip-db <file>', 'MaxMind DB file (.mmdb) giving each session\'s country (default: no country)'))
     .addOption(new Option('--sample-interval <seconds>', 'seconds between two stored member counts of every namespace').default(d.sampleInterval).argParser(checked(parsePeriod)))
+    .addOption(new Option('--ws-ping-interval <seconds>', 'seconds between pings of WebSocket viewers; one that misses a pong is ended').default(d.wsPingInterval).argParser(checked(parsePeriod)))
     .configureHelp({ helpWidth: 120 })
     .exitOverride()
     .configureOutput({

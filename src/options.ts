@@ -54,6 +54,8 @@ export interface Options {
   geoipDb: string | undefined;
   /** Seconds between two stored member counts of every namespace. */
   sampleInterval: number;
+  /** Seconds between two pings of every WebSocket viewer; one that did not answer the last is ended. */
+  wsPingInterval: number;
 }
 
 /** Every duration is in seconds, as on the 2.x command line. */
@@ -90,6 +92,7 @@ export const defaults: Options = {
   ipStorage: 'truncated',
   geoipDb: undefined,
   sampleInterval: 10,
+  wsPingInterval: 30,
 };
 
 export class InvalidOptionValue extends Error {}

@@ -2,7 +2,7 @@
 // that reach exactly their targets, the live feed, /metrics, and the answers to bad requests.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startDaemon, waitFor, waitForMembers, type Daemon } from './helpers/daemon.js';
+import { ALTERNATE_WORKERS, startDaemon, waitFor, waitForMembers, type Daemon } from './helpers/daemon.js';
 import { httpRequest, type Reply } from './helpers/http.js';
 import { openViewer, SseClient } from './helpers/sse-client.js';
 import { AUTH_SECRET, signToken } from './helpers/tokens.js';
@@ -18,7 +18,7 @@ describe('admin API', () => {
   const viewers: SseClient[] = [];
 
   before(async () => {
-    daemon = await startDaemon(['--admin-token', ADMIN_TOKEN, '--auth-secret', AUTH_SECRET, '--notify-min-delay', '0.1'], { workers: 2 });
+    daemon = await startDaemon(['--admin-token', ADMIN_TOKEN, '--auth-secret', AUTH_SECRET, '--notify-min-delay', '0.1'], { workers: 2, env: ALTERNATE_WORKERS });
   });
   after(async () => {
     for (const viewer of viewers) viewer.close();

@@ -7,6 +7,7 @@ import {
   DatagramEncoder, MAX_CONNECTIONS, MAX_DATAGRAM_BYTES, MAX_MEMBERS, decodeDatagram,
   type Datagram, type NodeCount, type WireExclusion,
 } from '../src/protocol/datagram.js';
+import { ENDED, type WireSession } from '../src/protocol/wire-sessions.js';
 
 const NODE = { id: '0123456789abcdef', incarnation: 1_795_000_000_000 };
 const SECRET = 'a cluster secret of some length';
@@ -94,6 +95,72 @@ test('goodbye, notification and exclusions round-trip', () => {
   }), exclusions);
 });
 
+test('the admin port round-trips, 0 (no admin port) and 65535 included', () => {
+  for (const secret of [undefined, SECRET]) {
+    const encoder = new DatagramEncoder(NODE, secret);
+    for (const port of [2442, 0, 65535]) {
+      const datagram = decoded(encoder.admin(port), secret);
+      assert.deepEqual(datagram.kind === 'admin' && datagram.port, port);
+    }
+  }
+});
+
+/** A session id as the daemon makes them: 16 random bytes in base64url. */
+function sessionId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+function userKey(): string {
+  return randomBytes(8).toString('hex');
+}
+
+function sessionsOf(datagrams: Buffer[], secret?: string): WireSession[] {
+  return datagrams.flatMap((d) => {
+    const datagram = decoded(d, secret);
+    assert.equal(datagram.kind, 'sessions');
+    return datagram.kind === 'sessions' ? datagram.sessions : [];
+  });
+}
+
+test('sessions: thousands, in many namespaces, are grouped by namespace under 1,200 bytes and come back whole', () => {
+  const names = ['ev', 'é'.repeat(100), 'x'.repeat(200), ...Array.from({ length: 50 }, (_, i) => `room-${i}`)];
+  const sessions: WireSession[] = Array.from({ length: 5000 }, (_, i) => ({
+    ns: names[i % 7 === 0 ? i % names.length : i % 3]!, user: userKey(), session: sessionId(), at: i % 11 === 0 ? ENDED : 1_795_000_000_000 + i,
+  }));
+  // What comes back is grouped by namespace, in the order each namespace first appeared.
+  const grouped = [...new Set(sessions.map((s) => s.ns))].flatMap((ns) => sessions.filter((s) => s.ns === ns));
+  for (const secret of [undefined, SECRET]) {
+    const datagrams = new DatagramEncoder(NODE, secret).sessions(sessions);
+    for (const d of datagrams) assert.ok(d.length <= MAX_DATAGRAM_BYTES, `${d.length} bytes`);
+    assert.ok(datagrams.length < 5000 / 30, `${datagrams.length} datagrams: about 30 bytes a session`);
+    assert.deepEqual(sessionsOf(datagrams, secret), grouped);
+  }
+  assert.deepEqual(new DatagramEncoder(NODE, undefined).sessions([]), [], 'nothing to tell, no datagram');
+});
+
+test('sessions the wire cannot carry are left out: another id shape, a bad user key or name', () => {
+  const good: WireSession = { ns: 'ev', user: userKey(), session: sessionId(), at: 5 };
+  const datagrams = new DatagramEncoder(NODE, undefined).sessions([
+    // Too short, too long, not base64url, and the same 16 bytes spelt another way (unused low bits set).
+    good, { ...good, session: 'not-a-session-id' }, { ...good, session: `${good.session}A` }, { ...good, session: `${'a'.repeat(21)}+` },
+    { ...good, session: `${'A'.repeat(21)}B` },
+    { ...good, user: 'u-1' }, { ...good, ns: '' }, { ...good, ns: 'n'.repeat(201) }, { ...good, at: -1 },
+  ]);
+  assert.deepEqual(sessionsOf(datagrams), [good]);
+});
+
+test('expelled session ids round-trip; ids of another shape are left out', () => {
+  const ids = Array.from({ length: 200 }, sessionId);
+  const encoder = new DatagramEncoder(NODE, SECRET);
+  const datagrams = encoder.expelled([...ids, 'not one of ours']);
+  assert.ok(datagrams.length > 1);
+  assert.deepEqual(datagrams.flatMap((d) => {
+    const datagram = decoded(d, SECRET);
+    return datagram.kind === 'expelled' ? datagram.sessions : [];
+  }), ids);
+  assert.deepEqual(encoder.expelled([]), []);
+});
+
 test('a notification fits up to maxNotificationBytes and is refused beyond', () => {
   for (const secret of [undefined, SECRET]) {
     const encoder = new DatagramEncoder(NODE, secret);
@@ -149,6 +216,12 @@ test('each kind of bad datagram is refused with its reason', () => {
     ['a notification with a line break', raw({ kind: 3 }, [1, 0x61, 0, 3, 0x61, 0x0a, 0x62]), 'bad notification'],
     ['a notification longer than its datagram', raw({ kind: 3 }, [1, 0x61, 0xff, 0xff, 0x61]), 'truncated'],
     ['an exclusion with a bad plain flag', raw({ kind: 4 }, [0, 1, 1, 0x75, 0, 0, 0, 0, 0, 1, 2]), 'bad exclusion'],
+    ['an admin port cut short', raw({ kind: 7 }, [0x09]), 'truncated'],
+    ['bytes after the admin port', raw({ kind: 7 }, [0x09, 0x8a, 0]), 'trailing bytes'],
+    ['a sessions group cut short', raw({ kind: 5 }, [0, 1, 2, 0x65, 0x76, 0, 1, ...Buffer.alloc(29)]), 'truncated'],
+    ['a sessions group with a bad name', raw({ kind: 5 }, [0, 1, 1, 0x0a, 0, 0]), 'bad name'],
+    ['bytes after the last session', raw({ kind: 5 }, [0, 1, 2, 0x65, 0x76, 0, 1, ...Buffer.alloc(30), 0]), 'trailing bytes'],
+    ['an expelled id cut short', raw({ kind: 6 }, [0, 1, ...Buffer.alloc(15)]), 'truncated'],
     ['over 1,200 bytes', raw({}, Buffer.alloc(1200)), 'oversized'],
   ];
   for (const [what, buffer, reason] of cases) assert.equal(reasonFor(buffer), reason, what);
@@ -161,7 +234,10 @@ test('fuzz: thousands of random and mutated datagrams never throw, and what pass
     ...encoder.counts(Array.from({ length: 60 }, (_, i): NodeCount => [`ns-${i}-é`, i, i * 300])),
     encoder.goodbye(),
     encoder.notification('ev', 'chat=hi')!,
+    encoder.admin(2442),
     ...encoder.exclusions([{ uuid: 'u-1', at: 1_795_000_000_000, plain: false }, { uuid: 'u-2', at: 5, plain: true }]),
+    ...encoder.sessions(Array.from({ length: 50 }, (_, i): WireSession => ({ ns: `ns-${i % 4}`, user: userKey(), session: sessionId(), at: i }))),
+    ...encoder.expelled([sessionId(), sessionId()]),
   ];
   const signedSeeds = new DatagramEncoder(NODE, SECRET).counts([['ev', 1, 2], ['other', 3, 4]]);
   let accepted = 0;
@@ -182,6 +258,15 @@ test('fuzz: thousands of random and mutated datagrams never throw, and what pass
         assert.ok(Number.isSafeInteger(connections) && connections >= 0 && connections <= MAX_CONNECTIONS);
       }
     }
+    if (datagram.kind === 'sessions') {
+      for (const { ns, user, session, at } of datagram.sessions) {
+        assert.ok(Buffer.byteLength(ns) >= 1 && Buffer.byteLength(ns) <= 200);
+        assert.match(user, /^[0-9a-f]{16}$/);
+        assert.match(session, /^[A-Za-z0-9_-]{22}$/);
+        assert.ok(Number.isSafeInteger(at) && at >= 0);
+      }
+    }
+    if (datagram.kind === 'expelled') for (const session of datagram.sessions) assert.match(session, /^[A-Za-z0-9_-]{22}$/);
   };
   for (let i = 0; i < 3000; i++) check(randomBytes(Math.floor(Math.random() * 1300)));
   for (let i = 0; i < 3000; i++) check(Buffer.concat([raw().subarray(0, 5), randomBytes(Math.floor(Math.random() * 300))]));

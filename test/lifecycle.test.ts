@@ -1,11 +1,11 @@
 // Workers that die, clean shutdown, and no process left behind.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { childPids, isAlive, sleep, startDaemon, waitFor, waitForMembers } from './helpers/daemon.js';
+import { ALTERNATE_WORKERS, childPids, isAlive, sleep, startDaemon, waitFor, waitForMembers } from './helpers/daemon.js';
 import { openViewer, type SseClient } from './helpers/sse-client.js';
 
 test('kill -9 of a worker: its viewers stop counting at once and the worker is respawned', async (t) => {
-  const daemon = await startDaemon(['--notify-min-delay', '0.1'], { workers: 2 });
+  const daemon = await startDaemon(['--notify-min-delay', '0.1'], { workers: 2, env: ALTERNATE_WORKERS });
   try {
     const viewers: SseClient[] = [];
     for (let i = 0; i < 8; i++) viewers.push(await openViewer(daemon.port, '/crash'));

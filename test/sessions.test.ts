@@ -3,7 +3,7 @@
 // `audience-meter:sessions` debug lines, one per event.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startDaemon, waitFor, waitForMembers, type Daemon } from './helpers/daemon.js';
+import { ALTERNATE_WORKERS, startDaemon, waitFor, waitForMembers, type Daemon } from './helpers/daemon.js';
 import { httpRequest } from './helpers/http.js';
 import { openViewer, type SseClient } from './helpers/sse-client.js';
 import { AUTH_SECRET, signToken } from './helpers/tokens.js';
@@ -23,7 +23,7 @@ async function usersIn(daemon: Daemon, ns: string): Promise<number | undefined> 
 describe('--max-devices across workers', () => {
   let daemon: Daemon;
   before(async () => {
-    daemon = await startDaemon(['-d', '--auth-secret', AUTH_SECRET, '--max-devices', '1', '--notify-min-delay', '0.1'], { workers: 2 });
+    daemon = await startDaemon(['-d', '--auth-secret', AUTH_SECRET, '--max-devices', '1', '--notify-min-delay', '0.1'], { workers: 2, env: ALTERNATE_WORKERS });
   });
   after(async () => { await daemon.stop(); });
 
@@ -78,6 +78,29 @@ describe('--max-devices across workers', () => {
     assert.equal(await usersIn(daemon, 'room-1'), 2);
     assert.ok(viewers.every((v) => !v.ended), 'nobody was expelled');
     for (const viewer of viewers) viewer.close();
+  });
+});
+
+describe('--max-devices with the kernel choosing the worker (the default)', () => {
+  test('an expelled browser reconnecting the moment its stream ends gets 204, whichever worker takes it', async () => {
+    const daemon = await startDaemon(['-d', '--auth-secret', AUTH_SECRET, '--max-devices', '1'], { workers: 2 });
+    try {
+      const token = await signToken({ sub: 'hasty' });
+      let current = await openViewer(daemon.port, `/hasty?token=${token}`);
+      for (let round = 0; round < 20; round++) {
+        await waitFor(() => daemon.stderr().includes(`entry ${sessionOf(current)} `), 3000, 'the entry');
+        const next = await openViewer(daemon.port, `/hasty?token=${token}`);
+        await current.waitForEnd();
+        assert.deepEqual(current.events.at(-1), { event: 'expelled', data: 'device-limit-exceeded' });
+        // As EventSource does, at once: every worker knew the id before the stream ended.
+        const headers = { Accept: 'text/event-stream', 'Last-Event-ID': sessionOf(current) };
+        assert.equal((await httpRequest(daemon.port, `/hasty?token=${token}`, { headers })).status, 204, `round ${round}`);
+        current = next;
+      }
+      current.close();
+    } finally {
+      await daemon.stop();
+    }
   });
 });
 

@@ -2,12 +2,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { httpStatus } from './helpers/http.js';
-import { startDaemon, waitForMembers, type Daemon } from './helpers/daemon.js';
+import { ALTERNATE_WORKERS, startDaemon, waitForMembers, type Daemon } from './helpers/daemon.js';
 import { openViewer, type SseClient } from './helpers/sse-client.js';
 
 describe('--enable-uuid', () => {
   let daemon: Daemon;
-  before(async () => { daemon = await startDaemon(['--enable-uuid', '--notify-min-delay', '0.1'], { workers: 2 }); });
+  before(async () => { daemon = await startDaemon(['--enable-uuid', '--notify-min-delay', '0.1'], { workers: 2, env: ALTERNATE_WORKERS }); });
   after(async () => { await daemon.stop(); });
 
   test('a new stream with the same uuid ends the previous one, whichever worker holds it', async () => {

@@ -3,7 +3,7 @@
 // message policy (1008) that never disturbs anyone else, and targeted messages through the admin API.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startDaemon, waitFor, waitForMembers, type Daemon } from './helpers/daemon.js';
+import { ALTERNATE_WORKERS, startDaemon, waitFor, waitForMembers, type Daemon } from './helpers/daemon.js';
 import { httpRequest } from './helpers/http.js';
 import { openViewer, SseClient } from './helpers/sse-client.js';
 import { AUTH_SECRET, signToken } from './helpers/tokens.js';
@@ -27,7 +27,7 @@ async function postMessage(daemon: Daemon, path: string, message: unknown): Prom
 describe('WebSocket viewers', () => {
   let daemon: Daemon;
   const open: Array<WsClient | SseClient> = [];
-  before(async () => { daemon = await startDaemon(['-d', '--notify-min-delay', '0.1'], { workers: 2 }); });
+  before(async () => { daemon = await startDaemon(['-d', '--notify-min-delay', '0.1'], { workers: 2, env: ALTERNATE_WORKERS }); });
   after(async () => {
     for (const viewer of open) viewer.close();
     await daemon.stop();
@@ -131,7 +131,7 @@ describe('WebSocket viewers', () => {
 describe('WebSocket viewers with identity tokens', () => {
   let daemon: Daemon;
   before(async () => {
-    daemon = await startDaemon(['-d', '--auth-secret', AUTH_SECRET, '--max-devices', '1', '--notify-min-delay', '0.1'], { workers: 2 });
+    daemon = await startDaemon(['-d', '--auth-secret', AUTH_SECRET, '--max-devices', '1', '--notify-min-delay', '0.1'], { workers: 2, env: ALTERNATE_WORKERS });
   });
   after(async () => { await daemon.stop(); });
 

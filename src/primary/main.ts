@@ -6,6 +6,7 @@ import { describeBindError, listen } from '../listen.js';
 import { debugFor, enableAllDebug, logError, logInfo } from '../log.js';
 import type { Options } from '../options.js';
 import type { SessionEntry, SessionExit } from '../protocol/sessions.js';
+import { userKeys } from '../protocol/wire-sessions.js';
 import { AudienceTable } from './audience-table.js';
 import { createDemoServer } from './demo-server.js';
 import { targetForWorkers } from '../attendance/attendance-options.js';
@@ -14,6 +15,7 @@ import { createAttendanceLog } from '../attendance/create-attendance-log.js';
 import { createAdminPort } from './admin/admin-port.js';
 import { NO_COUNTRY, openCountryLookup, type CountryLookup } from '../attendance/geoip.js';
 import { HISTORY_STEP_MS } from './member-history.js';
+import { Expulsions } from './expulsions.js';
 import { Monitor } from './monitor.js';
 import { collectPushes } from './notifier.js';
 import { createPeers } from './peers/create-peers.js';
@@ -41,7 +43,7 @@ export function startPrimary(options: Options): void {
   if (options.debug) enableAllDebug();
 
   const table = new AudienceTable();
-  const sessions = new SessionRegistry(options.maxDevices);
+  const sessions = new SessionRegistry(options.maxDevices, userKeys(options.clusterSecret));
   const servers: Server[] = [];
   const timers: NodeJS.Timeout[] = [];
   let listeningWorkers = 0;
@@ -74,7 +76,9 @@ export function startPrimary(options: Options): void {
       // Its streams died with it; while stopping, the ones it did not report ended with the daemon.
       const exits = sessions.dropWorker(workerId, stopping ? 'shutdown' : 'crash', now);
       if (exits.length > 0) recordSessionEvents([], exits);
+      shareSessionChanges();
       monitor.workerGone(workerId);
+      expulsions.workerGone(workerId);
     },
     crashLoop() {
       void shutdown(1);
@@ -87,12 +91,9 @@ export function startPrimary(options: Options): void {
     peers: () => peers.describe(),
     attendance: () => attendance.status(),
     workers: () => pool.ids(),
-    send(workerId, message) {
-      if (!pool.ids().includes(workerId)) return false;
-      pool.send(workerId, message);
-      return true;
-    },
+    send: (workerId, message) => pool.send(workerId, message),
   });
+  const expulsions = new Expulsions({ ids: () => pool.ids(), send: (workerId, message) => pool.send(workerId, message) });
 
   const fromPeers: PeerSink = {
     counts(peer, entries) {
@@ -103,11 +104,18 @@ export function startPrimary(options: Options): void {
     gone(peer) {
       table.dropSource(peer, Date.now());
       shareOthersCounts();
+      sessions.dropPeer(peer);
     },
     notification: (ns, data) => pool.broadcast({ type: 'notify', ns, data }),
     exclusions: (exclusions) => pool.broadcast({ type: 'exclude', exclusions }),
+    // Another node's new session may put one of this node's beyond the device limit.
+    sessions: (peer, open, ended) => expelOwn(sessions.applyPeer(peer, open, ended)),
+    expelled(expelled) {
+      for (const session of expelled) debugSessions('expelled elsewhere %s', session);
+      expulsions.note([...expelled]);
+    },
   };
-  const peers = createPeers(options, () => table.localCounts(), fromPeers);
+  const peers = createPeers(options, { counts: () => table.localCounts(), sessions: () => sessions.advertised() }, fromPeers);
 
   function onWorkerMessage(workerId: number, message: WorkerMessage): void {
     switch (message.type) {
@@ -130,6 +138,9 @@ export function startPrimary(options: Options): void {
       case 'delivered':
         monitor.delivered(workerId, message.id, message.count);
         return;
+      case 'noted':
+        expulsions.noted(workerId, message.id);
+        return;
       case 'listening':
         if (++listeningWorkers === options.workers) {
           attendance.start();
@@ -143,15 +154,26 @@ export function startPrimary(options: Options): void {
     }
   }
 
-  /** The registry first (it may expel sessions), then the attendance log. */
+  /** The registry first (it may expel sessions), then the other nodes, then the attendance log. */
   function onSessionEvents(workerId: number, entered: SessionEntry[], exited: SessionExit[]): void {
-    const expel = sessions.apply(workerId, entered, exited);
-    if (expel.length > 0) {
-      debug('device limit: expelling %d session(s)', expel.length);
-      // Every worker hears it: the holder ends the stream, all of them refuse its reconnection with 204.
-      pool.broadcast({ type: 'expel', sessions: expel });
-    }
+    expelOwn(sessions.apply(workerId, entered, exited));
+    shareSessionChanges();
     recordSessionEvents(entered, exited);
+  }
+
+  /** This node's sessions beyond the device limit (whichever node's new session put them there). */
+  function expelOwn(expel: string[]): void {
+    if (expel.length === 0) return;
+    debug('device limit: expelling %d session(s)', expel.length);
+    void expulsions.expel(expel);
+    // Its browser may reconnect to another node (behind a load balancer), which must answer 204 too.
+    peers.publishExpelled(expel);
+  }
+
+  /** Identified sessions that opened or ended here, told to the other nodes now rather than at the next round. */
+  function shareSessionChanges(): void {
+    const changes = sessions.takeChanges();
+    if (changes.length > 0) peers.publishSessions(changes);
   }
 
   /** Every session entry and exit (the registry's `crash` and `shutdown` exits included) ends up here. */

@@ -1,38 +1,65 @@
-// The open sessions of this node, as the workers' reports announce them. The primary is the one place that
-// sees every session of every worker, so it enforces --max-devices (which session to expel), counts the
-// distinct users watching each namespace, and closes the sessions of a worker that died (reason `crash`).
-// Sessions on other nodes are not seen here: the device limit and `users` are per node for now.
+// The open sessions the primary knows of: this node's, as its workers' reports announce them, and the
+// identified sessions of the other nodes of a cluster, as they advertise them (wire-sessions.ts). The primary
+// sees every session of every worker here, so it enforces --max-devices across workers and nodes (the rule
+// is in device-limit.ts; this node expels only its own sessions), counts the distinct users watching each
+// namespace across the cluster, and closes the sessions of a worker that died (reason `crash`).
+//
+// Users are grouped by their key (wire-sessions.ts), the same on every node: a user watching on two nodes
+// is one user, not two.
 import type { ExitReason, SessionEntry, SessionExit } from '../protocol/sessions.js';
+import { ENDED, userKeys, type UserKeys, type WireSession } from '../protocol/wire-sessions.js';
+import { DeviceLimit } from './device-limit.js';
 
 interface OpenSession {
   readonly session: string;
-  readonly worker: number;
+  /** Who holds it: a worker of this node (its id), or another node (its audience-table source, a string). */
+  readonly holder: number | string;
   readonly ns: string;
+  /** The user's key; null for an anonymous viewer. */
   readonly user: string | null;
   /** Entry time, ms: "oldest" means the smallest. */
   readonly at: number;
-  /** Told to leave; no longer counts against the limit, still open until its worker reports the exit. */
+  /** This node told it to leave (its own sessions only); still open until its worker reports the exit. */
   expelled: boolean;
+}
+
+type IdentifiedSession = OpenSession & { readonly user: string };
+
+function isIdentified(session: OpenSession): session is IdentifiedSession {
+  return session.user !== null;
+}
+
+function isOwn(session: OpenSession): boolean {
+  return typeof session.holder === 'number';
+}
+
+function toWire({ ns, user, session, at }: IdentifiedSession): WireSession {
+  return { ns, user, session, at };
 }
 
 export class SessionRegistry {
   private readonly open = new Map<string, OpenSession>();
-  /** Namespace → user → that user's open sessions there, oldest first (a handful per user). */
-  private readonly byUser = new Map<string, Map<string, OpenSession[]>>();
+  private readonly devices: DeviceLimit<IdentifiedSession>;
+  /** This node's identified sessions that opened or ended since takeChanges(), by id: the latest news of each. */
+  private changes = new Map<string, WireSession>();
 
-  /** `maxDevices` 0: no limit. */
-  constructor(private readonly maxDevices: number) {}
+  /** `maxDevices` 0: no limit. `userKey` must be the same function on every node (same cluster secret). */
+  constructor(maxDevices: number, private readonly userKey: UserKeys = userKeys(undefined)) {
+    this.devices = new DeviceLimit(maxDevices);
+  }
 
-  /** Records a worker's entries and exits; returns the sessions that must now be expelled. */
+  /** Records a worker's entries and exits; returns this node's sessions that must now be expelled. */
   apply(worker: number, entered: SessionEntry[], exited: SessionExit[]): string[] {
+    // Exits of known sessions first: a device that left within this tick makes room for one that came.
+    const later = exited.filter((exit) => !this.close(exit.session));
     const expel: string[] = [];
     for (const entry of entered) {
       if (this.open.has(entry.session)) continue;
-      const session: OpenSession = { session: entry.session, worker, ns: entry.ns, user: entry.user, at: entry.at, expelled: false };
-      this.open.set(session.session, session);
-      if (session.user !== null) this.addToUser(session, expel);
+      const user = entry.user === null ? null : this.userKey(entry.ns, entry.user);
+      this.add({ session: entry.session, holder: worker, ns: entry.ns, user, at: entry.at, expelled: false }, expel);
     }
-    for (const exit of exited) this.close(exit.session);
+    // Then the exits of sessions that entered in this same report.
+    for (const exit of later) this.close(exit.session);
     return expel;
   }
 
@@ -40,57 +67,86 @@ export class SessionRegistry {
   dropWorker(worker: number, reason: ExitReason, now: number): SessionExit[] {
     const exits: SessionExit[] = [];
     for (const session of this.open.values()) {
-      if (session.worker !== worker) continue;
+      if (session.holder !== worker) continue;
       exits.push({ session: session.session, at: Math.max(now, session.at), reason });
       this.close(session.session);
     }
     return exits;
   }
 
-  /** Distinct identified users with an open session in `ns`. */
+  /**
+   * Records what another node (`peer`, its audience-table source) advertises: sessions it holds and sessions
+   * that ended there. Returns this node's sessions that must now be expelled, the same decision that node
+   * and every other one takes.
+   */
+  applyPeer(peer: string, open: readonly WireSession[], ended: readonly string[]): string[] {
+    for (const id of ended) {
+      if (this.open.get(id)?.holder === peer) this.close(id);
+    }
+    const expel: string[] = [];
+    for (const { session, ns, user, at } of open) {
+      // Already known: advertised again (each round), or an id that is not that peer's to claim.
+      if (this.open.has(session)) continue;
+      this.add({ session, holder: peer, ns, user, at, expelled: false }, expel);
+    }
+    return expel;
+  }
+
+  /** A peer is gone (said goodbye, silent past the timeout, restarted): its sessions no longer count. */
+  dropPeer(peer: string): void {
+    for (const session of this.open.values()) {
+      if (session.holder === peer) this.close(session.session);
+    }
+  }
+
+  /** This node's identified sessions, as advertised to the other nodes every round. */
+  *advertised(): Iterable<WireSession> {
+    for (const session of this.open.values()) {
+      if (isOwn(session) && isIdentified(session)) yield toWire(session);
+    }
+  }
+
+  /** This node's identified sessions that opened or ended (ENDED) since the last call; one opened and ended in between is left out. */
+  takeChanges(): WireSession[] {
+    if (this.changes.size === 0) return [];
+    const changes = [...this.changes.values()];
+    this.changes = new Map();
+    return changes;
+  }
+
+  /** Distinct identified users with an open session in `ns`, on every node of the cluster. */
   users(ns: string): number {
-    return this.byUser.get(ns)?.size ?? 0;
+    return this.devices.users(ns);
   }
 
   get size(): number {
     return this.open.size;
   }
 
-  private addToUser(session: OpenSession, expel: string[]): void {
-    let users = this.byUser.get(session.ns);
-    if (!users) {
-      users = new Map();
-      this.byUser.set(session.ns, users);
-    }
-    const list = users.get(session.user!) ?? [];
-    if (list.length === 0) users.set(session.user!, list);
-    // Reports of two workers may arrive out of entry order: keep the list sorted by entry time.
-    let at = list.length;
-    while (at > 0 && list[at - 1]!.at > session.at) at--;
-    list.splice(at, 0, session);
-    if (this.maxDevices === 0) return;
-    let devices = list.reduce((n, s) => (s.expelled ? n : n + 1), 0);
-    for (const oldest of list) {
-      if (devices <= this.maxDevices) break;
-      if (oldest.expelled) continue;
-      oldest.expelled = true;
-      devices--;
-      expel.push(oldest.session);
+  private add(session: OpenSession, expel: string[]): void {
+    this.open.set(session.session, session);
+    if (!isIdentified(session)) return;
+    if (isOwn(session)) this.changes.set(session.session, toWire(session));
+    for (const beyond of this.devices.add(session)) {
+      // Another node's session beyond the limit is that node's to expel: it takes the same decision.
+      if (!isOwn(beyond) || beyond.expelled) continue;
+      beyond.expelled = true;
+      expel.push(beyond.session);
     }
   }
 
-  private close(id: string): void {
+  /** False when the session was not open. */
+  private close(id: string): boolean {
     const session = this.open.get(id);
-    if (!session) return;
+    if (!session) return false;
     this.open.delete(id);
-    if (session.user === null) return;
-    const users = this.byUser.get(session.ns);
-    const list = users?.get(session.user);
-    if (!users || !list) return;
-    const index = list.indexOf(session);
-    if (index !== -1) list.splice(index, 1);
-    if (list.length > 0) return;
-    users.delete(session.user);
-    if (users.size === 0) this.byUser.delete(session.ns);
+    if (!isIdentified(session)) return true;
+    this.devices.remove(session);
+    if (isOwn(session)) {
+      // Its entry not advertised yet: the other nodes need not hear of it at all.
+      if (this.changes.has(id)) this.changes.delete(id);
+      else this.changes.set(id, { ...toWire(session), at: ENDED });
+    }
+    return true;
   }
 }

@@ -35,10 +35,12 @@ export class WorkerPool {
     private readonly env: Record<string, string>,
     private readonly events: WorkerPoolEvents,
   ) {
-    // Connections reach workers through the primary (node's round-robin default on Linux). That halves the
-    // accept rate against workers accepting themselves (NODE_CLUSTER_SCHED_POLICY=none, BENCHMARKS.md), but
-    // it keeps connections in order with the primary's messages (an expulsion is known to every worker before
-    // the expelled browser's reconnection arrives) and spreads viewers evenly; see README before switching.
+    // Workers accept from the shared listening socket themselves. Node's default on Linux hands every
+    // connection from the primary to a worker over IPC, which halved the accept rate in a flash crowd
+    // (BENCHMARKS.md; 2.x's bottleneck too). Nothing relies on the hand-off's order or evenness: expulsions
+    // reach every worker before the expelled stream ends (expulsions.ts). NODE_CLUSTER_SCHED_POLICY=rr in
+    // the environment brings the hand-off back.
+    if (!process.env.NODE_CLUSTER_SCHED_POLICY) cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], execArgv: [...WORKER_V8_FLAGS, ...process.execArgv], silent: false });
   }
 
@@ -50,9 +52,12 @@ export class WorkerPool {
     return [...this.workers.keys()];
   }
 
-  send(workerId: number, message: PrimaryMessage): void {
+  /** false when that worker is gone (or going): nothing was sent. */
+  send(workerId: number, message: PrimaryMessage): boolean {
     const worker = this.workers.get(workerId);
-    if (worker?.isConnected()) worker.send(message);
+    if (!worker?.isConnected()) return false;
+    worker.send(message);
+    return true;
   }
 
   broadcast(message: PrimaryMessage, exceptWorkerId?: number): void {

@@ -112,6 +112,14 @@ export class ByteReader {
     throw new MalformedBytes('overlong number', `a number longer than ${MAX_VARUINT_BYTES} bytes`);
   }
 
+  /** `length` raw bytes, as a view into the input: callers convert them before the input is reused. */
+  bytes(length: number): Buffer {
+    this.need(length);
+    const bytes = this.buffer.subarray(this.offset, this.offset + length);
+    this.offset += length;
+    return bytes;
+  }
+
   shortString(): string {
     return this.utf8(this.u8());
   }

@@ -7,7 +7,7 @@
 //   offset  size  field
 //        0     2  magic "AM" (0x41 0x4D)
 //        2     1  version: 1
-//        3     1  kind: 1 counts, 2 goodbye, 3 notification, 4 exclusions
+//        3     1  kind: 1 counts, 2 goodbye, 3 notification, 4 exclusions, 5 sessions, 6 expelled, 7 admin
 //        4     1  flags: bit 0 = a 32-byte tag ends the datagram; other bits are 0
 //        5     8  node id: stable across restarts of the same node
 //       13     6  incarnation: ms since the epoch when the node started; a newer one replaces the older
@@ -20,11 +20,18 @@
 //   goodbye       empty: the node stops; drop its counts now
 //   notification  u8 length, namespace; u16 length, data (UTF-8): `data: <data>` for the namespace's viewers
 //   exclusions    u16 n; n × { u8 length, uuid (UTF-8, 1..200 bytes), u48 at (ms since the epoch), u8 plain }
+//   sessions      u16 n; n × { u8 length, namespace, u16 m; m × { 16 bytes session id, 8 bytes user key,
+//                 u48 entry time (ms since the epoch; 0: the session ended) } }: identified sessions (wire-sessions.ts)
+//   expelled      u16 n; n × 16 bytes session id: sessions the node expelled (device limit)
+//   admin         u16 port: this node's admin (notification) port, reached at the datagram's source address; 0 for none
 //
 // varuint is unsigned LEB128 (7 bits per byte, low bits first, high bit = more), at most 7 bytes.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ByteReader, ByteWriter, MalformedBytes, varuintSize } from './bytes.js';
 import { CONTROL_CHARACTER, MAX_NAME_BYTES, nameProblem } from './namespace.js';
+import {
+  WIRE_SESSION_BYTES, readSession, readSessionId, sendableByNamespace, sessionIdBytes, writeSession, type WireSession,
+} from './wire-sessions.js';
 
 export const DATAGRAM_VERSION = 1;
 /** Whole UDP payload, header and tag included: below the 1,280-byte IPv6 minimum MTU, with room for headers. */
@@ -40,7 +47,7 @@ const HEADER_BYTES = 25;
 const SEQUENCE_OFFSET = 19;
 const TAG_BYTES = 32;
 const FLAG_TAGGED = 0x01;
-const KIND_CODES = { counts: 1, goodbye: 2, notification: 3, exclusions: 4 } as const;
+const KIND_CODES = { counts: 1, goodbye: 2, notification: 3, exclusions: 4, sessions: 5, expelled: 6, admin: 7 } as const;
 
 export type DatagramKind = keyof typeof KIND_CODES;
 
@@ -66,6 +73,9 @@ export type Datagram = { header: DatagramHeader } & (
   | { kind: 'goodbye' }
   | { kind: 'notification'; ns: string; data: string }
   | { kind: 'exclusions'; exclusions: WireExclusion[] }
+  | { kind: 'sessions'; sessions: WireSession[] }
+  | { kind: 'expelled'; sessions: string[] }
+  | { kind: 'admin'; port: number }
 );
 
 export type DecodeResult = { ok: true; datagram: Datagram } | { ok: false; reason: string; detail: string };
@@ -106,8 +116,63 @@ export class DatagramEncoder {
     });
   }
 
+  /**
+   * Identified sessions, grouped by namespace so that a name is sent once per datagram rather than once per
+   * session; a group that does not fit is continued in the next datagram. Nothing to send: no datagram.
+   */
+  sessions(sessions: Iterable<WireSession>): Buffer[] {
+    const datagrams: Buffer[] = [];
+    const capacity = MAX_DATAGRAM_BYTES - this.tagBytes;
+    let writer: ByteWriter | undefined;
+    let groups = 0;
+    for (const [ns, group] of sendableByNamespace(sessions)) {
+      /** Where this group's u16 count sits in the current datagram; -1 before the group starts there. */
+      let countAt = -1;
+      let count = 0;
+      for (const session of group) {
+        if (writer && writer.offset + (countAt === -1 ? 1 + Buffer.byteLength(ns) + 2 : 0) + WIRE_SESSION_BYTES > capacity) {
+          if (countAt !== -1) writer.buffer.writeUInt16BE(count, countAt);
+          datagrams.push(this.finishCounted(writer, groups));
+          writer = undefined;
+          countAt = -1;
+        }
+        if (!writer) {
+          writer = this.start('sessions');
+          writer.u16(0);
+          groups = 0;
+        }
+        if (countAt === -1) {
+          writer.shortString(ns);
+          countAt = writer.offset;
+          writer.u16(0);
+          count = 0;
+          groups++;
+        }
+        writeSession(writer, session);
+        count++;
+      }
+      writer!.buffer.writeUInt16BE(count, countAt);
+    }
+    if (writer) datagrams.push(this.finishCounted(writer, groups));
+    return datagrams;
+  }
+
+  /** Session ids that are not the daemon's are left out; nothing to send: no datagram. */
+  expelled(sessions: readonly string[]): Buffer[] {
+    const ids = sessions.flatMap((session) => sessionIdBytes(session) ?? []);
+    if (ids.length === 0) return [];
+    return this.pack('expelled', ids, (id) => id.length, (writer, id) => writer.bytes(id));
+  }
+
   goodbye(): Buffer {
     const writer = this.start('goodbye');
+    return this.finish(writer);
+  }
+
+  /** Where this node's admin API listens (0: nowhere), so peers can forward admin requests to it. */
+  admin(port: number): Buffer {
+    const writer = this.start('admin');
+    writer.u16(port);
     return this.finish(writer);
   }
 
@@ -244,6 +309,15 @@ function decode(buffer: Buffer, secret: string | undefined): Datagram {
     case KIND_CODES.exclusions:
       datagram = { header, kind: 'exclusions', exclusions: readList(reader, readExclusion) };
       break;
+    case KIND_CODES.sessions:
+      datagram = { header, kind: 'sessions', sessions: readList(reader, readSessionGroup).flat() };
+      break;
+    case KIND_CODES.expelled:
+      datagram = { header, kind: 'expelled', sessions: readList(reader, readSessionId) };
+      break;
+    case KIND_CODES.admin:
+      datagram = { header, kind: 'admin', port: reader.u16() };
+      break;
     default:
       throw new MalformedBytes('unknown kind', `kind ${kindCode}`);
   }
@@ -289,6 +363,11 @@ function readExclusion(reader: ByteReader): WireExclusion {
   const plain = reader.u8();
   if (plain > 1) throw new MalformedBytes('bad exclusion', `plain flag ${plain}`);
   return { uuid, at, plain: plain === 1 };
+}
+
+function readSessionGroup(reader: ByteReader): WireSession[] {
+  const ns = readName(reader, 'namespace');
+  return readList(reader, (r) => readSession(r, ns));
 }
 
 function readName(reader: ByteReader, what: string): string {

@@ -43,6 +43,8 @@ export type WorkerMessage =
   }
   /** Answer to `deliver`: how many of this worker's connections the message was written to. */
   | { type: 'delivered'; id: number; count: number }
+  /** Answer to `note-expelled` (when its id is not 0): the worker will answer 204 to those sessions. */
+  | { type: 'noted'; id: number }
   | { type: 'listening'; address: string }
   | { type: 'listen-failed'; code: string; port: number };
 
@@ -55,9 +57,11 @@ export type PrimaryMessage =
   | { type: 'notify'; ns: string; data: string }
   | { type: 'exclude'; exclusions: Exclusion[] }
   /**
-   * Sessions expelled by the device limit, sent to EVERY worker: the holder ends its stream, and all of them
-   * answer 204 when the expelled browser reconnects with that id as Last-Event-ID.
+   * Sessions expelled by the device limit (here or on another node): the worker answers 204 from now on when
+   * an expelled browser reconnects with that id as Last-Event-ID, and, when `id` is not 0, says `noted`.
    */
+  | { type: 'note-expelled'; id: number; sessions: string[] }
+  /** Sessions of this node expelled by the device limit, sent to every worker once all have noted them: the holder ends the stream. */
   | { type: 'expel'; sessions: string[] }
   /**
    * A targeted message: an SSE `event: {event}` or a WebSocket message frame to every viewer of this worker
@@ -119,6 +123,8 @@ export function parseWorkerMessage(raw: unknown): WorkerMessage | undefined {
         && (m.pages === undefined || isArrayOf(m.pages, isPageEvent)) ? (m as WorkerMessage) : undefined;
     case 'delivered':
       return isCount(m.id) && isCount(m.count) ? (m as WorkerMessage) : undefined;
+    case 'noted':
+      return isCount(m.id) ? (m as WorkerMessage) : undefined;
     case 'listening':
       return typeof m.address === 'string' ? (m as WorkerMessage) : undefined;
     case 'listen-failed':
@@ -139,6 +145,8 @@ export function parsePrimaryMessage(raw: unknown): PrimaryMessage | undefined {
       return isName(m.ns) && typeof m.data === 'string' ? (m as PrimaryMessage) : undefined;
     case 'exclude':
       return isArrayOf(m.exclusions, isExclusion) ? (m as PrimaryMessage) : undefined;
+    case 'note-expelled':
+      return isCount(m.id) && isArrayOf(m.sessions, isName) ? (m as PrimaryMessage) : undefined;
     case 'expel':
       return isArrayOf(m.sessions, isName) ? (m as PrimaryMessage) : undefined;
     case 'deliver':

@@ -43,7 +43,7 @@ const gate = new Gate(new IdentityVerifier(options.authSecret, options.requireAu
 const streams = createStreams(hub, lifetimes, uuids, sessions, directory);
 const fallback = createHttpFallback({ streams, uuids, enableUuid: options.enableUuid, gate });
 // WebSocket upgrades are declined by the raw fast path and arrive at node:http.
-const wsViewers = createWsViewers({ hub, streams, gate, directory, enableUuid: options.enableUuid });
+const wsViewers = createWsViewers({ hub, streams, gate, directory, enableUuid: options.enableUuid, pingIntervalMs: options.wsPingInterval * 1000 });
 fallback.on('upgrade', wsViewers.onUpgrade);
 const listener = createPublicListener({ streams, fallback, enableUuid: options.enableUuid, gate });
 const server = listener.server;
@@ -85,6 +85,10 @@ function onPrimaryMessage(message: PrimaryMessage): void {
       return;
     case 'exclude':
       uuids.applyRemote(message.exclusions);
+      return;
+    case 'note-expelled':
+      sessions.noteExpelled(message.sessions, Date.now());
+      if (message.id !== 0) send({ type: 'noted', id: message.id });
       return;
     case 'expel':
       sessions.expel(message.sessions, Date.now());

@@ -56,7 +56,12 @@ export class Sessions {
     this.exited.push({ session: viewer.session, at, reason: viewer.endedFor ?? 'left' });
   }
 
-  /** The primary expelled these sessions (on any worker): end the ones held here and remember them all. */
+  /** Sessions expelled on any worker or node: their browsers' reconnections get 204 here from now on. */
+  noteExpelled(sessions: string[], now: number): void {
+    for (const session of sessions) this.expelled.add(session, now);
+  }
+
+  /** The primary expelled these sessions of this node: end the ones held here and remember them all. */
   expel(sessions: string[], now: number): void {
     for (const session of sessions) {
       this.expelled.add(session, now);

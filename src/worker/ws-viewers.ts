@@ -1,7 +1,7 @@
 // WebSocket viewers on the public port. An upgrade request reaches node:http (the raw fast path declines
 // anything with `Upgrade`), which hands it here: the same routes, the same Gate (a refusal is the HTTP answer
 // an SSE request would get, 401 with its reason or 204), then the same counting and sessions as streams.
-// Per worker, not per connection: one ping sweep every 30 s, one rate-window tick a second, and shared
+// Per worker, not per connection: one ping sweep every --ws-ping-interval, one rate-window tick a second, and shared
 // event handlers that find their viewer on the socket.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -20,7 +20,6 @@ import type { ViewerDirectory } from './viewer-directory.js';
 import { WsViewer } from './ws-viewer.js';
 
 const debug = debugFor('ws');
-const PING_INTERVAL_MS = 30_000;
 const PAGE_WINDOW_MS = 1000;
 /** Page messages a connection may send per PAGE_WINDOW_MS; one more closes it. */
 const MAX_PAGES_PER_WINDOW = 10;
@@ -38,6 +37,7 @@ export interface WsViewersDeps {
   gate: Gate;
   directory: ViewerDirectory;
   enableUuid: boolean;
+  pingIntervalMs: number;
 }
 
 export interface WsViewers {
@@ -49,7 +49,7 @@ export interface WsViewers {
   stop(): void;
 }
 
-export function createWsViewers({ hub, streams, gate, directory, enableUuid }: WsViewersDeps): WsViewers {
+export function createWsViewers({ hub, streams, gate, directory, enableUuid, pingIntervalMs }: WsViewersDeps): WsViewers {
   // ws's own tracking and compression stay off: the live set is kept here, and per-connection deflate
   // contexts would cost far more memory than the small frames they would save.
   const server = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: MAX_CLIENT_MESSAGE_BYTES });
@@ -138,7 +138,7 @@ export function createWsViewers({ hub, streams, gate, directory, enableUuid }: W
   }
 
   const timers = [
-    setInterval(sweepPings, PING_INTERVAL_MS),
+    setInterval(sweepPings, pingIntervalMs),
     // Each viewer's page counter restarts when it sees a new window number: no per-connection timer or sweep.
     setInterval(() => { pageWindow++; }, PAGE_WINDOW_MS),
   ];

@@ -32,17 +32,19 @@ export function startNode(group: Group, more: string[] = [], options: StartOptio
   return startDaemon(clusterArgs(group, ...more), { workers: 1, ...options });
 }
 
-export async function peersOf(daemon: Daemon): Promise<PeersReport> {
-  const response = await fetch(`http://127.0.0.1:${daemon.notificationPort}/api/peers`);
+/** `token`: the daemon's --admin-token, when it has one. */
+export async function peersOf(daemon: Daemon, token?: string): Promise<PeersReport> {
+  const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
+  const response = await fetch(`http://127.0.0.1:${daemon.notificationPort}/api/peers`, { headers });
   if (response.status !== 200) throw new Error(`GET /api/peers answered ${response.status}`);
   return response.json() as Promise<PeersReport>;
 }
 
-/** Waits until each daemon lists every other one as a peer. */
-export async function waitForMesh(daemons: Daemon[], timeoutMs = 10_000): Promise<void> {
-  const ids = await Promise.all(daemons.map(async (d) => (await peersOf(d)).self!.id));
+/** Waits until each daemon lists every other one as a peer; `tokens[i]` is the --admin-token of `daemons[i]`. */
+export async function waitForMesh(daemons: Daemon[], timeoutMs = 10_000, tokens: (string | undefined)[] = []): Promise<void> {
+  const ids = await Promise.all(daemons.map(async (d, i) => (await peersOf(d, tokens[i])).self!.id));
   await waitFor(async () => {
-    const reports = await Promise.all(daemons.map(peersOf));
+    const reports = await Promise.all(daemons.map((d, i) => peersOf(d, tokens[i])));
     return reports.every((report, i) => ids.every((id, j) => i === j || report.peers.some((peer) => peer.id === id)));
   }, timeoutMs, `${daemons.length} nodes to know each other`);
 }

@@ -38,6 +38,12 @@ export interface Daemon {
   exited: Promise<number | null>;
 }
 
+/**
+ * The primary's hand-off (README: NODE_CLUSTER_SCHED_POLICY=rr) makes connections alternate between the
+ * workers, so a test about what crosses workers covers two of them for sure; by default the kernel picks.
+ */
+export const ALTERNATE_WORKERS: Record<string, string> = { NODE_CLUSTER_SCHED_POLICY: 'rr' };
+
 export interface StartOptions {
   workers?: number;
   demo?: boolean;

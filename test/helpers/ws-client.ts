@@ -20,8 +20,9 @@ export class WsClient {
   refused: { status: number; body: string } | undefined;
   opened = false;
 
-  constructor(port: number, path: string, headers: Record<string, string> = {}) {
-    this.socket = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers });
+  /** `autoPong: false` makes a client that never answers the daemon's pings, as a dead peer would not. */
+  constructor(port: number, path: string, headers: Record<string, string> = {}, { autoPong = true } = {}) {
+    this.socket = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers, autoPong });
     this.socket.on('open', () => { this.opened = true; });
     this.socket.on('message', (data, isBinary) => {
       if (isBinary) throw new Error('the daemon sent a binary frame');
@@ -69,8 +70,8 @@ export class WsClient {
 }
 
 /** Opens a WebSocket viewer and waits for its first frame (the count). */
-export async function openWsViewer(port: number, path: string, headers?: Record<string, string>): Promise<WsClient> {
-  const client = new WsClient(port, path, headers);
+export async function openWsViewer(port: number, path: string, headers?: Record<string, string>, options?: { autoPong?: boolean }): Promise<WsClient> {
+  const client = new WsClient(port, path, headers, options);
   await client.waitForFrames(1);
   return client;
 }

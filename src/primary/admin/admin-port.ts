@@ -8,6 +8,7 @@ import { apiRoutes, memoryHistoryRoute, type ApiDeps } from './api-routes.js';
 import { attendanceRoutes } from './attendance-routes.js';
 import { messageRoutes } from './message-routes.js';
 import { NOTIFICATION_USAGE, notificationRoute, peersRoute, type NotificationDeps } from './notification-routes.js';
+import { PeerAdmins } from './peer-admins.js';
 import { adminPageRoutes, metricsRoute } from './page-routes.js';
 import { createAdminServer, type Route } from './server.js';
 
@@ -16,17 +17,18 @@ export interface AdminPortDeps extends NotificationDeps, Pick<ApiDeps, 'table' |
   /** undefined when the attendance log is off */
   reports: AttendanceReports | undefined;
   monitor: Monitor;
-  /** This node's id, named in the in-memory history's samples like the stored ones. */
+  /** This node's id, named in the in-memory history's samples like the stored ones, and in connection ids. */
   node: string;
 }
 
 export function createAdminPort(deps: AdminPortDeps): Server {
   const { monitor } = deps;
+  const peers = new PeerAdmins(deps.node, () => deps.describePeers().peers, deps.adminToken);
   const routes: Route[] = [
     ...adminPageRoutes(),
     metricsRoute(monitor.metrics.registry),
-    ...apiRoutes({ table: deps.table, usersIn: deps.usersIn, connections: monitor.connections, feed: monitor.feed }),
-    ...messageRoutes({ connection: (id) => monitor.connections.get(id), deliver: (...args) => monitor.deliver(...args) }),
+    ...apiRoutes({ table: deps.table, usersIn: deps.usersIn, connections: monitor.connections, feed: monitor.feed, peers }),
+    ...messageRoutes({ connection: (id) => monitor.connections.get(id), deliver: (...args) => monitor.deliver(...args), peers }),
     peersRoute(deps),
     // With the log on, the stored samples answer /api/namespaces/{ns}/history; without it, memory does.
     ...(deps.reports ? [] : [memoryHistoryRoute(monitor.history, deps.node)]),

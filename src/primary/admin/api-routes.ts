@@ -1,11 +1,15 @@
 // The admin API's live views: the namespaces with their counts, the open connections (paged), the live
 // feed of joins, leaves and page changes, and, when the attendance log is off, the last hour of counts
-// from memory under the same path and shape as the stored history.
+// from memory under the same path and shape as the stored history. The listing and the feed cover every
+// node of a cluster (cluster-listing.ts, cluster-feed.ts); a forwarded request gets this node's only.
 import { answer } from '../../http-answer.js';
 import type { AudienceTable } from '../audience-table.js';
 import { describeConnection, type ConnectionsIndex } from '../connections-index.js';
 import { HISTORY_WINDOW_MS, type MemberHistory } from '../member-history.js';
+import { ClusterFeed } from './cluster-feed.js';
+import { listAcross, parseCursor, type ListingQuery, type NodePage } from './cluster-listing.js';
 import type { EventFeed } from './event-feed.js';
+import { isForwarded, type PeerAdmins } from './peer-admins.js';
 import { namespaceParam, timeParam, userParam, type Parsed } from './report-params.js';
 import { sendJson } from './respond.js';
 import type { Route } from './server.js';
@@ -16,6 +20,7 @@ export interface ApiDeps {
   feed: EventFeed;
   /** Distinct identified users watching `ns` on this node. */
   usersIn(ns: string): number;
+  peers: PeerAdmins;
 }
 
 export const DEFAULT_PAGE = 100;
@@ -27,9 +32,9 @@ function optional<T>(raw: string | null, parse: (raw: string) => Parsed<T>): Par
   return raw === null || raw === '' ? { ok: true, value: undefined } : parse(raw);
 }
 
-function integerParam(raw: string | null, name: string, fallback: number, max: number): Parsed<number> {
+function integerParam(raw: string | null, name: string, fallback: number, max: number, min = 0): Parsed<number> {
   if (raw === null || raw === '') return { ok: true, value: fallback };
-  if (!/^\d{1,15}$/.test(raw) || Number(raw) > max) return { ok: false, reason: `${name} must be an integer from 0 to ${max}` };
+  if (!/^\d{1,15}$/.test(raw) || Number(raw) > max || Number(raw) < min) return { ok: false, reason: `${name} must be an integer from ${min} to ${max}` };
   return { ok: true, value: Number(raw) };
 }
 
@@ -37,7 +42,13 @@ function integerParam(raw: string | null, name: string, fallback: number, max: n
 const queryNamespace = (raw: string): Parsed<string> => namespaceParam(encodeURIComponent(raw));
 const queryUser = (raw: string): Parsed<string> => userParam(encodeURIComponent(raw));
 
+function localPage(connections: ConnectionsIndex, query: ListingQuery, after: number): NodePage {
+  const page = connections.list({ ...query, after });
+  return { connections: page.connections.map(describeConnection), next: page.next };
+}
+
 export function apiRoutes(deps: ApiDeps): Route[] {
+  const clusterFeed = new ClusterFeed(deps.feed, deps.peers);
   return [
     {
       pattern: ['api', 'namespaces'],
@@ -56,24 +67,36 @@ export function apiRoutes(deps: ApiDeps): Route[] {
     },
     {
       pattern: ['api', 'connections'],
-      handle({ res, query }) {
+      async handle({ req, res, query }) {
         const ns = optional(query.get('ns'), queryNamespace);
         const user = optional(query.get('user'), queryUser);
-        const limit = integerParam(query.get('limit'), 'limit', DEFAULT_PAGE, MAX_PAGE);
-        const after = integerParam(query.get('after'), 'after', 0, Number.MAX_SAFE_INTEGER);
-        for (const parsed of [ns, user, limit, after]) if (!parsed.ok) return answer(res, 400, parsed.reason);
-        if (!ns.ok || !user.ok || !limit.ok || !after.ok) return;
-        const page = deps.connections.list({ ns: ns.value, user: user.value, limit: limit.value, after: after.value });
+        // An empty page would have no last connection to continue after.
+        const limit = integerParam(query.get('limit'), 'limit', DEFAULT_PAGE, MAX_PAGE, 1);
+        for (const parsed of [ns, user, limit]) if (!parsed.ok) return answer(res, 400, parsed.reason);
+        if (!ns.ok || !user.ok || !limit.ok) return;
+        const listing: ListingQuery = { ns: ns.value, user: user.value, limit: limit.value };
+        if (isForwarded(req)) {
+          // A peer walking the cluster: this node's own listing, its own cursor.
+          const after = integerParam(query.get('after'), 'after', 0, Number.MAX_SAFE_INTEGER);
+          if (!after.ok) return answer(res, 400, after.reason);
+          const page = localPage(deps.connections, listing, after.value);
+          return sendJson(res, { connections: page.connections, next: page.next === null ? null : String(page.next) });
+        }
+        const cursor = parseCursor(query.get('after'));
+        if (!cursor.ok) return answer(res, 400, cursor.reason);
+        const page = await listAcross(deps.peers, (wanted, after) => localPage(deps.connections, wanted, after), listing, cursor.value);
         // `next` is an opaque cursor: pass it back as ?after= for the following page.
-        sendJson(res, { connections: page.connections.map(describeConnection), next: page.next === null ? null : String(page.next) });
+        const { connections, next, unreachable } = page;
+        sendJson(res, { connections, next, ...(unreachable.length > 0 ? { unreachable } : {}) });
       },
     },
     {
       pattern: ['api', 'events'],
-      handle({ res, query }) {
+      handle({ req, res, query }) {
         const ns = optional(query.get('ns'), queryNamespace);
         if (!ns.ok) return answer(res, 400, ns.reason);
-        deps.feed.subscribe(res, ns.value, deps.connections.all(ns.value));
+        const feed = isForwarded(req) ? deps.feed : clusterFeed;
+        feed.subscribe(res, ns.value, deps.connections.all(ns.value));
       },
     },
   ];

@@ -2,6 +2,8 @@
 // a `snapshot` event (who is connected now), then one event per change. Subscribers are few, so each event
 // is encoded once and the same buffer is written to every subscriber whose `?ns=` filter matches. One that
 // stops reading is dropped once its unsent bytes pass a bound, so a stuck operator cannot grow the primary.
+// Other nodes' events come in through cluster-feed.ts: a subscriber can be opened first and given its
+// snapshot later, its events held meanwhile, and frames already encoded by a peer can be relayed to it.
 import type { ServerResponse } from 'node:http';
 import { messageFrame, KEEPALIVE_FRAME } from '../../protocol/sse.js';
 import { describeConnection, type ConnectionInfo } from '../connections-index.js';
@@ -14,10 +16,31 @@ const MAX_BUFFERED_BYTES = 1 << 20;
 export const SNAPSHOT_LIMIT = 1000;
 const KEEPALIVE_MS = 25_000;
 
-interface Subscriber {
-  res: ServerResponse;
+export interface Subscriber {
+  readonly res: ServerResponse;
   /** Only this namespace's events; undefined for all. */
-  ns: string | undefined;
+  readonly ns: string | undefined;
+  /** Frames that wait for the snapshot; undefined once it is written. */
+  held: Buffer[] | undefined;
+  heldBytes: number;
+}
+
+/** What a snapshot event says: up to SNAPSHOT_LIMIT connections, and how many there are in all. */
+export interface Snapshot {
+  connections: Record<string, unknown>[];
+  total: number;
+}
+
+export function snapshotOf(open: Iterable<ConnectionInfo>): Snapshot {
+  const snapshot: Snapshot = { connections: [], total: 0 };
+  for (const info of open) {
+    if (snapshot.total++ < SNAPSHOT_LIMIT) snapshot.connections.push(describeConnection(info));
+  }
+  return snapshot;
+}
+
+export function snapshotFrame(snapshot: Snapshot, more: Record<string, unknown> = {}): Buffer {
+  return messageFrame(JSON.stringify({ ...snapshot, time: new Date().toISOString(), ...more }), 'snapshot');
 }
 
 export class EventFeed {
@@ -26,18 +49,20 @@ export class EventFeed {
 
   /** Opens the stream on `res` and writes the snapshot of `open` (already filtered by `ns`). */
   subscribe(res: ServerResponse, ns: string | undefined, open: Iterable<ConnectionInfo>): void {
+    this.release(this.open(res, ns), snapshotFrame(snapshotOf(open)));
+  }
+
+  /**
+   * Opens the stream on `res` without its snapshot: events are held until release(). Take the snapshot
+   * of this node's connections right away, so that what it misses is exactly what is held.
+   */
+  open(res: ServerResponse, ns: string | undefined): Subscriber {
     res.writeHead(200, {
       'Content-Type': 'text/event-stream',
       'Cache-Control': 'no-store',
       'X-Accel-Buffering': 'no',
     });
-    const connections: Record<string, unknown>[] = [];
-    let total = 0;
-    for (const info of open) {
-      if (total++ < SNAPSHOT_LIMIT) connections.push(describeConnection(info));
-    }
-    res.write(messageFrame(JSON.stringify({ connections, total, time: new Date().toISOString() }), 'snapshot'));
-    const subscriber: Subscriber = { res, ns };
+    const subscriber: Subscriber = { res, ns, held: [], heldBytes: 0 };
     this.subscribers.add(subscriber);
     const forget = (): void => {
       this.subscribers.delete(subscriber);
@@ -46,6 +71,22 @@ export class EventFeed {
     res.on('close', forget);
     res.on('error', forget);
     this.startKeepalive();
+    return subscriber;
+  }
+
+  /** Writes the snapshot, then the events held since open(). */
+  release(subscriber: Subscriber, snapshot: Buffer): void {
+    const held = subscriber.held ?? [];
+    subscriber.held = undefined;
+    subscriber.heldBytes = 0;
+    if (!this.subscribers.has(subscriber)) return;
+    subscriber.res.write(snapshot);
+    for (const frame of held) this.write(subscriber, frame);
+  }
+
+  /** A frame another node encoded for this subscriber. */
+  relay(subscriber: Subscriber, frame: Buffer): void {
+    if (this.subscribers.has(subscriber)) this.write(subscriber, frame);
   }
 
   publish(kind: FeedEventKind, info: ConnectionInfo, at: number): void {
@@ -71,12 +112,15 @@ export class EventFeed {
 
   private write(subscriber: Subscriber, frame: Buffer): void {
     const { res } = subscriber;
-    if (res.writableLength > MAX_BUFFERED_BYTES) {
+    if (res.writableLength + subscriber.heldBytes > MAX_BUFFERED_BYTES) {
       this.subscribers.delete(subscriber);
       res.destroy();
       return;
     }
-    res.write(frame);
+    if (subscriber.held) {
+      subscriber.held.push(frame);
+      subscriber.heldBytes += frame.length;
+    } else res.write(frame);
   }
 
   private startKeepalive(): void {

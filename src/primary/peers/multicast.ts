@@ -1,19 +1,24 @@
 // Peers over UDP multicast (`-m ip:port`): every node advertises its own absolute local counts to the group
 // every --cluster-notify-interval (± jitter, so nodes started together do not send in step), relays
-// notifications and uuid exclusions as datagrams of their own, and says goodbye when it stops. What it
-// hears goes through decodeDatagram (shape, tag) and the PeerRegistry (order, expiry, caps).
+// notifications and uuid exclusions as datagrams of their own, and says goodbye when it stops. Its identified
+// sessions go out both ways: changes at once, all of them every round (and its recent expulsions, repeated
+// for a while), so a new device expels an old one on another node within milliseconds and a lost datagram
+// is healed at the next round. What it hears goes through decodeDatagram (shape, tag) and the PeerRegistry
+// (order, expiry, caps).
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeBindError } from '../../listen.js';
 import { debugFor, logError } from '../../log.js';
-import { DatagramEncoder, decodeDatagram, type NodeCount, type NodeIdentity } from '../../protocol/datagram.js';
+import { DatagramEncoder, decodeDatagram, type NodeIdentity } from '../../protocol/datagram.js';
 import type { Exclusion } from '../../protocol/ipc.js';
 import type { HostPort } from '../../options.js';
 import { DropCounter } from './drop-counter.js';
 import { toWire } from './exclusion-order.js';
 import { PeerRegistry } from './peer-registry.js';
-import type { PeerSink, Peers, PeersReport } from './peers.js';
+import { EXPELLED_REPEAT_MS } from './peer-sessions.js';
+import type { LocalState, PeerSink, Peers, PeersReport, WireSession } from './peers.js';
+import { RecentIds } from './recent-ids.js';
 
 const debug = debugFor('peers');
 
@@ -29,6 +34,9 @@ const BURST_PAUSE_MS = 5;
 const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 const MAX_PEERS = 64;
 const MAX_NAMESPACES_PER_PEER = 100_000;
+const MAX_SESSIONS_PER_PEER = 100_000;
+/** Beyond this many expulsions within EXPELLED_REPEAT_MS (a storm), the oldest are no longer repeated. */
+const MAX_EXPELLED_REPEATED = 4096;
 const MIN_DEPARTED_MEMORY_MS = 60_000;
 
 /** Misconfigurations worth a warning the first time they show, beyond the debug line of every drop. */
@@ -48,6 +56,8 @@ export interface MulticastSettings {
   nodeTimeoutMs: number;
   secret: string | undefined;
   identity: NodeIdentity;
+  /** This node's admin (notification) port, 0 when disabled: told to peers so they can forward admin requests. */
+  adminPort: number;
 }
 
 export class MulticastPeers implements Peers {
@@ -56,18 +66,20 @@ export class MulticastPeers implements Peers {
   private readonly drops = new DropCounter();
   private readonly registry: PeerRegistry;
   private readonly sent = { rounds: 0, datagrams: 0, bytes: 0 };
+  private readonly recentlyExpelled = new RecentIds(EXPELLED_REPEAT_MS, MAX_EXPELLED_REPEATED);
   private roundTimer: NodeJS.Timeout | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
   private joined = false;
   private stopped = false;
 
-  constructor(private readonly settings: MulticastSettings, private readonly localCounts: () => Iterable<NodeCount>, sink: PeerSink) {
+  constructor(private readonly settings: MulticastSettings, private readonly local: LocalState, sink: PeerSink) {
     this.socket = createSocket({ type: isIP(settings.group.host) === 6 ? 'udp6' : 'udp4', reuseAddr: true });
     this.encoder = new DatagramEncoder(settings.identity, settings.secret);
     this.registry = new PeerRegistry(settings.identity, {
       nodeTimeoutMs: settings.nodeTimeoutMs,
       maxPeers: MAX_PEERS,
       maxNamespacesPerPeer: MAX_NAMESPACES_PER_PEER,
+      maxSessionsPerPeer: MAX_SESSIONS_PER_PEER,
       departedMemoryMs: Math.max(MIN_DEPARTED_MEMORY_MS, 10 * settings.nodeTimeoutMs),
     }, sink, this.drops);
   }
@@ -120,6 +132,16 @@ export class MulticastPeers implements Peers {
     for (const datagram of this.encoder.exclusions(exclusions.map(toWire))) this.send(datagram);
   }
 
+  publishSessions(changes: readonly WireSession[]): void {
+    for (const datagram of this.encoder.sessions(changes)) this.send(datagram);
+  }
+
+  publishExpelled(sessions: readonly string[]): void {
+    const now = Date.now();
+    for (const session of sessions) this.recentlyExpelled.add(session, now);
+    for (const datagram of this.encoder.expelled(sessions)) this.send(datagram);
+  }
+
   describe(): PeersReport {
     const { id, incarnation } = this.settings.identity;
     return {
@@ -151,10 +173,15 @@ export class MulticastPeers implements Peers {
     return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
   }
 
-  /** One round: this node's own counts, every namespace it holds, then the next round is scheduled. */
+  /**
+   * One round: this node's own counts, every namespace it holds, its identified sessions and its recent
+   * expulsions, then the next round is scheduled.
+   */
   private async advertise(): Promise<void> {
     try {
-      const datagrams = this.encoder.counts(this.localCounts());
+      // Every round, like the counts: a peer that joins later, or lost one, learns it within a round.
+      const datagrams = [...this.encoder.counts(this.local.counts()), this.encoder.admin(this.settings.adminPort),
+        ...this.encoder.sessions(this.local.sessions()), ...this.encoder.expelled(this.recentlyExpelled.current(Date.now()))];
       this.sent.rounds++;
       for (let i = 0; i < datagrams.length && !this.stopped; i += BURST_DATAGRAMS) {
         if (i > 0) await sleep(BURST_PAUSE_MS);

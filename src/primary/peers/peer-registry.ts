@@ -1,19 +1,21 @@
 // Every peer this node hears from: which datagrams are new (incarnation, then sequence number), what each
-// peer advertises, and when a peer or one of its namespaces is gone. It takes decoded datagrams, so any
-// transport can use it; memory is bounded by the peer and namespace caps whatever arrives.
+// peer advertises, and when a peer or one of its namespaces is gone (its sessions: peer-sessions.ts). It takes
+// decoded datagrams, so any transport can use it; memory is bounded by the caps whatever arrives.
 import { debugFor } from '../../log.js';
 import type { Datagram, NodeIdentity } from '../../protocol/datagram.js';
 import type { DropCounter } from './drop-counter.js';
 import { fromPeer } from './exclusion-order.js';
+import { PeerSessions } from './peer-sessions.js';
 import type { NodeCount, PeerInfo, PeerSink } from './peers.js';
 
 const debug = debugFor('peers');
 
 export interface RegistryLimits {
-  /** A peer, or one of its namespaces, not heard of for longer is forgotten. */
+  /** A peer, or one of its namespaces or sessions, not heard of for longer is forgotten. */
   nodeTimeoutMs: number;
   maxPeers: number;
   maxNamespacesPerPeer: number;
+  maxSessionsPerPeer: number;
   /** How long a departed peer's last incarnation and sequence are kept, to refuse replays of its datagrams. */
   departedMemoryMs: number;
 }
@@ -26,6 +28,8 @@ interface Peer {
   lastSeq: number;
   lastSeen: number;
   missed: number;
+  /** Its admin (notification) port as it last advertised it; 0 until then, or when it has none. */
+  adminPort: number;
   /** namespace → ms when the peer last advertised it */
   readonly namespaces: Map<string, number>;
 }
@@ -34,6 +38,13 @@ interface Departure {
   incarnation: number;
   lastSeq: number;
   at: number;
+}
+
+/** A peer's admin port on the host its datagrams come from (`address` is `ip:port`, IPv6 unbracketed). */
+function adminAddress(address: string, port: number): string | null {
+  if (port === 0) return null;
+  const host = address.slice(0, address.lastIndexOf(':'));
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** The audience-table source of a peer's counts. */
@@ -45,13 +56,16 @@ export class PeerRegistry {
   private readonly peers = new Map<string, Peer>();
   /** In departure order, oldest first. */
   private readonly departed = new Map<string, Departure>();
+  private readonly sessions: PeerSessions;
 
   constructor(
     private readonly self: NodeIdentity,
     private readonly limits: RegistryLimits,
     private readonly sink: PeerSink,
     private readonly drops: DropCounter,
-  ) {}
+  ) {
+    this.sessions = new PeerSessions(limits, sink, drops);
+  }
 
   receive(datagram: Datagram, address: string, now: number): void {
     if (datagram.header.node === this.self.id) return this.fromOwnId(datagram.header.incarnation, address);
@@ -66,10 +80,17 @@ export class PeerRegistry {
         return this.sink.notification(datagram.ns, datagram.data);
       case 'exclusions':
         return this.sink.exclusions(datagram.exclusions.map((exclusion) => fromPeer(exclusion, peer.id, this.self.id)));
+      case 'sessions':
+        return this.sessions.receive(peer, datagram.sessions, now);
+      case 'expelled':
+        return this.sessions.expelled(datagram.sessions, now);
+      case 'admin':
+        peer.adminPort = datagram.port;
+        return;
     }
   }
 
-  /** Forgets peers, and namespaces of live peers, not heard of within the node timeout. */
+  /** Forgets peers, and namespaces and sessions of live peers, not heard of within the node timeout. */
   expire(now: number): void {
     const timeout = this.limits.nodeTimeoutMs;
     for (const peer of this.peers.values()) {
@@ -89,6 +110,7 @@ export class PeerRegistry {
         this.sink.counts(peer.source, stale);
       }
     }
+    this.sessions.expire(now);
     for (const [id, departure] of this.departed) {
       if (now - departure.at <= this.limits.departedMemoryMs) break;
       this.departed.delete(id);
@@ -103,6 +125,7 @@ export class PeerRegistry {
       lastSeen: peer.lastSeen / 1000,
       namespaces: peer.namespaces.size,
       missed: peer.missed,
+      admin: adminAddress(peer.address, peer.adminPort),
     }));
   }
 
@@ -118,6 +141,7 @@ export class PeerRegistry {
         debug('node %s restarted (incarnation %d, was %d): its previous counts are dropped', node, incarnation, peer.incarnation);
         this.sink.gone(peer.source);
         peer.namespaces.clear();
+        this.sessions.forget(peer.source);
         peer.incarnation = incarnation;
       } else if (seq <= peer.lastSeq) {
         return this.refuse('old or replayed sequence', address, `node ${node}: sequence ${seq}, already had ${peer.lastSeq}`);
@@ -135,7 +159,7 @@ export class PeerRegistry {
         return this.refuse('too many peers', address, `node ${node}: ${this.limits.maxPeers} peers already known`,
           `more than ${this.limits.maxPeers} nodes are advertising on the cluster group; the extra ones are ignored`);
       }
-      peer = { id: node, source: peerSource(node), address, incarnation, lastSeq: 0, lastSeen: now, missed: 0, namespaces: new Map() };
+      peer = { id: node, source: peerSource(node), address, incarnation, lastSeq: 0, lastSeen: now, missed: 0, adminPort: 0, namespaces: new Map() };
       this.peers.set(node, peer);
       this.departed.delete(node);
       debug('node %s joined from %s (incarnation %d)', node, address, incarnation);
@@ -173,6 +197,7 @@ export class PeerRegistry {
     this.remember(peer.id, { incarnation: peer.incarnation, lastSeq: peer.lastSeq, at: now });
     debug('node %s (%s) left: %s; its counts are dropped', peer.id, peer.address, why);
     this.sink.gone(peer.source);
+    this.sessions.forget(peer.source);
   }
 
   private remember(id: string, departure: Departure): void {

@@ -3,8 +3,17 @@
 // touching the audience table or the rest of the primary.
 import type { NodeCount } from '../../protocol/datagram.js';
 import type { Exclusion } from '../../protocol/ipc.js';
+import type { WireSession } from '../../protocol/wire-sessions.js';
 
-export type { NodeCount };
+export type { NodeCount, WireSession };
+
+/** What this node advertises every round, read afresh each time. */
+export interface LocalState {
+  /** Its own counts: members and joins per namespace. */
+  counts(): Iterable<NodeCount>;
+  /** Its own identified sessions (anonymous ones concern no device limit and no `users`). */
+  sessions(): Iterable<WireSession>;
+}
 
 /** Where peers' news goes: main.ts turns it into audience-table updates and messages to the workers. */
 export interface PeerSink {
@@ -16,6 +25,13 @@ export interface PeerSink {
   notification(ns: string, data: string): void;
   /** Uuid exclusions from another node, already put in this node's order (see exclusion-order.ts). */
   exclusions(exclusions: Exclusion[]): void;
+  /**
+   * A peer's identified sessions: `open` ones it holds (new, or advertised again) and the ids of `ended` ones,
+   * which it no longer holds (it said so, or stopped advertising them).
+   */
+  sessions(peer: string, open: readonly WireSession[], ended: readonly string[]): void;
+  /** Sessions another node expelled, each passed on once: their browsers may reconnect to this node. */
+  expelled(sessions: readonly string[]): void;
 }
 
 export interface PeerInfo {
@@ -30,6 +46,8 @@ export interface PeerInfo {
   namespaces: number;
   /** datagrams lost on the way, from gaps in its sequence numbers */
   missed: number;
+  /** host:port of its admin (notification) port, where admin requests are forwarded; null until it says, or without one */
+  admin: string | null;
 }
 
 /** What GET /api/peers on the admin port returns. */
@@ -48,6 +66,13 @@ export interface Peers {
   publishNotification(ns: string, data: string): string | undefined;
   /** Relays this node's uuid exclusions to every other node. */
   publishExclusions(exclusions: readonly Exclusion[]): void;
+  /**
+   * This node's identified sessions that opened, or ended (entry time ENDED), since the last call: sent now,
+   * so a new device expels an old one on another node within milliseconds, not at the next round.
+   */
+  publishSessions(changes: readonly WireSession[]): void;
+  /** Sessions this node expelled, for the other nodes to refuse their browsers' reconnection too. */
+  publishExpelled(sessions: readonly string[]): void;
   describe(): PeersReport;
   /** Leaves the cluster: a goodbye, so the others drop this node's counts at once. */
   stop(): Promise<void>;

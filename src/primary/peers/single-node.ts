@@ -10,6 +10,10 @@ export class SingleNode implements Peers {
 
   publishExclusions(): void {}
 
+  publishSessions(): void {}
+
+  publishExpelled(): void {}
+
   describe(): PeersReport {
     return { transport: 'none', peers: [], dropped: {} };
   }

@@ -1,0 +1,351 @@
+// Issue 5, scenario, end to end: a flash crowd of identified viewers written to the attendance log. The
+// daemon runs with its defaults (2 workers) plus `--auth-secret` and `--attendance`: SQLite (a.db in the
+// daemon's own temp dir) and/or PostgreSQL (--pg, a fresh schema per run, dropped after). 20,000 SSE viewers
+// over 10 namespaces open their streams within 2 seconds (4 swarms, no cap on streams in flight), each with
+// its own token (HS256, signed with jose, sub = viewer-N: 20,000 distinct users). Measured, per store:
+//   - from the last TCP connect until the stats port shows every namespace exact (members and users);
+//   - from the last TCP connect until all 20,000 sessions are rows in the database (COUNT polled every
+//     --poll ms);
+//   - once every viewer has disconnected (the swarms reset their sockets; measured from the moment the last
+//     swarm had closed all of its own), until all 20,000 rows have their exit.
+// Runs alternate between the stores; medians of --repeat runs per store.
+//
+//   npm run build && node dist/bench/scenario-attendance.js [--repeat 3] [--viewers 20000] [--seconds 2] \
+//        [--stores sqlite,postgres] [--pg postgres://localhost/test]
+
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { SignJWT } from 'jose';
+import pg from 'pg';
+import { type NamespaceStats, StatsWatch, sleep } from './daemon-io.js';
+import { type CpuUse, type Metric, type Row, CpuMeter, fmtInt, fmtMs, intFlag, log, quietRun, round, runMain, runsTable } from './run-kit.js';
+import {
+  type FlashCrowd,
+  addressSpan,
+  flashFleet,
+  flashFrom,
+  flashSpec,
+  parseScenario,
+  quietMetrics,
+  refusals,
+  report,
+  sourceBaseFor,
+  withDaemon,
+} from './scenario-kit.js';
+import { type SwarmTotals, nowMs } from './swarm-protocol.js';
+import type { Target } from './targets.js';
+import { expectedPerNamespace } from './viewer-run.js';
+
+type StoreKind = 'sqlite' | 'postgres';
+
+interface Counts {
+  sessions: number;
+  exits: number;
+}
+
+/** Where the daemon writes, and how this process counts what is there. */
+interface Store {
+  kind: StoreKind;
+  /** The value of --attendance (the daemon's working directory is its temp dir). */
+  attendance: string;
+  /** Rows of the sessions table, and those with an exit; zeros before the daemon created the table. */
+  counts(target: Target): Promise<Counts>;
+  /** What the rows say once everyone has left. */
+  check(target: Target): Promise<{ users: number; left: number }>;
+  close(): Promise<void>;
+}
+
+const COUNT_SQL = 'SELECT COUNT(*) AS sessions, COUNT(exit_at) AS exits FROM sessions';
+const CHECK_SQL = "SELECT COUNT(DISTINCT user_id) AS users, SUM(CASE WHEN exit_reason = 'left' THEN 1 ELSE 0 END) AS left_ FROM sessions";
+
+function sqliteStore(): Store {
+  let db: Database.Database | undefined;
+  const open = (target: Target): Database.Database | undefined => {
+    try {
+      db ??= new Database(join(target.dir, 'a.db'), { readonly: true, fileMustExist: true });
+      return db;
+    } catch {
+      return undefined; // not created yet
+    }
+  };
+  return {
+    kind: 'sqlite',
+    attendance: 'a.db',
+    async counts(target) {
+      try {
+        const row = open(target)?.prepare(COUNT_SQL).get() as { sessions: number; exits: number } | undefined;
+        return { sessions: row?.sessions ?? 0, exits: row?.exits ?? 0 };
+      } catch {
+        return { sessions: 0, exits: 0 }; // no table yet
+      }
+    },
+    async check(target) {
+      const row = open(target)!.prepare(CHECK_SQL).get() as { users: number; left_: number };
+      return { users: row.users, left: row.left_ ?? 0 };
+    },
+    async close() {
+      db?.close();
+    },
+  };
+}
+
+async function postgresStore(baseUrl: string): Promise<Store> {
+  const schema = `am_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  const url = new URL(baseUrl);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  const reader = new pg.Client({ connectionString: url.toString() });
+  await reader.connect();
+  return {
+    kind: 'postgres',
+    attendance: url.toString(),
+    async counts() {
+      try {
+        const { rows } = await reader.query<{ sessions: string; exits: string }>(COUNT_SQL);
+        return { sessions: Number(rows[0]!.sessions), exits: Number(rows[0]!.exits) };
+      } catch {
+        return { sessions: 0, exits: 0 };
+      }
+    },
+    async check() {
+      const { rows } = await reader.query<{ users: string; left_: string | null }>(CHECK_SQL);
+      return { users: Number(rows[0]!.users), left: Number(rows[0]!.left_ ?? 0) };
+    },
+    async close() {
+      await reader.end();
+      await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+      await admin.end();
+    },
+  };
+}
+
+/**
+ * The URL with a user name: node-postgres takes it from $USER when the URL has none and fails when that is
+ * unset too, where psql (libpq) would use the login name. Same default here, for the daemon and for us.
+ */
+function withUser(raw: string): string {
+  const url = new URL(raw);
+  if (url.username === '' && !process.env.PGUSER && !process.env.USER) url.username = userInfo().username;
+  return url.toString();
+}
+
+/** Polls the store every `pollMs` until `done` holds or `timeoutMs` passes: when it first held (epoch ms), or null. */
+async function pollUntil(store: Store, target: Target, done: (c: Counts) => boolean, pollMs: number, timeoutMs: number): Promise<{ at: number | null; last: Counts }> {
+  const until = nowMs() + timeoutMs;
+  for (;;) {
+    const t = nowMs();
+    const last = await store.counts(target);
+    if (done(last)) return { at: nowMs(), last };
+    if (nowMs() > until) return { at: null, last };
+    const wait = pollMs - (nowMs() - t);
+    if (wait > 0) await sleep(wait);
+  }
+}
+
+/** One identity token per viewer (sub viewer-0 … viewer-N−1), a line each, in a temp file. */
+async function tokenFile(viewers: number, secret: string): Promise<{ path: string; remove(): void }> {
+  const key = new TextEncoder().encode(secret);
+  const exp = Math.floor(Date.now() / 1000) + 6 * 3600;
+  const t0 = performance.now();
+  const lines: string[] = [];
+  for (let i = 0; i < viewers; i++) {
+    lines.push(await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(`viewer-${i}`).setIssuedAt().setExpirationTime(exp).sign(key));
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'attendance-bench-'));
+  const path = join(dir, 'tokens.txt');
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  log(`signed ${viewers} tokens in ${round(performance.now() - t0)} ms`);
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', remove);
+  return { path, remove };
+}
+
+interface AttendanceRun {
+  store: StoreKind;
+  viewers: number;
+  connectSpanMs: number;
+  /** Last TCP connect → the stats port exact (members and users in every namespace). */
+  lastConnectToStatsExactMs: number | null;
+  /** Last TCP connect / last first event → every session a row. */
+  lastConnectToEntriesMs: number | null;
+  lastFirstEventToEntriesMs: number | null;
+  /** The last swarm had closed its sockets → every row has its exit. */
+  disconnectToExitsMs: number | null;
+  stats: { members: number; users: number };
+  rows: Counts & { users: number; left: number };
+  refused: number;
+  cpu: CpuUse;
+  totals: SwarmTotals;
+  problems: string[];
+}
+
+function usersAndMembers(s: Record<string, NamespaceStats> | undefined): { members: number; users: number } {
+  let members = 0;
+  let users = 0;
+  for (const v of Object.values(s ?? {})) {
+    members += typeof v.members === 'number' ? v.members : 0;
+    users += typeof v.users === 'number' ? v.users : 0;
+  }
+  return { members, users };
+}
+
+async function crowdToLog(
+  target: Target,
+  store: Store,
+  c: FlashCrowd,
+  o: { sourceBase: number; maxSeconds: number; tokens: string; pollMs: number; writeTimeoutMs: number },
+): Promise<AttendanceRun> {
+  const problems: string[] = [];
+  const expect = expectedPerNamespace(c.viewers, c.namespaces);
+  const fleet = flashFleet(target, c, { sourceBase: o.sourceBase, maxSeconds: o.maxSeconds, tokenFile: o.tokens });
+  try {
+    const before = await store.counts(target);
+    if (before.sessions > 0) problems.push(`the database held ${before.sessions} sessions before the crowd came`);
+    const cpu = new CpuMeter(() => [target.pid, ...fleet.pids()]);
+    const stats = new StatsWatch(
+      target.host,
+      target.statsPort!,
+      (s) => Object.entries(expect).every(([ns, want]) => s[ns]?.members === want && s[ns]?.users === want),
+      fleet.sideAddress,
+    );
+    stats.start();
+    const entries = pollUntil(store, target, (n) => n.sessions >= c.viewers, o.pollMs, o.writeTimeoutMs + c.seconds * 1000 + 60_000);
+    fleet.start();
+    log(`${target.label}, ${store.kind}: ${c.viewers} identified viewers within ${c.seconds} s from ${fleet.members.length} swarms`);
+    const ready = await fleet.waitReady(60_000, (t) => log(`  connected ${t.connected}, first event ${t.firstEvent}, errors ${t.errors}, non-200 ${t.badStatus}`));
+    if (!ready.ok) problems.push(`only ${ready.totals.firstEvent}/${c.viewers} viewers got their first event`);
+    await stats.untilExact(10_000);
+    const joined = await entries;
+    const t = await fleet.timings();
+    const exactAt = stats.exactSince();
+    const seen = usersAndMembers(stats.last);
+    if (exactAt === null) problems.push(`the stats never showed every namespace exact (last: ${seen.members} members, ${seen.users} users)`);
+    if (joined.at === null) problems.push(`only ${joined.last.sessions}/${c.viewers} sessions in the database`);
+    log(`  stats exact ${exactAt === null ? 'never' : `${round(exactAt - t.lastConnectAt)} ms`}, all sessions written ${joined.at === null ? 'never' : `${round(joined.at - t.lastConnectAt)} ms`} after the last connect`);
+
+    const totals = await fleet.stop();
+    const left = await pollUntil(store, target, (n) => n.exits >= c.viewers, o.pollMs, o.writeTimeoutMs);
+    const cpuUse = cpu.end();
+    if (left.at === null) problems.push(`only ${left.last.exits}/${c.viewers} exits in the database`);
+    const rows = await store.check(target);
+    if (rows.users !== c.viewers) problems.push(`${rows.users} distinct users in the database, expected ${c.viewers}`);
+    const { refused, problem } = refusals(totals);
+    if (problem) problems.push(problem);
+    const run: AttendanceRun = {
+      store: store.kind,
+      viewers: c.viewers,
+      connectSpanMs: round(t.lastConnectAt - t.firstOpenAt, 1),
+      lastConnectToStatsExactMs: exactAt === null ? null : round(exactAt - t.lastConnectAt, 1),
+      lastConnectToEntriesMs: joined.at === null ? null : round(joined.at - t.lastConnectAt, 1),
+      lastFirstEventToEntriesMs: joined.at === null ? null : round(joined.at - t.lastFirstEventAt, 1),
+      disconnectToExitsMs: left.at === null ? null : round(left.at - fleet.disconnectedAt, 1),
+      stats: seen,
+      rows: { ...left.last, ...rows },
+      refused,
+      cpu: cpuUse,
+      totals,
+      problems,
+    };
+    log(`  all exits written ${run.disconnectToExitsMs ?? 'never'} ms after the last viewer left`);
+    return run;
+  } finally {
+    fleet.kill();
+  }
+}
+
+async function main(): Promise<void> {
+  const s = parseScenario('scenario-attendance', {
+    ...flashSpec,
+    stores: { type: 'string', default: 'sqlite,postgres' },
+    pg: { type: 'string', default: 'postgres://localhost/test' },
+    poll: { type: 'string', default: '20' },
+    'write-timeout': { type: 'string', default: '60' },
+  });
+  const c = flashFrom(s.values, 'event');
+  const stores = s.values.stores!.split(',') as StoreKind[];
+  if (stores.length === 0 || stores.some((k) => k !== 'sqlite' && k !== 'postgres')) throw new Error('--stores: sqlite and/or postgres');
+  const pgUrl = withUser(s.values.pg!);
+  if (stores.includes('postgres')) {
+    const probe = new pg.Client({ connectionString: pgUrl, connectionTimeoutMillis: 5_000 });
+    try {
+      await probe.connect();
+      await probe.end();
+    } catch (err) {
+      throw new Error(`PostgreSQL at ${pgUrl} unreachable (${(err as Error).message}); give --pg, or --stores sqlite`);
+    }
+  }
+  const pollMs = intFlag(s.values, 'poll', 5, 1000);
+  const writeTimeoutMs = intFlag(s.values, 'write-timeout', 5, 600) * 1000;
+  const secret = randomBytes(24).toString('base64url');
+  const tokens = await tokenFile(c.viewers, secret);
+
+  const runs: Array<AttendanceRun & { loadavgAtStart: number; redone: string[]; repeat: number }> = [];
+  let attempt = 0;
+  for (let k = 0; k < s.repeat; k++) {
+    for (const kind of k % 2 === 0 ? stores : [...stores].reverse()) {
+      const r = await quietRun(s.quiet, `run ${k + 1}/${s.repeat}, ${kind}`, async () => {
+        const store = kind === 'sqlite' ? sqliteStore() : await postgresStore(pgUrl);
+        try {
+          return await withDaemon(s, { extra: ['--attendance', store.attendance, '--auth-secret', secret] }, (target) =>
+            crowdToLog(target, store, c, {
+              sourceBase: sourceBaseFor(attempt++, c.sourceBase, addressSpan(c.viewers, Math.ceil(c.viewers / c.swarms))),
+              maxSeconds: s.maxSeconds,
+              tokens: tokens.path,
+              pollMs,
+              writeTimeoutMs,
+            }),
+          );
+        } finally {
+          await store.close();
+        }
+      });
+      runs.push({ ...r, repeat: k + 1 });
+      await sleep(3000);
+    }
+  }
+  tokens.remove();
+
+  const metrics: Array<Metric<(typeof runs)[number]>> = [
+    { label: 'last TCP connect after', get: (r) => r.connectSpanMs, fmt: fmtMs },
+    { label: 'last connect → stats exact', get: (r) => r.lastConnectToStatsExactMs ?? undefined, fmt: fmtMs },
+    { label: 'last connect → all sessions in DB', get: (r) => r.lastConnectToEntriesMs ?? undefined, fmt: fmtMs },
+    { label: 'last first event → all sessions in DB', get: (r) => r.lastFirstEventToEntriesMs ?? undefined, fmt: fmtMs },
+    { label: 'last disconnect → all exits in DB', get: (r) => r.disconnectToExitsMs ?? undefined, fmt: fmtMs },
+    { label: 'stats members', get: (r) => r.stats.members, fmt: fmtInt },
+    { label: 'stats users', get: (r) => r.stats.users, fmt: fmtInt },
+    { label: 'session rows', get: (r) => r.rows.sessions, fmt: fmtInt },
+    { label: 'session rows with an exit', get: (r) => r.rows.exits, fmt: fmtInt },
+    { label: 'distinct users in rows', get: (r) => r.rows.users, fmt: fmtInt },
+    { label: 'refused / failed', get: (r) => r.refused, fmt: fmtInt },
+    ...quietMetrics(),
+  ];
+  const rows: Row[] = [];
+  const medians: Partial<Record<StoreKind, Record<string, number>>> = {};
+  for (const kind of stores) {
+    const t = runsTable(
+      runs.filter((r) => r.store === kind),
+      metrics,
+    );
+    medians[kind] = t.medians;
+    rows.push([`== ${kind === 'sqlite' ? 'SQLite (a.db in the daemon\'s temp dir)' : `PostgreSQL (${pgUrl}, a fresh schema per run)`}`, ''], ...t.rows, ['', '']);
+  }
+  const problems = runs.flatMap((r) => [
+    ...r.problems.map((p) => `${r.store} run ${r.repeat}: ${p}`),
+    ...r.redone.filter((w) => w.startsWith('kept anyway')).map((w) => `${r.store} run ${r.repeat}: ${w}`),
+  ]);
+  report(s, {
+    fields: { workers: s.workers, viewers: c.viewers, seconds: c.seconds, namespaces: c.namespaces.length, stores, repeat: s.repeat },
+    rows,
+    medians,
+    problems,
+    runs,
+    title: `scenario-attendance: audience-meter, ${s.workers} workers, ${c.viewers.toLocaleString('en-US')} identified viewers within ${c.seconds} s over ${c.namespaces.length} namespaces, ${s.repeat} runs per store`,
+  });
+}
+
+runMain('scenario-attendance', main);
