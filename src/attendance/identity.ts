@@ -33,10 +33,16 @@ export const REFUSALS = {
 const ANONYMOUS: IdentityVerdict = { ok: true, identity: null };
 
 export class IdentityVerifier {
-  private readonly key: Uint8Array | undefined;
+  /**
+   * Imported once: given the secret's bytes, jose imports them into a WebCrypto key for every token, which
+   * doubled the cost of each verification in a flash crowd of identified viewers (BENCHMARKS.md).
+   */
+  private readonly key: Promise<CryptoKey> | undefined;
 
   constructor(secret: string | undefined, private readonly requireAuth: boolean) {
-    this.key = secret === undefined ? undefined : new TextEncoder().encode(secret);
+    this.key = secret === undefined
+      ? undefined
+      : crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
   }
 
   /**
@@ -49,10 +55,10 @@ export class IdentityVerifier {
     return this.verifyToken(token, this.key, ns);
   }
 
-  private async verifyToken(token: string, key: Uint8Array, ns: string): Promise<IdentityVerdict> {
+  private async verifyToken(token: string, key: Promise<CryptoKey>, ns: string): Promise<IdentityVerdict> {
     let payload: Record<string, unknown>;
     try {
-      ({ payload } = await jwtVerify(token, key, { algorithms: ['HS256'], clockTolerance: CLOCK_TOLERANCE_SECONDS }));
+      ({ payload } = await jwtVerify(token, await key, { algorithms: ['HS256'], clockTolerance: CLOCK_TOLERANCE_SECONDS }));
     } catch (error) {
       return refuse(reasonFor((error as { code?: unknown }).code));
     }

@@ -1,6 +1,7 @@
 // The PostgreSQL store (pg): for several nodes writing one shared log. A small pool: the primary writes
 // one batch at a time, and a report may read meanwhile. The tables live in the connection's search_path,
 // so `?options=-c search_path=…` in the URL picks a schema.
+import { userInfo } from 'node:os';
 import pg from 'pg';
 import { logError } from '../log.js';
 import type { Row, SqlDatabase, SqlRunner, SqlValue } from './sql-database.js';
@@ -32,6 +33,9 @@ export class PostgresDatabase implements SqlDatabase {
   private readonly runner: SqlRunner;
 
   constructor(url: string) {
+    // A URL without a user name falls back to $PGUSER, then to pg's default, $USER, which service managers
+    // and containers often leave unset. psql falls back to the login name; so does this.
+    pg.defaults.user ||= userInfo().username;
     this.pool = new pg.Pool({
       connectionString: url,
       max: POOL_SIZE,
