@@ -13,7 +13,9 @@
 // viewers gone and the clean delay passed, the stats port must list no namespace, and the idle RSS is
 // compared with the idle RSS before the churn.
 //
-//   npm run build && node dist/bench/scenario-leak.js [--repeat 3] [--cycles 1000000] [--duration 600]
+// --rate caps the streams opened per second in all (default 0: as fast as the daemon takes them).
+//
+//   npm run build && node dist/bench/scenario-leak.js [--repeat 3] [--cycles 1000000] [--duration 600] [--rate 0]
 
 import { readStats, sleep } from './daemon-io.js';
 import { sampleTreeMemory, treeMemory } from './proc-mem.js';
@@ -34,6 +36,8 @@ interface LeakOptions {
   concurrency: number;
   close: 'fin' | 'rst';
   perAddress: number;
+  /** Streams opened per second in all; 0: as fast as the daemon takes them. */
+  rate: number;
   sourceBase: number;
 }
 
@@ -71,7 +75,7 @@ async function churn(target: Target, o: LeakOptions, maxSeconds: number): Promis
     namespaces: o.namespaces,
     viewers: o.concurrency,
     perSwarm: Math.ceil(o.concurrency / o.swarms),
-    rate: 1_000_000,
+    rate: o.rate === 0 ? 1_000_000 : Math.max(1, Math.round(o.rate / o.swarms)),
     sourceBase: o.sourceBase,
     maxSeconds,
     cyclesPerSwarm: Math.ceil(o.cycles / o.swarms),
@@ -177,6 +181,7 @@ async function main(): Promise<void> {
       concurrency: { type: 'string', default: '2000' },
       close: { type: 'string', default: 'fin' },
       'per-address': { type: 'string', default: '50' },
+      rate: { type: 'string', default: '0' },
       'source-base': { type: 'string', default: '2' },
     },
     {
@@ -197,6 +202,7 @@ async function main(): Promise<void> {
     concurrency: intFlag(values, 'concurrency', 1, 100_000),
     close: values.close,
     perAddress: intFlag(values, 'per-address', 1, 19_000),
+    rate: intFlag(values, 'rate', 0, 1_000_000),
   };
   const sourceBase = intFlag(values, 'source-base', 2, 200);
 

@@ -42,7 +42,7 @@ export interface Options {
   authSecret: string | undefined;
   /** Refuse viewers without a valid token. */
   requireAuth: boolean;
-  /** Sessions one user may hold per namespace on this node; 0: no limit. */
+  /** Sessions one user may hold per namespace, across workers and nodes; 0: no limit. */
   maxDevices: number;
   /** Believe the first X-Forwarded-For address (the daemon sits behind a proxy that sets it). */
   trustProxy: boolean;

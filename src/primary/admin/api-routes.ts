@@ -18,7 +18,7 @@ export interface ApiDeps {
   table: AudienceTable;
   connections: ConnectionsIndex;
   feed: EventFeed;
-  /** Distinct identified users watching `ns` on this node. */
+  /** Distinct identified users watching `ns` on every node of the cluster. */
   usersIn(ns: string): number;
   peers: PeerAdmins;
 }
