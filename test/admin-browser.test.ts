@@ -6,8 +6,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, messagesOf, OUTPUT_DIR, SKIP, waitForCount, waitForMessage, waitForText } from './helpers/browser.js';
+import type { Browser } from 'playwright-core';
+import { launchChromium, messagesOf, openPage, OUTPUT_DIR, SKIP, waitForCount, waitForMessage, waitForText } from './helpers/browser.js';
 import { parseAttendanceTarget } from '../src/attendance/attendance-options.js';
 import { createAttendanceLog } from '../src/attendance/create-attendance-log.js';
 import type { SessionEntry } from '../src/protocol/sessions.js';
@@ -21,13 +21,6 @@ describe('admin page', { skip: SKIP }, () => {
   let daemon: Daemon | undefined;
   let browser: Browser | undefined;
   const pageErrors: string[] = [];
-
-  async function open(context: BrowserContext, url: string): Promise<Page> {
-    const page = await context.newPage();
-    page.on('pageerror', (error) => pageErrors.push(`${url}: ${error.message}`));
-    await page.goto(url);
-    return page;
-  }
 
   before(async () => {
     await Promise.all([
@@ -47,7 +40,7 @@ describe('admin page', { skip: SKIP }, () => {
     const demoUrl = `http://127.0.0.1:${d.demoPort}/${encodeURIComponent(NS)}`;
     const contexts = [await browser!.newContext(), await browser!.newContext(), await browser!.newContext({ viewport: { width: 1200, height: 900 } })];
     try {
-      const admin = await open(contexts[2]!, `http://127.0.0.1:${d.notificationPort}/admin`);
+      const admin = await openPage(contexts[2]!, `http://127.0.0.1:${d.notificationPort}/admin`, pageErrors);
       // A token is set: the page asks for it before showing anything.
       await admin.waitForSelector('#token-form:not([hidden])');
       await admin.fill('#token-input', ADMIN_TOKEN);
@@ -56,12 +49,12 @@ describe('admin page', { skip: SKIP }, () => {
       assert.equal(await admin.evaluate(() => localStorage.length), 0, 'the token is kept for the tab only');
 
       // One viewer at a time, so the admin page's first row is the first demo page.
-      const first = await open(contexts[0]!, demoUrl);
+      const first = await openPage(contexts[0]!, demoUrl, pageErrors);
       await waitForMembers(d, NS, 1);
       await waitForCount(admin, ROWS, 1);
       const firstId = await admin.getAttribute(ROWS, 'data-id');
       assert.ok(firstId);
-      const second = await open(contexts[1]!, demoUrl);
+      const second = await openPage(contexts[1]!, demoUrl, pageErrors);
       await waitForMembers(d, NS, 2);
       for (const page of [first, second]) await waitForText(page, '#count', '2');
       await waitForCount(admin, ROWS, 2);

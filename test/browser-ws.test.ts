@@ -1,10 +1,9 @@
 // audience.js over WebSocket in headless Chromium against the real daemon: counts, the page a single-page
 // app reports as it navigates, and a targeted message to that one connection. Skips like browser.test.ts.
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { launchChromium, SKIP, WAIT_MS } from './helpers/browser.js';
+import { launchChromium, servePages, SKIP, WAIT_MS, type PageServer } from './helpers/browser.js';
 import { httpRequest } from './helpers/http.js';
 import { startDaemon, waitFor, waitForMembers, type Daemon } from './helpers/daemon.js';
 import { openViewer } from './helpers/sse-client.js';
@@ -33,39 +32,31 @@ async function connectionsIn(daemon: Daemon, ns: string): Promise<Connection[]> 
 describe('browser: audience.js over WebSocket', { skip: SKIP }, () => {
   let daemon: Daemon | undefined;
   let browser: Browser | undefined;
-  let pageServer: Server | undefined;
-  let pagePort = 0;
+  let pageServer: PageServer | undefined;
 
   before(async () => {
     await Promise.all([
       startDaemon(['--notify-min-delay', '0.1', '--notify-delta-ratio', '0'], { workers: 2 }).then((d) => (daemon = d)),
       launchChromium().then((b) => (browser = b)),
-      (async () => {
-        pageServer = createServer((req, res) => {
-          const ns = /^\/spa\/([a-z-]+)\/start$/.exec(req.url ?? '')?.[1];
-          if (ns && daemon) res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(spaPage(daemon.port, ns));
-          else res.writeHead(404).end();
-        });
-        await new Promise<void>((resolve, reject) => pageServer!.once('error', reject).listen(0, '127.0.0.1', resolve));
-        pagePort = (pageServer.address() as { port: number }).port;
-      })(),
+      servePages((req, res) => {
+        const ns = /^\/spa\/([a-z-]+)\/start$/.exec(req.url ?? '')?.[1];
+        if (ns && daemon) res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(spaPage(daemon.port, ns));
+        else res.writeHead(404).end();
+      }).then((server) => (pageServer = server)),
     ]);
   });
 
   after(async () => {
     await browser?.close();
     await daemon?.stop();
-    if (pageServer) {
-      pageServer.closeAllConnections();
-      await new Promise((resolve) => pageServer!.close(resolve));
-    }
+    await pageServer?.close();
   });
 
   test('counts, page changes and a targeted message', { timeout: 30_000 }, async () => {
     const page = await browser!.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
-    await page.goto(`http://127.0.0.1:${pagePort}/spa/ws-browser/start`);
+    await page.goto(`http://127.0.0.1:${pageServer!.port}/spa/ws-browser/start`);
     await page.waitForFunction(() => (window as unknown as { counts: number[] }).counts.at(-1) === 1, undefined, { timeout: WAIT_MS });
     const other = await openViewer(daemon!.port, '/ws-browser');
     await page.waitForFunction(() => (window as unknown as { counts: number[] }).counts.at(-1) === 2, undefined, { timeout: WAIT_MS });

@@ -3,16 +3,16 @@
 // CI=true, where a missing browser is a failure: CI installs it.
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, OUTPUT_DIR, SKIP, WAIT_MS, waitForMessage, waitForText } from './helpers/browser.js';
+import type { Browser } from 'playwright-core';
+import { launchChromium, openPage, OUTPUT_DIR, servePages, SKIP, WAIT_MS, waitForMessage, waitForText, type PageServer } from './helpers/browser.js';
 import { httpStatus } from './helpers/http.js';
 import { startDaemon, waitForMembers, type Daemon } from './helpers/daemon.js';
 import { openViewer, type SseClient } from './helpers/sse-client.js';
 
 // The full build: the slim one has no $.Deferred, which $.audience() returns.
 const JQUERY_FILE = new URL('../../node_modules/jquery/dist/jquery.min.js', import.meta.url);
+const jquery = readFileSync(JQUERY_FILE, 'utf8');
 
 /** The 2.x embed, verbatim, plus test hooks that only record what the page sees. */
 function legacyPage(publicPort: number, ns: string): string {
@@ -43,45 +43,29 @@ function legacyPage(publicPort: number, ns: string): string {
 describe('browser', { skip: SKIP }, () => {
   let daemon: Daemon | undefined;
   let browser: Browser | undefined;
-  let pageServer: Server | undefined;
-  let pagePort = 0;
+  let pageServer: PageServer | undefined;
   const pageErrors: string[] = [];
-
-  async function open(context: BrowserContext, url: string): Promise<Page> {
-    const page = await context.newPage();
-    page.on('pageerror', (error) => pageErrors.push(`${url}: ${error.message}`));
-    await page.goto(url);
-    return page;
-  }
 
   before(async () => {
     await Promise.all([
       startDaemon(['--notify-min-delay', '0.1', '--notify-delta-ratio', '0'], { workers: 2, demo: true }).then((d) => (daemon = d)),
       launchChromium().then((b) => (browser = b)),
-      (async () => {
-        const jquery = readFileSync(JQUERY_FILE, 'utf8');
-        pageServer = createServer((req, res) => {
-          if (req.url === '/jquery.js') {
-            res.writeHead(200, { 'Content-Type': 'application/javascript; charset=utf-8' }).end(jquery);
-          } else if (req.url?.startsWith('/legacy/') && daemon) {
-            res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(legacyPage(daemon.port, req.url.slice('/legacy/'.length)));
-          } else {
-            res.writeHead(404).end();
-          }
-        });
-        await new Promise<void>((resolve, reject) => pageServer!.once('error', reject).listen(0, '127.0.0.1', resolve));
-        pagePort = (pageServer.address() as { port: number }).port;
-      })(),
+      servePages((req, res) => {
+        if (req.url === '/jquery.js') {
+          res.writeHead(200, { 'Content-Type': 'application/javascript; charset=utf-8' }).end(jquery);
+        } else if (req.url?.startsWith('/legacy/') && daemon) {
+          res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(legacyPage(daemon.port, req.url.slice('/legacy/'.length)));
+        } else {
+          res.writeHead(404).end();
+        }
+      }).then((server) => (pageServer = server)),
     ]);
   });
 
   after(async () => {
     await browser?.close();
     await daemon?.stop();
-    if (pageServer) {
-      pageServer.closeAllConnections();
-      await new Promise((resolve) => pageServer!.close(resolve));
-    }
+    await pageServer?.close();
   });
 
   test('two demo pages count each other, get notifications, and see a viewer leave', { timeout: 30_000 }, async () => {
@@ -89,7 +73,7 @@ describe('browser', { skip: SKIP }, () => {
     const url = `http://127.0.0.1:${d.demoPort}/launch%20party`;
     const contexts = [await browser!.newContext(), await browser!.newContext()];
     try {
-      const [first, second] = [await open(contexts[0]!, url), await open(contexts[1]!, url)];
+      const [first, second] = [await openPage(contexts[0]!, url, pageErrors), await openPage(contexts[1]!, url, pageErrors)];
       await waitForMembers(d, 'launch party', 2, WAIT_MS);
       for (const page of [first, second]) {
         await waitForText(page, '#count', '2');
@@ -118,7 +102,7 @@ describe('browser', { skip: SKIP }, () => {
     const context = await browser!.newContext();
     let viewer: SseClient | undefined;
     try {
-      const page = await open(context, `http://127.0.0.1:${pagePort}/legacy/${ns}`);
+      const page = await openPage(context, `http://127.0.0.1:${pageServer!.port}/legacy/${ns}`, pageErrors);
       await waitForMembers(d, ns, 1, WAIT_MS);
       await waitForText(page, '#total', '1');
 

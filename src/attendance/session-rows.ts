@@ -14,18 +14,8 @@ export interface RowFacts {
 
 export function sessionRow(entry: SessionEntry, facts: RowFacts): SessionRow {
   return {
-    session: entry.session,
-    ns: entry.ns,
-    user: entry.user,
-    name: entry.name,
-    connection: entry.connection,
+    ...entry,
     node: facts.node,
-    transport: entry.transport,
-    at: entry.at,
-    page: entry.page,
-    browser: entry.browser,
-    os: entry.os,
-    device: entry.device,
     ip: storedIp(entry.ip, facts.ipStorage),
     country: facts.country(entry.ip),
   };

@@ -1,24 +1,12 @@
 // Every write of the log, as SQL shared by both stores. Exits are idempotent: an exit only closes a session
 // still open, so the first exit written wins (the registry's `expelled` before the worker's `left`, a
 // worker's `shutdown` before the primary's closing sweep) and a repeated one changes nothing.
-import type { ExitReason, SessionExit } from '../protocol/sessions.js';
+import type { ExitReason, SessionEntry, SessionExit } from '../protocol/sessions.js';
 import { ROWS_PER_STATEMENT, valuesList, type SqlRunner, type SqlValue } from './sql-database.js';
 
 /** A session as stored: the worker's entry after the primary applied --ip-storage and GeoIP. */
-export interface SessionRow {
-  session: string;
-  ns: string;
-  user: string | null;
-  name: string | null;
-  connection: string;
+export interface SessionRow extends SessionEntry {
   node: string;
-  transport: string;
-  at: number;
-  page: string | null;
-  browser: string | null;
-  os: string | null;
-  device: string | null;
-  ip: string | null;
   country: string | null;
 }
 

@@ -1,7 +1,8 @@
 // Headless Chromium for the page tests (playwright-core driving Debian's /usr/bin/chromium). A test file
 // skips with a reason when the browser is missing, except under CI=true, where that is a failure.
 import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { createServer, type RequestListener } from 'node:http';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 const IN_CI = process.env.CI === 'true';
@@ -21,6 +22,33 @@ export function launchChromium(): Promise<Browser> {
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
   });
+}
+
+/** Opens `url` in a new page of `context`; the page's uncaught errors go to `errors`, for the test to check. */
+export async function openPage(context: BrowserContext, url: string, errors: string[]): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (error) => errors.push(`${url}: ${error.message}`));
+  await page.goto(url);
+  return page;
+}
+
+export interface PageServer {
+  port: number;
+  /** Closes the server and its keep-alive connections. */
+  close(): Promise<void>;
+}
+
+/** Serves a test's own pages (pages that embed the client as a site would) on a free loopback port. */
+export async function servePages(handler: RequestListener): Promise<PageServer> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
 
 /** Waits until `selector`'s text is `expected`; on timeout, says what it showed instead. */
