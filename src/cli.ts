@@ -7,6 +7,7 @@ import {
   defaults,
   parseClusterAddr,
   parseHost,
+  parseHostNames,
   parseInterfaceAddress,
   parseMaxDevices,
   parsePeriod,
@@ -16,12 +17,14 @@ import {
   parseSecret,
   parseSecretFile,
   parseToken,
+  parseTrustedProxies,
   parseTtl,
   parseWorkerCount,
   type Options,
 } from './options.js';
 import { DEFAULT_ATTENDANCE_PATH, parseAttendanceTarget, parseIpStorage } from './attendance/attendance-options.js';
 import { startPrimary } from './primary/main.js';
+import { logInfo } from './log.js';
 
 const USAGE_ERROR = 2;
 
@@ -71,12 +74,14 @@ function buildProgram(): Command {
     .addOption(new Option('--stats-host <host>', 'address of the stats port').default(d.statsHost).argParser(checked(parseHost)))
     .addOption(new Option('--notification-port <port>', 'local port of the notification (admin) server, 0 to disable').default(d.notificationPort).argParser(checked(parsePort)))
     .addOption(new Option('--notification-host <host>', 'address of the notification (admin) server').default(d.notificationHost).argParser(checked(parseHost)))
+    .addOption(new Option('--admin-hosts <names>', 'host names, comma-separated, by which operators reach the admin port (loopback names and IP addresses always pass)').argParser(checked(parseHostNames)))
     .addOption(new Option('--admin-token <token>', 'bearer token required by the admin port; needed to bind stats or admin beyond loopback').env('AUDIENCE_METER_ADMIN_TOKEN').argParser(checked(parseToken)))
     .addOption(new Option('--auth-secret <secret>', 'key of the viewers\' identity tokens (JWT HS256, ?token=)').env('AUDIENCE_METER_AUTH_SECRET').argParser(checked(parseSecret)))
-    .addOption(new Option('--auth-secret-file <path>', 'reads --auth-secret from this file (keeps it out of the process list)').argParser(checked(parseSecretFile)))
+    .addOption(new Option('--auth-secret-file <path>', 'reads --auth-secret from this file (keeps it out of the process list); read again on SIGHUP').argParser(checked((path) => ({ path, secret: parseSecretFile(path) }))))
+    .addOption(new Option('--auth-secret-grace <seconds>', 'seconds the previous secret is still accepted after a SIGHUP brought a new --auth-secret-file').default(d.authSecretGrace).argParser(checked(parseSeconds)))
     .option('--require-auth', 'refuse viewers without a valid token (401)', false)
     .addOption(new Option('--max-devices <n>', 'streams one user may hold per namespace; the oldest is expelled beyond it (0: no limit)').default(d.maxDevices).argParser(checked(parseMaxDevices)))
-    .option('--trust-proxy', 'take the client address from the first X-Forwarded-For entry (only behind a proxy that sets it)', false)
+    .addOption(new Option('--trust-proxy [proxies]', 'believe X-Forwarded-For from these proxies (loopback, addresses, CIDR ranges, comma-separated): the client is the right-most address not among them').argParser(checked(parseTrustedProxies)))
     .addOption(new Option('--attendance <target>', 'attendance log: a SQLite file path, a postgres:// URL, or off').env('AUDIENCE_METER_ATTENDANCE').default(d.attendance, DEFAULT_ATTENDANCE_PATH).argParser(checked(parseAttendanceTarget)))
     .addOption(new Option('--ip-storage <mode>', 'viewer addresses in the log: full, truncated (/24 or /48) or none').default(d.ipStorage).argParser(checked(parseIpStorage)))
     .addOption(new Option('--geoip-db <file>', 'MaxMind DB file (.mmdb) giving each session\'s country (default: no country)'))
@@ -100,14 +105,22 @@ export function parseCommandLine(argv: string[]): Options {
     }
     throw error;
   }
-  const { authSecretFile, ...given } = program.opts<Partial<Options> & { authSecretFile?: string }>();
+  const { authSecretFile, trustProxy, ...given } = program.opts<Partial<Omit<Options, 'trustProxy'>> & { authSecretFile?: { path: string; secret: string }; trustProxy?: string[] | true }>();
   const options: Options = { ...defaults, ...given };
+  if (trustProxy === true) {
+    // 3.0 took a bare --trust-proxy; the proxies in front are almost always on this host.
+    logInfo('--trust-proxy without a value means --trust-proxy loopback: write it so (or name your proxies, e.g. --trust-proxy 10.0.0.0/8)');
+    options.trustProxy = ['loopback'];
+  } else if (trustProxy !== undefined) {
+    options.trustProxy = trustProxy;
+  }
   if (authSecretFile !== undefined) {
     if (given.authSecret !== undefined) {
       process.stderr.write('audience-meter: option --auth-secret-file cannot be used with --auth-secret or AUDIENCE_METER_AUTH_SECRET\n');
       process.exit(USAGE_ERROR);
     }
-    options.authSecret = authSecretFile;
+    options.authSecret = authSecretFile.secret;
+    options.authSecretFile = authSecretFile.path;
   }
   const problem = crossCheck(options);
   if (problem) {

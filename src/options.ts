@@ -1,6 +1,7 @@
 // The daemon's settings: their types, defaults and the checks that turn a bad value into one clear line.
 // Parsers throw InvalidOptionValue; the CLI turns that into exit status 2.
 import { readFileSync } from 'node:fs';
+import proxyAddr from 'proxy-addr';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import type { AttendanceTarget, IpStorage } from './attendance/attendance-options.js';
@@ -38,14 +39,23 @@ export interface Options {
   notificationPort: number;
   notificationHost: string;
   adminToken: string | undefined;
+  /** Host names, besides loopback names and addresses, by which operators reach the admin port. */
+  adminHosts: string[];
   /** Key that verifies viewers' identity tokens (JWT HS256). Workers get it: they verify tokens. */
   authSecret: string | undefined;
+  /** Where authSecret was read from (--auth-secret-file): read again on SIGHUP. */
+  authSecretFile: string | undefined;
+  /** Seconds the previous secret is still accepted after a SIGHUP rotated it. */
+  authSecretGrace: number;
   /** Refuse viewers without a valid token. */
   requireAuth: boolean;
   /** Sessions one user may hold per namespace, across workers and nodes; 0: no limit. */
   maxDevices: number;
-  /** Believe the first X-Forwarded-For address (the daemon sits behind a proxy that sets it). */
-  trustProxy: boolean;
+  /**
+   * The proxies whose X-Forwarded-For is believed (proxy-addr's forms: `loopback`, addresses, CIDR ranges);
+   * the client is the right-most address not in this list. Empty: the header is ignored.
+   */
+  trustProxy: string[];
   /** Where the primary writes sessions and samples: SQLite file, PostgreSQL URL, or off. */
   attendance: AttendanceTarget;
   /** How much of a viewer's address the log keeps. */
@@ -84,10 +94,13 @@ export const defaults: Options = {
   notificationPort: 2442,
   notificationHost: '127.0.0.1',
   adminToken: undefined,
+  adminHosts: [],
   authSecret: undefined,
+  authSecretFile: undefined,
+  authSecretGrace: 3600,
   requireAuth: false,
   maxDevices: 0,
-  trustProxy: false,
+  trustProxy: [],
   attendance: { kind: 'sqlite', path: './audience-meter.db' },
   ipStorage: 'truncated',
   geoipDb: undefined,
@@ -185,6 +198,25 @@ export function parseSecretFile(path: string): string {
     throw new InvalidOptionValue(`cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   return parseSecret(content.replace(/\r?\n$/, ''));
+}
+
+/** --trust-proxy: proxy-addr's list, checked now so a typo is exit status 2 rather than a worker crash. */
+export function parseTrustedProxies(value: string): string[] {
+  const list = value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  if (list.length === 0) throw new InvalidOptionValue('must be loopback, linklocal, uniquelocal, addresses or CIDR ranges, comma-separated');
+  try {
+    proxyAddr.compile(list);
+  } catch (error) {
+    throw new InvalidOptionValue(`${(error as Error).message}: expected loopback, linklocal, uniquelocal, addresses or CIDR ranges, comma-separated`);
+  }
+  return list;
+}
+
+/** --admin-hosts: host names (no port), comma-separated, compared without case. */
+export function parseHostNames(value: string): string[] {
+  const list = value.split(',').map((item) => item.trim().toLowerCase()).filter((item) => item !== '');
+  if (list.length === 0 || !list.every((name) => /^[a-z0-9.-]{1,253}$/.test(name))) throw new InvalidOptionValue('must be host names without ports, comma-separated, e.g. admin.example.org');
+  return list;
 }
 
 function parseInteger(value: string, min: number, max: number, reason: string): number {

@@ -2,7 +2,7 @@
 // expelled sessions.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { clientIp } from '../src/attendance/client-ip.js';
+import { clientIp, compileProxyTrust } from '../src/attendance/client-ip.js';
 import { deviceFacts } from '../src/attendance/user-agent.js';
 import { ExpelledSessions } from '../src/worker/expelled-sessions.js';
 import { ConnectionIds, newSessionId, SESSION_ID_PATTERN } from '../src/worker/session-ids.js';
@@ -17,13 +17,20 @@ test('browser, OS and device type from common User-Agents', () => {
   assert.doesNotThrow(() => deviceFacts('\u0000'.repeat(5000)));
 });
 
-test('the client address: the socket, or the first X-Forwarded-For entry only with --trust-proxy', () => {
-  assert.equal(clientIp('::ffff:192.0.2.7', '203.0.113.9', false), '192.0.2.7');
-  assert.equal(clientIp('10.0.0.1', '203.0.113.9, 10.0.0.1', true), '203.0.113.9');
-  assert.equal(clientIp('10.0.0.1', ' 2001:db8::1 ,10.0.0.1', true), '2001:db8::1');
-  assert.equal(clientIp('10.0.0.1', 'alice, 203.0.113.9', true), '10.0.0.1');
-  assert.equal(clientIp('10.0.0.1', undefined, true), '10.0.0.1');
-  assert.equal(clientIp(undefined, undefined, false), null);
+test('the client address: the socket, or the right-most X-Forwarded-For entry that is not a trusted proxy', () => {
+  const none = compileProxyTrust([]);
+  const tenNet = compileProxyTrust(['10.0.0.0/8']);
+  const loopback = compileProxyTrust(['loopback']);
+  assert.equal(clientIp('::ffff:192.0.2.7', '203.0.113.9', none), '192.0.2.7', 'no trusted proxy: the header is ignored');
+  assert.equal(clientIp('192.0.2.7', '203.0.113.9', tenNet), '192.0.2.7', 'from an untrusted peer: ignored');
+  assert.equal(clientIp('10.0.0.1', '203.0.113.9', tenNet), '203.0.113.9');
+  // A client's own header, then what the proxy appended ($proxy_add_x_forwarded_for): the appended one wins.
+  assert.equal(clientIp('10.0.0.1', '203.0.113.7, 198.51.100.4', tenNet), '198.51.100.4');
+  assert.equal(clientIp('10.0.0.1', '203.0.113.7, 198.51.100.4, 10.9.9.9', tenNet), '198.51.100.4', 'two trusted hops');
+  assert.equal(clientIp('::ffff:127.0.0.1', ' 2001:db8::1 ', loopback), '2001:db8::1');
+  assert.equal(clientIp('10.0.0.1', 'alice', tenNet), '10.0.0.1', 'a malformed entry: the last well-formed hop');
+  assert.equal(clientIp('10.0.0.1', undefined, tenNet), '10.0.0.1');
+  assert.equal(clientIp(undefined, undefined, none), null);
 });
 
 test('session ids are 128 random bits, distinct; connection ids name node and worker', () => {

@@ -3,6 +3,7 @@
 // `ns` claim (one name or a list) limits the namespaces it opens, an optional `name` is recorded.
 // Verification uses `jose`, never a hand-written parser.
 import { jwtVerify } from 'jose';
+import type { AuthSecrets } from '../protocol/ipc.js';
 
 export interface Identity {
   user: string;
@@ -32,17 +33,30 @@ export const REFUSALS = {
 
 const ANONYMOUS: IdentityVerdict = { ok: true, identity: null };
 
+type HmacKey = Promise<CryptoKey>;
+
+function importKey(secret: string): HmacKey {
+  return crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+}
+
 export class IdentityVerifier {
   /**
    * Imported once: given the secret's bytes, jose imports them into a WebCrypto key for every token, which
    * doubled the cost of each verification in a flash crowd of identified viewers (BENCHMARKS.md).
    */
-  private readonly key: Promise<CryptoKey> | undefined;
+  private key: HmacKey | undefined;
+  private previousKey: HmacKey | undefined;
+  private previousUntil = 0;
 
   constructor(secret: string | undefined, private readonly requireAuth: boolean) {
-    this.key = secret === undefined
-      ? undefined
-      : crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+    this.key = secret === undefined ? undefined : importKey(secret);
+  }
+
+  /** Replaces the keys; a token signed with the previous secret is refused once `previousUntil` is past. */
+  setSecrets(secrets: AuthSecrets): void {
+    this.key = importKey(secrets.current);
+    this.previousKey = secrets.previous === null ? undefined : importKey(secrets.previous);
+    this.previousUntil = secrets.previousUntil;
   }
 
   /**
@@ -52,10 +66,14 @@ export class IdentityVerifier {
   verify(token: string | undefined, ns: string): IdentityVerdict | Promise<IdentityVerdict> {
     if (token === undefined || token === '') return this.requireAuth ? refuse('required') : ANONYMOUS;
     if (this.key === undefined) return refuse('noSecret');
-    return this.verifyToken(token, this.key, ns);
+    const checked = this.verifyToken(token, this.key, ns);
+    const previous = this.previousKey !== undefined && Date.now() < this.previousUntil ? this.previousKey : undefined;
+    if (previous === undefined) return checked;
+    // Only a signature that does not match the current secret is worth a second try with the previous one.
+    return checked.then((verdict) => (!verdict.ok && verdict.reason === REFUSALS.signature ? this.verifyToken(token, previous, ns) : verdict));
   }
 
-  private async verifyToken(token: string, key: Promise<CryptoKey>, ns: string): Promise<IdentityVerdict> {
+  private async verifyToken(token: string, key: HmacKey, ns: string): Promise<IdentityVerdict> {
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtVerify(token, await key, { algorithms: ['HS256'], clockTolerance: CLOCK_TOLERANCE_SECONDS }));

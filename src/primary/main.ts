@@ -1,7 +1,7 @@
 // The primary process: owns the audience table, decides count pushes, serves the stats, notification and
 // demo ports, and relays what concerns every worker. It never holds a viewer's connection.
 import type { Server } from 'node:net';
-import { parseWorkerMessage, type CountEntry, type WorkerMessage } from '../protocol/ipc.js';
+import { AUTH_SECRETS_ENV, parseWorkerMessage, type CountEntry, type WorkerMessage } from '../protocol/ipc.js';
 import { describeBindError, listen } from '../listen.js';
 import { debugFor, enableAllDebug, logError, logInfo } from '../log.js';
 import type { Options } from '../options.js';
@@ -13,7 +13,7 @@ import { targetForWorkers } from '../attendance/attendance-options.js';
 import type { AttendanceLog } from '../attendance/attendance-log.js';
 import { createAttendanceLog } from '../attendance/create-attendance-log.js';
 import { createAdminPort } from './admin/admin-port.js';
-import { NO_COUNTRY, openCountryLookup, type CountryLookup } from '../attendance/geoip.js';
+import { CountryDatabase, NO_COUNTRY } from '../attendance/geoip.js';
 import { HISTORY_STEP_MS } from './member-history.js';
 import { Expulsions } from './expulsions.js';
 import { Monitor } from './monitor.js';
@@ -21,6 +21,7 @@ import { collectPushes } from './notifier.js';
 import { createPeers } from './peers/create-peers.js';
 import { nodeIdentity } from './peers/node-identity.js';
 import type { PeerSink } from './peers/peers.js';
+import { Reloader } from './reload.js';
 import { SessionRegistry } from './session-registry.js';
 import { createStatsServer } from './stats-server.js';
 import { WorkerPool } from './worker-pool.js';
@@ -49,11 +50,11 @@ export function startPrimary(options: Options): void {
   let listeningWorkers = 0;
   let stopping = false;
   let attendance: AttendanceLog;
-  let country: CountryLookup;
+  let geoip: CountryDatabase | undefined;
   try {
-    attendance = createAttendanceLog(options, nodeIdentity(options.host, options.port).id);
-    // The live feed shows countries too; a second reader, as the log keeps its own inside.
-    country = options.geoipDb ? openCountryLookup(options.geoipDb) : NO_COUNTRY;
+    // One database for the live feed and the log, so a SIGHUP reload reaches both.
+    geoip = options.geoipDb ? new CountryDatabase(options.geoipDb) : undefined;
+    attendance = createAttendanceLog({ ...options, country: geoip?.lookup }, nodeIdentity(options.host, options.port).id);
   } catch (error) {
     logError((error as Error).message);
     process.exit(1);
@@ -62,7 +63,7 @@ export function startPrimary(options: Options): void {
   // Workers need no admin or cluster secret: keep them out of their environment (and of /proc/<pid>/environ).
   // They do keep --auth-secret: each worker verifies its viewers' tokens itself.
   const workerOptions: Options = { ...options, adminToken: undefined, clusterSecret: undefined, attendance: targetForWorkers(options.attendance) };
-  const workerEnv = { [OPTIONS_ENV]: JSON.stringify(workerOptions), [NODE_ID_ENV]: nodeIdentity(options.host, options.port).id };
+  const workerEnv: Record<string, string> = { [OPTIONS_ENV]: JSON.stringify(workerOptions), [NODE_ID_ENV]: nodeIdentity(options.host, options.port).id };
   const pool = new WorkerPool(options.workers, workerEnv, {
     message(workerId, raw) {
       const message = parseWorkerMessage(raw);
@@ -85,9 +86,15 @@ export function startPrimary(options: Options): void {
     },
   });
 
+  const reloader = new Reloader(options, geoip, (secrets) => {
+    // Workers forked later (a respawn) read them from their environment; the running ones get a message.
+    workerEnv[AUTH_SECRETS_ENV] = JSON.stringify(secrets);
+    pool.broadcast({ type: 'auth-secrets', secrets });
+  });
+
   const monitor = new Monitor({
     table,
-    country,
+    country: geoip?.lookup ?? NO_COUNTRY,
     peers: () => peers.describe(),
     attendance: () => attendance.status(),
     workers: () => pool.ids(),
@@ -272,6 +279,8 @@ export function startPrimary(options: Options): void {
 
   process.on('SIGTERM', () => void shutdown(0));
   process.on('SIGINT', () => void shutdown(0));
+  // A reload, never a stop (docs/signals.md): a closed terminal or a log rotation's kill -HUP included.
+  process.on('SIGHUP', () => { if (!stopping) logInfo(reloader.reload(Date.now())); });
 
   startServers().then(
     () => {

@@ -35,6 +35,17 @@ export type DeliveryTarget =
 /** Largest `data` of a targeted message over IPC (the admin API's own limit is lower). */
 export const MAX_DELIVERY_DATA = 64 * 1024;
 
+/**
+ * The secrets a worker verifies viewers' tokens with: the current one, and after a rotation (SIGHUP with a
+ * new --auth-secret-file) the previous one until `previousUntil` (ms since epoch), so pages signed just
+ * before the rotation still get in. Sent by the primary on each reload, and in a new worker's environment.
+ */
+export interface AuthSecrets {
+  current: string;
+  previous: string | null;
+  previousUntil: number;
+}
+
 export type WorkerMessage =
   | {
     type: 'report'; entries: ReportEntry[]; exclusions: Exclusion[]; entered: SessionEntry[]; exited: SessionExit[];
@@ -68,6 +79,8 @@ export type PrimaryMessage =
    * that matches `target`. The worker answers `delivered` with the same id.
    */
   | { type: 'deliver'; id: number; target: DeliveryTarget; event: string; data: string }
+  /** The auth secrets changed (a SIGHUP reload): verify tokens with these from now on. */
+  | { type: 'auth-secrets'; secrets: AuthSecrets }
   | { type: 'shutdown' };
 
 const MAX_NAME_LENGTH = 1024;
@@ -105,6 +118,33 @@ function isDeliveryTarget(value: unknown): value is DeliveryTarget {
     case 'connection': return isName(t.connection);
     default: return false;
   }
+}
+
+/** Where a new worker finds the auth secrets when a reload changed them since the daemon started. */
+export const AUTH_SECRETS_ENV = 'AUDIENCE_METER_AUTH_SECRETS';
+
+/** The secrets in a new worker's environment, or undefined when absent or malformed (never throws). */
+export function authSecretsFromEnv(text: string | undefined): AuthSecrets | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    return isAuthSecrets(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A secret file may hold a long key; the option parser already required 16 characters or more. */
+const MAX_SECRET_LENGTH = 64 * 1024;
+
+function isSecret(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_SECRET_LENGTH;
+}
+
+function isAuthSecrets(value: unknown): value is AuthSecrets {
+  if (typeof value !== 'object' || value === null) return false;
+  const s = value as Record<string, unknown>;
+  return isSecret(s.current) && (s.previous === null || isSecret(s.previous)) && isCount(s.previousUntil);
 }
 
 function isExclusion(item: unknown): item is Exclusion {
@@ -152,6 +192,8 @@ export function parsePrimaryMessage(raw: unknown): PrimaryMessage | undefined {
     case 'deliver':
       return isCount(m.id) && isDeliveryTarget(m.target) && isEventName(m.event)
         && typeof m.data === 'string' && m.data.length <= MAX_DELIVERY_DATA ? (m as PrimaryMessage) : undefined;
+    case 'auth-secrets':
+      return isAuthSecrets(m.secrets) ? (m as PrimaryMessage) : undefined;
     case 'shutdown':
       return m as PrimaryMessage;
     default:

@@ -1,7 +1,7 @@
 // Whether a stream request may open, decided the same way for both transports (the raw fast path and
 // node:http): an expelled browser reconnecting gets 204, a bad or missing token 401, anyone else a session.
 // Without a token the answer is immediate; with one it is a promise (token verification is async).
-import { clientIp } from '../attendance/client-ip.js';
+import { clientIp, type ProxyTrust } from '../attendance/client-ip.js';
 import type { IdentityVerdict, IdentityVerifier } from '../attendance/identity.js';
 import type { Sessions, Visit } from './sessions.js';
 
@@ -21,7 +21,7 @@ export type Admission = { admit: true; visit: Visit } | { admit: false; status: 
 export const EXPELLED_REASON = 'this session was expelled (device limit)';
 
 export class Gate {
-  constructor(private readonly verifier: IdentityVerifier, private readonly sessions: Sessions, private readonly trustProxy: boolean) {}
+  constructor(private readonly verifier: IdentityVerifier, private readonly sessions: Sessions, private readonly trustProxy: ProxyTrust) {}
 
   admit(request: StreamRequest): Admission | Promise<Admission> {
     if (this.sessions.wasExpelled(request.lastEventId, Date.now())) return { admit: false, status: 204, reason: EXPELLED_REASON };

@@ -1,7 +1,7 @@
 // A worker process: holds viewers' streams on the shared public port and reports its absolute counts to
 // the primary once per tick. It exits when told to, or when the primary is gone.
 import cluster from 'node:cluster';
-import { parsePrimaryMessage, type PrimaryMessage, type WorkerMessage } from '../protocol/ipc.js';
+import { AUTH_SECRETS_ENV, authSecretsFromEnv, parsePrimaryMessage, type PrimaryMessage, type WorkerMessage } from '../protocol/ipc.js';
 import { debugFor, enableAllDebug, logError } from '../log.js';
 import { OpenFileWatch, softOpenFileLimit } from './fd-watch.js';
 import type { Options } from '../options.js';
@@ -9,6 +9,7 @@ import { deliver } from './delivery.js';
 import { Hub } from './hub.js';
 import { Lifetimes } from './lifetimes.js';
 import { IdentityVerifier } from '../attendance/identity.js';
+import { compileProxyTrust } from '../attendance/client-ip.js';
 import { Gate } from './admission.js';
 import { createPublicListener } from './public-listener.js';
 import { createHttpFallback } from './public-server.js';
@@ -38,8 +39,12 @@ const uuids = new UuidRegistry(workerId);
 const connectionIds = new ConnectionIds(process.env.AUDIENCE_METER_NODE_ID ?? 'node', workerId);
 const sessions = new Sessions(connectionIds, options.maxDevices > 0);
 const directory = new ViewerDirectory(connectionIds);
-// The auth secret is the one secret a worker holds: it verifies viewers' tokens itself.
-const gate = new Gate(new IdentityVerifier(options.authSecret, options.requireAuth), sessions, options.trustProxy);
+// The auth secret is the one secret a worker holds: it verifies viewers' tokens itself. A worker forked
+// after a SIGHUP rotated it finds the current and previous ones in its environment.
+const verifier = new IdentityVerifier(options.authSecret, options.requireAuth);
+const reloadedSecrets = authSecretsFromEnv(process.env[AUTH_SECRETS_ENV]);
+if (reloadedSecrets) verifier.setSecrets(reloadedSecrets);
+const gate = new Gate(verifier, sessions, compileProxyTrust(options.trustProxy));
 const streams = createStreams(hub, lifetimes, uuids, sessions, directory);
 const fallback = createHttpFallback({ streams, uuids, enableUuid: options.enableUuid, gate });
 // WebSocket upgrades are declined by the raw fast path and arrive at node:http.
@@ -96,6 +101,10 @@ function onPrimaryMessage(message: PrimaryMessage): void {
     case 'deliver':
       send({ type: 'delivered', id: message.id, count: deliver(hub, directory, message.target, message.event, message.data) });
       return;
+    case 'auth-secrets':
+      verifier.setSecrets(message.secrets);
+      debug('worker %d: auth secrets replaced', workerId);
+      return;
     case 'shutdown':
       stop();
       return;
@@ -124,6 +133,8 @@ process.on('message', (raw: unknown) => {
 });
 // The primary orchestrates shutdown; a Ctrl-C reaching the whole process group must not cut streams first.
 process.on('SIGINT', () => {});
+// SIGHUP is the primary's reload (it sends what changed); a closed terminal sends it to every process.
+process.on('SIGHUP', () => debug('worker %d: SIGHUP left to the primary', workerId));
 process.on('disconnect', stop);
 
 const reportTimer = setInterval(() => report(), TICK_MS);
