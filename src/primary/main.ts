@@ -238,6 +238,8 @@ export function startPrimary(options: Options): void {
     if (options.notificationPort !== 0) {
       const server = createAdminPort({
         adminToken: options.adminToken,
+        boundHost: options.notificationHost,
+        adminHosts: options.adminHosts,
         reports: attendance.reports,
         notify: (ns, data) => {
           const refused = peers.publishNotification(ns, data);

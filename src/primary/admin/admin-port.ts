@@ -1,6 +1,5 @@
 // The admin port's route table: the admin page, /metrics, the live API and the messages, the reports and
-// /api/peers first, the 2.x notification route (any three segments) last. So `/api/attendance/{ns}` is a
-// report, never a notification to a namespace named `api`.
+// /api/peers first, the 2.x notification route (any three segments but under /api/) last.
 import type { Server } from 'node:http';
 import type { AttendanceReports } from '../../attendance/reports/attendance-reports.js';
 import type { Monitor } from '../monitor.js';
@@ -10,10 +9,9 @@ import { messageRoutes } from './message-routes.js';
 import { NOTIFICATION_USAGE, notificationRoute, peersRoute, type NotificationDeps } from './notification-routes.js';
 import { PeerAdmins } from './peer-admins.js';
 import { adminPageRoutes, metricsRoute } from './page-routes.js';
-import { createAdminServer, type Route } from './server.js';
+import { createAdminServer, type AdminServerSettings, type Route } from './server.js';
 
-export interface AdminPortDeps extends NotificationDeps, Pick<ApiDeps, 'table' | 'usersIn'> {
-  adminToken: string | undefined;
+export interface AdminPortDeps extends NotificationDeps, Pick<ApiDeps, 'table' | 'usersIn'>, AdminServerSettings {
   /** undefined when the attendance log is off */
   reports: AttendanceReports | undefined;
   monitor: Monitor;
@@ -35,5 +33,5 @@ export function createAdminPort(deps: AdminPortDeps): Server {
     ...attendanceRoutes(deps.reports),
     notificationRoute(deps),
   ];
-  return createAdminServer(routes, deps.adminToken, NOTIFICATION_USAGE);
+  return createAdminServer(routes, deps, NOTIFICATION_USAGE);
 }

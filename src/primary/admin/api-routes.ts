@@ -2,7 +2,7 @@
 // feed of joins, leaves and page changes, and, when the attendance log is off, the last hour of counts
 // from memory under the same path and shape as the stored history. The listing and the feed cover every
 // node of a cluster (cluster-listing.ts, cluster-feed.ts); a forwarded request gets this node's only.
-import { answer } from '../../http-answer.js';
+import { answer } from './answer.js';
 import type { AudienceTable } from '../audience-table.js';
 import { describeConnection, type ConnectionsIndex } from '../connections-index.js';
 import { HISTORY_WINDOW_MS, type MemberHistory } from '../member-history.js';

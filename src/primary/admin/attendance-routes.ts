@@ -1,7 +1,7 @@
 // The attendance reports under /api/ (JSON, or CSV with ?format=csv). A namespace or user with no sessions
 // gets an empty report (200), not 404: the log cannot tell "never existed" from "nobody came yet".
 import type { ServerResponse } from 'node:http';
-import { answer } from '../../http-answer.js';
+import { answer } from './answer.js';
 import type { AttendanceReports } from '../../attendance/reports/attendance-reports.js';
 import { formatParam, namespaceParam, timeParam, userParam, type Parsed } from './report-params.js';
 import { sendCsv, sendJson, type CsvValue } from './respond.js';

@@ -2,7 +2,7 @@
 // relayed as is, and one sent to every peer, whose answers are added up. A peer that cannot answer is named
 // in the answer rather than failing the whole request: the other nodes' viewers got the message.
 import type { ServerResponse } from 'node:http';
-import { answer } from '../../http-answer.js';
+import { answer } from './answer.js';
 import { debugFor } from '../../log.js';
 import { refusal, type PeerAdmins } from './peer-admins.js';
 

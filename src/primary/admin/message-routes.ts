@@ -6,7 +6,7 @@
 // Across a cluster: a connection held by another node is passed to that node (its id names it), and a
 // namespace or user message goes to this node's workers and to every peer at once, the counts added up.
 // A forwarded request (from a peer) acts on this node only, so nothing is forwarded twice.
-import { answer } from '../../http-answer.js';
+import { answer } from './answer.js';
 import { parseConnectionId, type ConnectionInfo } from '../connections-index.js';
 import { eventNameProblem } from '../../protocol/event-name.js';
 import type { DeliveryTarget } from '../../protocol/ipc.js';

@@ -2,7 +2,7 @@
 // viewer of the namespace, at once, on every worker and every node. Service and message go out exactly as
 // they arrived in the path (percent-encoded, as 2.x sent them); the namespace is decoded like the public
 // port's. And GET /api/peers, which describes the other nodes of the cluster.
-import { answer } from '../../http-answer.js';
+import { answer } from './answer.js';
 import { decodeName } from '../../protocol/namespace.js';
 import type { PeersReport } from '../peers/peers.js';
 import { sendJson } from './respond.js';
@@ -20,10 +20,12 @@ export function peersRoute(deps: NotificationDeps): Route {
   return { pattern: ['api', 'peers'], handle: ({ res }) => sendJson(res, deps.describePeers()) };
 }
 
-/** Last in the table: it takes any three segments. */
+/** Last in the table: it takes any three segments (not under /api/: the server keeps those for the API). */
 export function notificationRoute(deps: NotificationDeps): Route {
   return {
     pattern: [':ns', ':service', ':message'],
+    // A GET that acts: an <img> on another site must not send it.
+    changes: true,
     handle({ res, params }) {
       if (params.service === '') return answer(res, 404, NOTIFICATION_USAGE);
       const ns = decodeName(params.ns!);

@@ -3,7 +3,7 @@
 // answers 401. A strict Content-Security-Policy keeps the page to its own files and this port.
 import { readFileSync } from 'node:fs';
 import type { Registry } from 'prom-client';
-import { answer } from '../../http-answer.js';
+import { answer } from './answer.js';
 import type { Route } from './server.js';
 
 const CLIENT_DIR = new URL('../../../../client/', import.meta.url);

@@ -1,11 +1,15 @@
 // The admin port (the 2.x notification port, grown): one HTTP server and a table of routes, matched on the
-// path's segments in order, first match on path and method wins. The bearer token, when set, guards every
-// route but the admin page's static files, which hold no data (the page asks for the token on a 401).
+// path's segments in order, first match on path and method wins. Before any route: the Host check against
+// DNS rebinding (request-guard.ts). The bearer token, when set, guards every route but the admin page's
+// static files, which hold no data (the page asks for the token on a 401). Routes that change something
+// also refuse cross-site requests. Everything under /api/ belongs to the API: a pattern's leading `:name`
+// never takes the segment `api`, so no API path is ever a notification, and unknown API paths get 404.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { answer } from '../../http-answer.js';
 import { debugFor } from '../../log.js';
 import { pathSegments } from '../../protocol/namespace.js';
 import { bearerChecker } from '../admin-auth.js';
+import { answer, API_SEGMENT } from './answer.js';
+import { crossSiteChecker, hostChecker, type HostRule } from './request-guard.js';
 
 const debug = debugFor('admin');
 
@@ -20,11 +24,17 @@ export interface RouteContext {
 export interface Route {
   /** GET (which also answers HEAD) unless said otherwise. */
   method?: 'GET' | 'POST';
-  /** Path segments: a literal matches itself, `:name` matches any one segment. */
+  /** Path segments: a literal matches itself, `:name` matches any one segment (a leading one: but `api`). */
   pattern: readonly string[];
   /** Served without the bearer token: only for files that hold no data. */
   public?: boolean;
+  /** Acts on viewers, so refused cross-site. Every POST route does; a GET route says so here. */
+  changes?: boolean;
   handle(context: RouteContext): void | Promise<void>;
+}
+
+export interface AdminServerSettings extends HostRule {
+  adminToken: string | undefined;
 }
 
 function match(pattern: readonly string[], segments: readonly string[]): Record<string, string> | undefined {
@@ -32,8 +42,10 @@ function match(pattern: readonly string[], segments: readonly string[]): Record<
   const params: Record<string, string> = {};
   for (let i = 0; i < pattern.length; i++) {
     const part = pattern[i]!;
-    if (part.startsWith(':')) params[part.slice(1)] = segments[i]!;
-    else if (part !== segments[i]) return undefined;
+    if (part.startsWith(':')) {
+      if (i === 0 && segments[0] === API_SEGMENT) return undefined;
+      params[part.slice(1)] = segments[i]!;
+    } else if (part !== segments[i]) return undefined;
   }
   return params;
 }
@@ -43,10 +55,19 @@ function queryOf(target: string): URLSearchParams {
   return new URLSearchParams(at === -1 ? '' : target.slice(at + 1));
 }
 
-export function createAdminServer(routes: readonly Route[], adminToken: string | undefined, notFound: string): Server {
-  const authorized = bearerChecker(adminToken);
+const UNAUTHORIZED = 'missing or wrong bearer token';
+const NO_SUCH_API_ROUTE = 'no such API route';
+
+export function createAdminServer(routes: readonly Route[], settings: AdminServerSettings, notFound: string): Server {
+  const authorized = bearerChecker(settings.adminToken);
+  // Only a configured token, rightly presented, lets a request through the Host check.
+  const holdsToken = settings.adminToken ? authorized : () => false;
+  const hostProblem = hostChecker(settings);
+  const crossSiteProblem = crossSiteChecker(settings);
   return createServer((req: IncomingMessage, res: ServerResponse) => {
     const target = req.url ?? '/';
+    const wrongHost = holdsToken(req) ? undefined : hostProblem(req);
+    if (wrongHost !== undefined) return answer(res, 403, wrongHost);
     const segments = pathSegments(target);
     const method = req.method === 'HEAD' ? 'GET' : req.method;
     const allowed = new Set<string>();
@@ -58,7 +79,9 @@ export function createAdminServer(routes: readonly Route[], adminToken: string |
         allowed.add(routeMethod);
         continue;
       }
-      if (!route.public && !authorized(req)) return answer(res, 401, 'missing or wrong bearer token', { 'WWW-Authenticate': 'Bearer' });
+      if (!route.public && !authorized(req)) return answer(res, 401, UNAUTHORIZED, { 'WWW-Authenticate': 'Bearer' });
+      const crossSite = route.changes || routeMethod === 'POST' ? crossSiteProblem(req) : undefined;
+      if (crossSite !== undefined) return answer(res, 403, crossSite);
       const context = { req, res, params, query: queryOf(target) };
       Promise.resolve()
         .then(() => route.handle(context))
@@ -71,11 +94,11 @@ export function createAdminServer(routes: readonly Route[], adminToken: string |
       return;
     }
     // Unknown paths and methods say nothing to a caller without the token.
-    if (!authorized(req)) return answer(res, 401, 'missing or wrong bearer token', { 'WWW-Authenticate': 'Bearer' });
+    if (!authorized(req)) return answer(res, 401, UNAUTHORIZED, { 'WWW-Authenticate': 'Bearer' });
     if (allowed.size > 0) {
       const allow = [...allowed].join(', ');
       return answer(res, 405, `only ${allow} is supported here`, { Allow: allow });
     }
-    answer(res, 404, notFound);
+    answer(res, 404, segments[0] === API_SEGMENT ? NO_SUCH_API_ROUTE : notFound);
   });
 }
