@@ -265,11 +265,11 @@ describe('the admin API with peers that cannot answer', () => {
 
     const refused = await admin.post(`/api/connections/${encodeURIComponent(cConnection!.id)}/messages`, { event: 'offer' });
     assert.equal(refused.status, 502);
-    assert.match(refused.body, /same --admin-token\n$/);
+    assert.match(JSON.parse(refused.body).error, /same --admin-token$/);
 
     const timedOut = await admin.post(`/api/connections/${SILENT}-1-abc-0/messages`, { event: 'offer' });
     assert.equal(timedOut.status, 504);
-    assert.match(timedOut.body, /did not answer within 3 s\n$/);
+    assert.match(JSON.parse(timedOut.body).error, /did not answer within 3 s$/);
 
     const feed = new SseClient(a.notificationPort, '/api/events?ns=lost', { headers: admin.auth });
     try {
