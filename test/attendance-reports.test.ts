@@ -140,7 +140,7 @@ for (const kind of STORES) {
       ]) {
         const reply = await get(path!);
         assert.equal(reply.status, 400, path);
-        assert.equal(reply.body, `${reason}\n`);
+        assert.deepEqual(JSON.parse(reply.body), { error: reason });
       }
       assert.deepEqual((await json('/api/attendance/never-held')).users, []);
       assert.equal((await json('/api/namespaces/never-held/breakdown')).sessions, 0);
@@ -160,7 +160,7 @@ test('with --attendance off the reports answer 404 with the reason', async () =>
   try {
     const reply = await httpRequest(daemon.notificationPort, '/api/attendance/webinar');
     assert.equal(reply.status, 404);
-    assert.equal(reply.body, 'the attendance log is off (--attendance off)\n');
+    assert.deepEqual(JSON.parse(reply.body), { error: 'the attendance log is off (--attendance off)' });
   } finally {
     await daemon.stop();
   }
