@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parsePrimaryMessage, parseWorkerMessage } from '../src/protocol/ipc.js';
+import { authSecretsFromEnv, parsePrimaryMessage, parseWorkerMessage } from '../src/protocol/ipc.js';
 import { decodeName } from '../src/protocol/namespace.js';
 import { messageFrame } from '../src/protocol/sse.js';
 
@@ -16,6 +16,14 @@ test('well-formed IPC messages pass, malformed ones are rejected', () => {
   assert.ok(parsePrimaryMessage({ type: 'shutdown' }));
   assert.equal(parsePrimaryMessage({ type: 'notify', ns: 'ev' }), undefined);
   assert.equal(parsePrimaryMessage({ type: 'push', entries: [['ev', '3']] }), undefined);
+  assert.ok(parsePrimaryMessage({ type: 'auth-secrets', secrets: { current: 'new-secret-0123456789', previous: 'old-secret-0123456789', previousUntil: 1 } }));
+  assert.ok(parsePrimaryMessage({ type: 'auth-secrets', secrets: { current: 'new-secret-0123456789', previous: null, previousUntil: 0 } }));
+  for (const secrets of [undefined, {}, { current: '', previous: null, previousUntil: 0 }, { current: 'x', previous: 3, previousUntil: 0 },
+    { current: 'x', previous: null, previousUntil: -1 }, { current: 'x'.repeat(70_000), previous: null, previousUntil: 0 }]) {
+    assert.equal(parsePrimaryMessage({ type: 'auth-secrets', secrets }), undefined, JSON.stringify(secrets)?.slice(0, 80));
+  }
+  assert.deepEqual(authSecretsFromEnv('{"current":"s-0123456789abcdef","previous":null,"previousUntil":0}'), { current: 's-0123456789abcdef', previous: null, previousUntil: 0 });
+  for (const text of [undefined, '', '{', 'null', '{"current":1}']) assert.equal(authSecretsFromEnv(text), undefined, text);
 });
 
 test('namespace names: percent-decoded, 1..200 bytes, no control characters', () => {

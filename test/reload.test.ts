@@ -13,6 +13,7 @@ import { httpRequest } from './helpers/http.js';
 import { writeMmdb } from './helpers/mmdb-writer.js';
 import { SseClient } from './helpers/sse-client.js';
 import { signToken } from './helpers/tokens.js';
+import { IdentityVerifier, REFUSALS } from '../src/attendance/identity.js';
 
 const OLD_SECRET = 'old-secret-0123456789abcdef';
 const NEW_SECRET = 'new-secret-0123456789abcdef';
@@ -158,4 +159,23 @@ test('SIGHUP rotates the auth secret with a grace, reloads the GeoIP file, and s
     const [row] = await store.rows('SELECT exit_reason FROM sessions WHERE session = ?', [viewer.events[0]!.id!]);
     assert.equal(row?.exit_reason, 'shutdown');
   }
+});
+
+test('the verifier accepts the previous secret until its deadline only, and the current one always', async () => {
+  const verifier = new IdentityVerifier(OLD_SECRET, false);
+  const [oldToken, newToken, otherToken] = await Promise.all([OLD_SECRET, NEW_SECRET, 'a-third-secret-0123456789'].map((secret) => signToken({ sub: 'u', secret })));
+  const verdict = async (token: string) => verifier.verify(token, NS);
+  assert.deepEqual(await verdict(oldToken!), { ok: true, identity: { user: 'u', name: null } });
+  assert.deepEqual(await verdict(newToken!), { ok: false, reason: REFUSALS.signature });
+  verifier.setSecrets({ current: NEW_SECRET, previous: OLD_SECRET, previousUntil: Date.now() + 60_000 });
+  assert.equal((await verdict(newToken!)).ok, true);
+  assert.equal((await verdict(oldToken!)).ok, true);
+  assert.deepEqual(await verdict(otherToken!), { ok: false, reason: REFUSALS.signature });
+  verifier.setSecrets({ current: NEW_SECRET, previous: OLD_SECRET, previousUntil: Date.now() - 1 });
+  assert.deepEqual(await verdict(oldToken!), { ok: false, reason: REFUSALS.signature });
+  assert.equal((await verdict(newToken!)).ok, true);
+  // An old-secret token gets the previous secret's own verdict: expired, not a bad signature.
+  verifier.setSecrets({ current: NEW_SECRET, previous: OLD_SECRET, previousUntil: Date.now() + 60_000 });
+  const expired = await signToken({ sub: 'u', secret: OLD_SECRET, expiresIn: -60 });
+  assert.deepEqual(await verdict(expired), { ok: false, reason: REFUSALS.expired });
 });

@@ -3,7 +3,7 @@
 // --auth-secret-grace seconds, so pages signed just before the rotation still open their streams (open
 // streams are never verified again). What could not be read is kept as it was, and said in the log line.
 import type { CountryDatabase } from '../attendance/geoip.js';
-import { InvalidOptionValue, parseSecretFile } from '../options.js';
+import { parseSecretFile } from '../options.js';
 import type { AuthSecrets } from '../protocol/ipc.js';
 
 export interface ReloadSettings {
@@ -38,8 +38,8 @@ export class Reloader {
     try {
       secret = parseSecretFile(path);
     } catch (error) {
-      if (!(error instanceof InvalidOptionValue)) throw error;
-      return `kept the current auth secret: --auth-secret-file ${path} ${error.message}`;
+      // parseSecretFile's reasons read after the option's name: "cannot be read (ENOENT)".
+      return `kept the current auth secret: --auth-secret-file ${path} ${(error as Error).message}`;
     }
     if (secret === this.secrets.current) return `--auth-secret-file ${path} unchanged`;
     const grace = this.settings.authSecretGrace;
@@ -54,7 +54,7 @@ export class Reloader {
     try {
       this.geoip.reload();
     } catch (error) {
-      return `kept the current GeoIP database: ${(error as Error).message}`;
+      return `kept the current GeoIP database: ${(error as Error).message.split('\n')[0]}`;
     }
     return `reloaded --geoip-db ${this.settings.geoipDb}`;
   }
