@@ -6,12 +6,14 @@ import { debugFor, enableAllDebug, logError } from '../log.js';
 import { OpenFileWatch, softOpenFileLimit } from './fd-watch.js';
 import type { Options } from '../options.js';
 import { deliver } from './delivery.js';
+import { StreamDrain } from './drain.js';
 import { Hub } from './hub.js';
 import { Lifetimes } from './lifetimes.js';
 import { IdentityVerifier } from '../attendance/identity.js';
 import { Gate } from './admission.js';
 import { createPublicListener } from './public-listener.js';
 import { createHttpFallback } from './public-server.js';
+import { Probes } from './probes.js';
 import { ConnectionIds } from './session-ids.js';
 import { Sessions } from './sessions.js';
 import { createStreams } from './streams.js';
@@ -41,11 +43,13 @@ const directory = new ViewerDirectory(connectionIds);
 // The auth secret is the one secret a worker holds: it verifies viewers' tokens itself.
 const gate = new Gate(new IdentityVerifier(options.authSecret, options.requireAuth), sessions, options.trustProxy);
 const streams = createStreams(hub, lifetimes, uuids, sessions, directory);
-const fallback = createHttpFallback({ streams, uuids, enableUuid: options.enableUuid, gate });
+const probes = new Probes();
+const drain = new StreamDrain(hub);
+const fallback = createHttpFallback({ streams, uuids, enableUuid: options.enableUuid, gate, probes });
 // WebSocket upgrades are declined by the raw fast path and arrive at node:http.
 const wsViewers = createWsViewers({ hub, streams, gate, directory, enableUuid: options.enableUuid, pingIntervalMs: options.wsPingInterval * 1000 });
 fallback.on('upgrade', wsViewers.onUpgrade);
-const listener = createPublicListener({ streams, fallback, enableUuid: options.enableUuid, gate });
+const listener = createPublicListener({ streams, fallback, enableUuid: options.enableUuid, gate, probes });
 const server = listener.server;
 let stopping = false;
 
@@ -96,6 +100,12 @@ function onPrimaryMessage(message: PrimaryMessage): void {
     case 'deliver':
       send({ type: 'delivered', id: message.id, count: deliver(hub, directory, message.target, message.event, message.data) });
       return;
+    case 'readiness':
+      probes.setReadiness(message.ready, message.reason);
+      return;
+    case 'drain':
+      drain.start(message.ms, message.retryMs);
+      return;
     case 'shutdown':
       stop();
       return;
@@ -107,6 +117,7 @@ function stop(): void {
   stopping = true;
   clearInterval(reportTimer);
   lifetimes.stop();
+  drain.stop();
   listener.stop();
   wsViewers.stop();
   // The listener's close callback runs once every connection it accepted is gone.
@@ -122,8 +133,10 @@ process.on('message', (raw: unknown) => {
   if (message) onPrimaryMessage(message);
   else debug('dropped a malformed message from the primary');
 });
-// The primary orchestrates shutdown; a Ctrl-C reaching the whole process group must not cut streams first.
+// The primary orchestrates shutdown; a Ctrl-C reaching the whole process group, or a SIGTERM to the whole
+// control group (systemd), must not cut streams first, nor a drain short.
 process.on('SIGINT', () => {});
+process.on('SIGTERM', () => {});
 process.on('disconnect', stop);
 
 const reportTimer = setInterval(() => report(), TICK_MS);
