@@ -10,7 +10,8 @@ import { DRAINING_REASON, NOT_JOINED_REASON, Readiness, STARTING_REASON, type Re
 import { routeRequest, routeUpgrade } from '../src/worker/routes.js';
 import { startDaemon, waitFor, waitForMembers, type Daemon } from './helpers/daemon.js';
 import { httpRequest } from './helpers/http.js';
-import { openViewer, type SseClient } from './helpers/sse-client.js';
+import { lastRetry } from './helpers/reconnecting-viewer.js';
+import { openViewer } from './helpers/sse-client.js';
 import { wsRefusal } from './helpers/ws-client.js';
 
 /** Sends raw bytes and returns everything until the server closes. */
@@ -22,12 +23,6 @@ function rawExchange(port: number, bytes: string): Promise<string> {
     socket.on('end', () => resolve(text)).on('error', reject);
     socket.setTimeout(5000, () => { socket.destroy(); reject(new Error(`no end after: ${text}`)); });
   });
-}
-
-/** The `retry:` value a stream received last, if any. */
-function retryOf(viewer: SseClient): number | undefined {
-  const all = [...viewer.body.matchAll(/^retry: ?(\d+)$/gm)];
-  return all.length === 0 ? undefined : Number(all.at(-1)![1]);
 }
 
 describe('probe routes', () => {
@@ -170,7 +165,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     assert.equal(await daemon.exited, 0);
     for (const viewer of viewers) {
       assert.equal(viewer.ended, true);
-      const retry = retryOf(viewer);
+      const retry = lastRetry(viewer.body);
       assert.ok(retry !== undefined && retry >= 500 && retry <= 1500, `a retry: of 0.5 to 1.5 s before the end (${retry})`);
     }
     assert.match(daemon.stderr(), new RegExp(`${signal}: draining for 3 s`));
@@ -189,6 +184,6 @@ test('a second SIGTERM during the drain stops at once', async () => {
   await waitFor(() => code !== undefined, 20_000, 'the daemon to exit');
   assert.equal(code, 0);
   await viewer.waitForEnd();
-  assert.equal(retryOf(viewer), undefined, 'ended by the stop, not by the drain');
+  assert.equal(lastRetry(viewer.body), undefined, 'ended by the stop, not by the drain');
   assert.match(daemon.stderr(), /SIGTERM again: stopping now/);
 });
