@@ -8,11 +8,12 @@ import { parsePrimaryMessage } from '../src/protocol/ipc.js';
 import { planDrain } from '../src/primary/drain.js';
 import { DRAINING_REASON, NOT_JOINED_REASON, Readiness, STARTING_REASON, type ReadinessMessage } from '../src/primary/readiness.js';
 import { routeRequest, routeUpgrade } from '../src/worker/routes.js';
+import { STORES } from './helpers/attendance-stores.js';
 import { startDaemon, waitFor, waitForMembers, type Daemon } from './helpers/daemon.js';
 import { httpRequest } from './helpers/http.js';
 import { lastRetry } from './helpers/reconnecting-viewer.js';
 import { openViewer } from './helpers/sse-client.js';
-import { wsRefusal } from './helpers/ws-client.js';
+import { openWsViewer, wsRefusal } from './helpers/ws-client.js';
 
 /** Sends raw bytes and returns everything until the server closes. */
 function rawExchange(port: number, bytes: string): Promise<string> {
@@ -147,9 +148,12 @@ describe('probes on a running daemon', () => {
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   test(`${signal} with --drain-seconds: readyz 503 at once, healthz 200, streams end spread out with retry:, exit 0`, async () => {
-    const daemon = await startDaemon(['--drain-seconds', '3'], { workers: 2 });
+    const store = await STORES.find((kind) => kind.name === 'sqlite')!.create();
+    after(() => store.cleanup());
+    const daemon = await startDaemon(['--drain-seconds', '3', '--attendance', store.target], { workers: 2 });
     const viewers = await Promise.all(Array.from({ length: 20 }, () => openViewer(daemon.port, '/drained')));
-    await waitForMembers(daemon, 'drained', 20);
+    const wsViewer = await openWsViewer(daemon.port, '/drained');
+    await waitForMembers(daemon, 'drained', 21);
     daemon.process.kill(signal);
     await waitFor(async () => (await httpRequest(daemon.port, '/readyz')).status === 503, 5000, 'readyz to answer 503');
     const readyz = await httpRequest(daemon.port, '/readyz');
@@ -168,6 +172,14 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       const retry = lastRetry(viewer.body);
       assert.ok(retry !== undefined && retry >= 500 && retry <= 1500, `a retry: of 0.5 to 1.5 s before the end (${retry})`);
     }
+    // Each exit is written as its stream ended, over the window: not all at the stop.
+    const sessions = viewers.map((v) => v.events[0]!.id!);
+    const exits = await store.rows(`SELECT exit_reason, exit_at FROM sessions WHERE session IN (${sessions.map(() => '?').join(',')})`, sessions);
+    assert.equal(exits.length, viewers.length);
+    assert.deepEqual(new Set(exits.map((r) => r.exit_reason)), new Set(['shutdown']));
+    assert.ok(new Set(exits.map((r) => r.exit_at)).size > viewers.length / 2, 'exits at many different times');
+    // Going away: a WebSocket client reconnects, elsewhere.
+    assert.equal((await wsViewer.waitForClose()).code, 1001);
     assert.match(daemon.stderr(), new RegExp(`${signal}: draining for 3 s`));
   });
 }
