@@ -199,3 +199,21 @@ test('a second SIGTERM during the drain stops at once', async () => {
   assert.equal(lastRetry(viewer.body), undefined, 'ended by the stop, not by the drain');
   assert.match(daemon.stderr(), /SIGTERM again: stopping now/);
 });
+
+test('a worker that restarts during the drain joins it: its new streams end in the window, with retry:', async () => {
+  const daemon = await startDaemon(['--drain-seconds', '12'], { workers: 1 });
+  const first = await openViewer(daemon.port, '/respawn');
+  const [worker] = daemon.workerPids();
+  daemon.process.kill('SIGTERM');
+  // The spread has begun once the only stream is ended (by the drain: with a retry).
+  await first.waitForEnd(10_000);
+  assert.ok(lastRetry(first.body) !== undefined);
+  process.kill(worker!, 'SIGKILL');
+  await waitFor(() => daemon.workerPids().some((pid) => pid !== worker), 10_000, 'a new worker');
+  const alive = (): Promise<boolean> => httpRequest(daemon.port, '/healthz').then((r) => r.status === 200, () => false);
+  await waitFor(alive, 10_000, 'the new worker to listen');
+  const late = await openViewer(daemon.port, '/respawn');
+  assert.equal(await daemon.exited, 0);
+  assert.equal(late.ended, true);
+  assert.ok(lastRetry(late.body) !== undefined, 'ended by the drain, not cut by the stop');
+});

@@ -28,14 +28,18 @@ export interface DrainSteps {
   /** Readiness off: /readyz answers 503 from now on. */
   unready(): void;
   /** Sent to every worker once the notice is over. */
-  broadcast(message: Extract<PrimaryMessage, { type: 'drain' }>): void;
+  broadcast(message: DrainMessage): void;
   /** The window is over (or cut short): the usual stop. */
   stop(): void;
 }
 
+type DrainMessage = Extract<PrimaryMessage, { type: 'drain' }>;
+
 export class Drain {
   private readonly timers: NodeJS.Timeout[] = [];
   private started = false;
+  /** When the spread ends, once it has begun (ms since epoch). */
+  private spreadEndsAt: number | undefined;
 
   constructor(private readonly plan: DrainPlan, private readonly steps: DrainSteps) {}
 
@@ -48,8 +52,17 @@ export class Drain {
     this.started = true;
     const { noticeMs, spreadMs } = this.plan;
     this.steps.unready();
-    this.timers.push(setTimeout(() => this.steps.broadcast({ type: 'drain', ms: spreadMs, retryMs: DRAIN_RETRY_MS }), noticeMs));
-    this.timers.push(setTimeout(() => this.finish(), noticeMs + spreadMs));
+    this.timers.push(setTimeout(() => {
+      this.spreadEndsAt = Date.now() + spreadMs;
+      this.steps.broadcast(this.message()!);
+      this.timers.push(setTimeout(() => this.finish(), spreadMs));
+    }, noticeMs));
+  }
+
+  /** What a worker that (re)starts during the spread must do: end its streams in what is left of it. */
+  message(): DrainMessage | undefined {
+    if (this.spreadEndsAt === undefined) return undefined;
+    return { type: 'drain', ms: Math.max(0, this.spreadEndsAt - Date.now()), retryMs: DRAIN_RETRY_MS };
   }
 
   /** Stops at once: the second signal, or the end of the window. */

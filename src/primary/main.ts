@@ -152,8 +152,10 @@ export function startPrimary(options: Options): void {
         expulsions.noted(workerId, message.id);
         return;
       case 'listening':
-        // A worker that (re)starts learns what /readyz answers now; the others hear of changes only.
+        // A worker that (re)starts learns what /readyz answers now, and joins a drain under way.
         pool.send(workerId, readiness.current());
+        const drainUnderWay = drain.message();
+        if (drainUnderWay) pool.send(workerId, drainUnderWay);
         if (++listeningWorkers === options.workers) {
           attendance.start();
           readiness.listen();
