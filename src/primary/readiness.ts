@@ -12,10 +12,15 @@ export const DRAINING_REASON = 'draining: this node is stopping';
 export class Readiness {
   private listening = false;
   private draining = false;
+  /**
+   * Joined once is joined for good: an engine outage later (Redis down) hits every node at once, and a
+   * balancer that saw every node unready would refuse every viewer, while each node can still count its own.
+   */
+  private joined = false;
   private told: ReadinessMessage | undefined;
 
   constructor(
-    /** The cluster seam's `isJoined()`: asked afresh at each check, as a transport may join (or rejoin) late. */
+    /** The cluster seam's `isJoined()`: asked at each check until it is true, as a transport may join late. */
     private readonly isJoined: () => boolean,
     /** Sends the verdict to every worker. */
     private readonly tell: (message: ReadinessMessage) => void,
@@ -41,7 +46,8 @@ export class Readiness {
   current(): ReadinessMessage {
     if (this.draining) return { type: 'readiness', ready: false, reason: DRAINING_REASON };
     if (!this.listening) return { type: 'readiness', ready: false, reason: STARTING_REASON };
-    if (!this.isJoined()) return { type: 'readiness', ready: false, reason: NOT_JOINED_REASON };
+    this.joined ||= this.isJoined();
+    if (!this.joined) return { type: 'readiness', ready: false, reason: NOT_JOINED_REASON };
     return { type: 'readiness', ready: true, reason: 'ready' };
   }
 
