@@ -57,6 +57,7 @@ function buildProgram(): Command {
     .addOption(new Option('--host <host>', 'public address to bind (default: every interface)').env('HOST').argParser(checked(parseHost)))
     .addOption(new Option('-m, --cluster-addr <ip:port>', 'multicast IP:PORT to sync several instances (e.g. 239.255.13.37:314)').argParser(checked(parseClusterAddr)))
     .addOption(new Option('--max-conn-duration <seconds>', 'maximum seconds a stream stays open, 0 to disable').default(d.maxConnDuration).argParser(checked(parseSeconds)))
+    .addOption(new Option('--drain-seconds <seconds>', 'on SIGTERM or SIGINT, seconds to stop being ready and move viewers to other nodes before stopping (0: stop at once)').default(d.drainSeconds).argParser(checked(parseSeconds)))
     .option('--enable-uuid', 'allow /{namespace}/{uuid}: a new stream ends every other stream with the same uuid', false)
     .addOption(new Option('--cluster-notify-interval <seconds>', 'seconds between a node\'s advertisements').default(d.clusterNotifyInterval).argParser(checked(parsePeriod)))
     .addOption(new Option('--cluster-node-timeout <seconds>', 'seconds after which a silent node is forgotten').default(d.clusterNodeTimeout).argParser(checked(parsePeriod)))

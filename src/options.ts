@@ -24,6 +24,8 @@ export interface Options {
   /** Key of the HMAC-SHA256 tag on every peer datagram; undefined sends and accepts them unsigned. */
   clusterSecret: string | undefined;
   maxConnDuration: number;
+  /** Seconds a SIGTERM takes to move viewers to other nodes before stopping (docs/load-balancers.md); 0: stop at once. */
+  drainSeconds: number;
   enableUuid: boolean;
   clusterNotifyInterval: number;
   clusterNodeTimeout: number;
@@ -79,6 +81,7 @@ export const defaults: Options = {
   clusterTtl: 1,
   clusterSecret: undefined,
   maxConnDuration: 3600,
+  drainSeconds: 0,
   enableUuid: false,
   clusterNotifyInterval: 2,
   clusterNodeTimeout: 5,

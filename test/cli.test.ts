@@ -34,6 +34,7 @@ const badValues: [string[], RegExp][] = [
   [['--workers', 'abc'], /--workers <num>.*'abc'.*whole number/],
   [['-w', '0'], /--workers <num>/],
   [['--max-conn-duration', '-5'], /--max-conn-duration <seconds>.*'-5'/],
+  [['--drain-seconds', 'later'], /--drain-seconds <seconds>.*'later'.*must be a number/],
   [['--notify-delta-ratio', '1.5'], /--notify-delta-ratio <ratio>.*ratio from 0 to 1/],
   [['--notify-min-delay', 'soon'], /--notify-min-delay <seconds>.*must be a number/],
   [['--notify-min-delay', '0'], /--notify-min-delay <seconds>.*at least 0.01/],

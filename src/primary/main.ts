@@ -15,6 +15,7 @@ import { createAttendanceLog } from '../attendance/create-attendance-log.js';
 import { createAdminPort } from './admin/admin-port.js';
 import { CountryDatabase, NO_COUNTRY } from '../attendance/geoip.js';
 import { HISTORY_STEP_MS } from './member-history.js';
+import { Drain, planDrain } from './drain.js';
 import { Expulsions } from './expulsions.js';
 import { Monitor } from './monitor.js';
 import { collectPushes } from './notifier.js';
@@ -22,6 +23,7 @@ import { createPeers } from './peers/create-peers.js';
 import { nodeIdentity } from './peers/node-identity.js';
 import type { PeerSink } from './peers/peers.js';
 import { Reloader } from './reload.js';
+import { Readiness } from './readiness.js';
 import { SessionRegistry } from './session-registry.js';
 import { createStatsServer } from './stats-server.js';
 import { WorkerPool } from './worker-pool.js';
@@ -31,6 +33,8 @@ const debugSessions = debugFor('sessions');
 const SHUTDOWN_DEADLINE_MS = 4000;
 /** How long a stop waits for the attendance log to write what it holds and every open session's exit. */
 const ATTENDANCE_CLOSE_DEADLINE_MS = 5000;
+/** How often readiness asks the cluster seam whether it is joined (a transport may join late, or drop out). */
+const READINESS_CHECK_MS = 250;
 export const OPTIONS_ENV = 'AUDIENCE_METER_OPTIONS';
 /** This node's id, which workers put in every connection id. */
 export const NODE_ID_ENV = 'AUDIENCE_METER_NODE_ID';
@@ -123,6 +127,12 @@ export function startPrimary(options: Options): void {
     },
   };
   const peers = createPeers(options, { counts: () => table.localCounts(), sessions: () => sessions.advertised() }, fromPeers);
+  const readiness = new Readiness(() => peers.isJoined(), (message) => pool.broadcast(message));
+  const drain = new Drain(planDrain(options.drainSeconds), {
+    unready: () => readiness.drain(),
+    broadcast: (message) => pool.broadcast(message),
+    stop: () => void shutdown(0),
+  });
 
   function onWorkerMessage(workerId: number, message: WorkerMessage): void {
     switch (message.type) {
@@ -149,8 +159,13 @@ export function startPrimary(options: Options): void {
         expulsions.noted(workerId, message.id);
         return;
       case 'listening':
+        // A worker that (re)starts learns what /readyz answers now, and joins a drain under way.
+        pool.send(workerId, readiness.current());
+        const drainUnderWay = drain.message();
+        if (drainUnderWay) pool.send(workerId, drainUnderWay);
         if (++listeningWorkers === options.workers) {
           attendance.start();
+          readiness.listen();
           logInfo(`listening on ${message.address} with ${options.workers} worker${options.workers === 1 ? '' : 's'}`);
         }
         return;
@@ -268,6 +283,7 @@ export function startPrimary(options: Options): void {
     if (stopping) return;
     stopping = true;
     debug('shutting down');
+    drain.cancel();
     for (const timer of timers) clearInterval(timer);
     for (const server of servers) server.close();
     monitor.close();
@@ -279,16 +295,29 @@ export function startPrimary(options: Options): void {
     process.exit(exitCode);
   }
 
-  process.on('SIGTERM', () => void shutdown(0));
-  process.on('SIGINT', () => void shutdown(0));
   // A reload, never a stop (docs/signals.md): a closed terminal or a log rotation's kill -HUP included.
   process.on('SIGHUP', () => { if (!stopping) logInfo(reloader.reload(Date.now())); });
+  /** SIGTERM and SIGINT alike: a drain with --drain-seconds, unless one runs already (then at once). */
+  function onStopSignal(signal: NodeJS.Signals): void {
+    if (drain.running) {
+      if (!stopping) logInfo(`${signal} again: stopping now`);
+      return drain.finish();
+    }
+    // Nothing to drain before every worker listens, or once stopping.
+    if (options.drainSeconds === 0 || listeningWorkers < options.workers || stopping) return void shutdown(0);
+    logInfo(`${signal}: draining for ${options.drainSeconds} s (/readyz answers 503, streams end over the window); ${signal} again stops now`);
+    drain.start();
+  }
+
+  process.on('SIGTERM', onStopSignal);
+  process.on('SIGINT', onStopSignal);
 
   startServers().then(
     () => {
       pool.start();
       timers.push(setInterval(pushCounts, options.notifyMinDelay * 1000));
       timers.push(setInterval(sweepNamespaces, 1000));
+      timers.push(setInterval(() => readiness.check(), READINESS_CHECK_MS));
       timers.push(setInterval(sampleMembers, options.sampleInterval * 1000));
       // The admin page's chart without the attendance log.
       if (!attendance.reports) timers.push(setInterval(() => monitor.history.sample(Array.from(table.namespaces.values(), (r) => [r.name, r.members] as const), Date.now()), HISTORY_STEP_MS));

@@ -81,6 +81,10 @@ export type PrimaryMessage =
   | { type: 'deliver'; id: number; target: DeliveryTarget; event: string; data: string }
   /** The auth secrets changed (a SIGHUP reload): verify tokens with these from now on. */
   | { type: 'auth-secrets'; secrets: AuthSecrets }
+  /** What GET /readyz answers from now on: 200, or 503 with `reason` (one line). */
+  | { type: 'readiness'; ready: boolean; reason: string }
+  /** The node drains: end every stream, a share at a time, within `ms`, each told to come back after about `retryMs`. */
+  | { type: 'drain'; ms: number; retryMs: number }
   | { type: 'shutdown' };
 
 const MAX_NAME_LENGTH = 1024;
@@ -194,6 +198,10 @@ export function parsePrimaryMessage(raw: unknown): PrimaryMessage | undefined {
         && typeof m.data === 'string' && m.data.length <= MAX_DELIVERY_DATA ? (m as PrimaryMessage) : undefined;
     case 'auth-secrets':
       return isAuthSecrets(m.secrets) ? (m as PrimaryMessage) : undefined;
+    case 'readiness':
+      return typeof m.ready === 'boolean' && isName(m.reason) && !/[\r\n]/.test(m.reason) ? (m as PrimaryMessage) : undefined;
+    case 'drain':
+      return isCount(m.ms) && isCount(m.retryMs) ? (m as PrimaryMessage) : undefined;
     case 'shutdown':
       return m as PrimaryMessage;
     default:

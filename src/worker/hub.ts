@@ -93,6 +93,18 @@ export class Hub {
     for (const room of this.rooms.values()) for (const viewer of room.viewers) viewer.send(push);
   }
 
+  /** Every viewer in a room, room by room; one whose connection is ending stays until its 'close'. */
+  *viewers(): IterableIterator<Viewer> {
+    for (const room of this.rooms.values()) yield* room.viewers;
+  }
+
+  /** Viewers whose connection the daemon has not begun to end. */
+  openViewers(): number {
+    let open = 0;
+    for (const viewer of this.viewers()) if (viewer.endedFor === undefined) open++;
+    return open;
+  }
+
   /** The worker is stopping: every stream ends, recorded as `shutdown`. */
   endAll(): void {
     for (const room of this.rooms.values()) for (const viewer of room.viewers) viewer.end('shutdown');

@@ -6,6 +6,7 @@ import { debugFor, enableAllDebug, logError } from '../log.js';
 import { OpenFileWatch, softOpenFileLimit } from './fd-watch.js';
 import type { Options } from '../options.js';
 import { deliver } from './delivery.js';
+import { StreamDrain } from './drain.js';
 import { Hub } from './hub.js';
 import { Lifetimes } from './lifetimes.js';
 import { IdentityVerifier } from '../attendance/identity.js';
@@ -13,6 +14,7 @@ import { compileProxyTrust } from '../attendance/client-ip.js';
 import { Gate } from './admission.js';
 import { createPublicListener } from './public-listener.js';
 import { createHttpFallback } from './public-server.js';
+import { Probes } from './probes.js';
 import { ConnectionIds } from './session-ids.js';
 import { Sessions } from './sessions.js';
 import { createStreams } from './streams.js';
@@ -46,11 +48,13 @@ const reloadedSecrets = authSecretsFromEnv(process.env[AUTH_SECRETS_ENV]);
 if (reloadedSecrets) verifier.setSecrets(reloadedSecrets);
 const gate = new Gate(verifier, sessions, compileProxyTrust(options.trustProxy));
 const streams = createStreams(hub, lifetimes, uuids, sessions, directory);
-const fallback = createHttpFallback({ streams, uuids, enableUuid: options.enableUuid, gate });
+const probes = new Probes();
+const drain = new StreamDrain(hub);
+const fallback = createHttpFallback({ streams, uuids, enableUuid: options.enableUuid, gate, probes });
 // WebSocket upgrades are declined by the raw fast path and arrive at node:http.
 const wsViewers = createWsViewers({ hub, streams, gate, directory, enableUuid: options.enableUuid, pingIntervalMs: options.wsPingInterval * 1000 });
 fallback.on('upgrade', wsViewers.onUpgrade);
-const listener = createPublicListener({ streams, fallback, enableUuid: options.enableUuid, gate });
+const listener = createPublicListener({ streams, fallback, enableUuid: options.enableUuid, gate, probes });
 const server = listener.server;
 let stopping = false;
 
@@ -105,6 +109,12 @@ function onPrimaryMessage(message: PrimaryMessage): void {
       verifier.setSecrets(message.secrets);
       debug('worker %d: auth secrets replaced', workerId);
       return;
+    case 'readiness':
+      probes.setReadiness(message.ready, message.reason);
+      return;
+    case 'drain':
+      drain.start(message.ms, message.retryMs);
+      return;
     case 'shutdown':
       stop();
       return;
@@ -116,6 +126,7 @@ function stop(): void {
   stopping = true;
   clearInterval(reportTimer);
   lifetimes.stop();
+  drain.stop();
   listener.stop();
   wsViewers.stop();
   // The listener's close callback runs once every connection it accepted is gone.
@@ -131,10 +142,12 @@ process.on('message', (raw: unknown) => {
   if (message) onPrimaryMessage(message);
   else debug('dropped a malformed message from the primary');
 });
-// The primary orchestrates shutdown; a Ctrl-C reaching the whole process group must not cut streams first.
+// The primary orchestrates shutdown; a Ctrl-C reaching the whole process group, or a SIGTERM to the whole
+// control group (systemd), must not cut streams first, nor a drain short.
 process.on('SIGINT', () => {});
 // SIGHUP is the primary's reload (it sends what changed); a closed terminal sends it to every process.
 process.on('SIGHUP', () => debug('worker %d: SIGHUP left to the primary', workerId));
+process.on('SIGTERM', () => {});
 process.on('disconnect', stop);
 
 const reportTimer = setInterval(() => report(), TICK_MS);

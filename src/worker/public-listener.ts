@@ -8,6 +8,7 @@ import type { Server as HttpServer } from 'node:http';
 import { SSE_HEADERS } from '../protocol/sse.js';
 import { debugFor } from '../log.js';
 import type { Admission, Gate } from './admission.js';
+import type { Probes } from './probes.js';
 import { rawAnswer } from './raw-answers.js';
 import { readRequestHead } from './request-head.js';
 import { routeRequest } from './routes.js';
@@ -32,6 +33,7 @@ export interface PublicListenerDeps {
   fallback: HttpServer;
   enableUuid: boolean;
   gate: Gate;
+  probes: Probes;
 }
 
 export interface PublicListener {
@@ -40,7 +42,7 @@ export interface PublicListener {
   stop(): void;
 }
 
-export function createPublicListener({ streams, fallback, enableUuid, gate }: PublicListenerDeps): PublicListener {
+export function createPublicListener({ streams, fallback, enableUuid, gate, probes }: PublicListenerDeps): PublicListener {
   /** Connections whose request head is not complete yet, oldest first. */
   const awaitingHead = new Set<PendingSocket>();
   let stopped = false;
@@ -65,7 +67,11 @@ export function createPublicListener({ streams, fallback, enableUuid, gate }: Pu
     this.off('data', onHeadData);
     this.off('close', onEarlyClose);
     const route = head === 'decline' ? undefined : routeRequest(head.method, head.target, head.accept, enableUuid);
-    // Only a lone stream request is served here; pipelined bytes or any other request go to node:http.
+    if (route?.kind === 'probe' && bytes.length === head.length) {
+      this.end(probes.raw(route.probe));
+      return;
+    }
+    // Only a lone stream request (or probe) is served here; pipelined bytes or any other request go to node:http.
     if (head === 'decline' || route?.kind !== 'stream' || bytes.length !== head.length) {
       handToHttp(this, bytes);
       return;

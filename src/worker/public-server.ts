@@ -7,6 +7,7 @@ import { SSE_HEADERS } from '../protocol/sse.js';
 import { debugFor } from '../log.js';
 import type { Admission, Gate } from './admission.js';
 import { serveClientFile } from './client-files.js';
+import type { Probes } from './probes.js';
 import { MAX_HEAD_BYTES } from './request-head.js';
 import { routeRequest } from './routes.js';
 import type { Streams } from './streams.js';
@@ -30,9 +31,10 @@ export interface HttpFallbackDeps {
   uuids: UuidRegistry;
   enableUuid: boolean;
   gate: Gate;
+  probes: Probes;
 }
 
-export function createHttpFallback({ streams, uuids, enableUuid, gate }: HttpFallbackDeps): Server {
+export function createHttpFallback({ streams, uuids, enableUuid, gate, probes }: HttpFallbackDeps): Server {
   function startOrRefuse(req: IncomingMessage, res: ServerResponse, ns: string, uuid: string | undefined, admission: Admission): void {
     // The viewer went away while its token was verified: nothing to open, nothing to count.
     if (res.destroyed || req.socket.destroyed || req.socket.readableEnded) return;
@@ -56,6 +58,8 @@ export function createHttpFallback({ streams, uuids, enableUuid, gate }: HttpFal
       case 'client-file':
         serveClientFile(route.name, req, res);
         return;
+      case 'probe':
+        return probes.answer(route.probe, res);
       case 'plain':
         if (route.uuid !== undefined) uuids.endEverywhere(route.uuid, Date.now());
         return answer(res, 200);

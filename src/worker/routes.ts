@@ -1,6 +1,7 @@
 // What a request to the public port asks for, decided once for both ways a request arrives (the raw
 // stream fast path and node:http), so the two can never disagree.
 import { decodeName, pathSegments } from '../protocol/namespace.js';
+import { isProbe, type Probe } from './probes.js';
 
 export type Route =
   | { kind: 'stream'; ns: string; uuid: string | undefined }
@@ -8,6 +9,8 @@ export type Route =
   | { kind: 'plain'; uuid: string | undefined }
   | { kind: 'client-file'; name: string }
   | { kind: 'preflight' }
+  /** GET /healthz or /readyz, for load balancers and orchestrators: never a stream, never counted. */
+  | { kind: 'probe'; probe: Probe }
   | { kind: 'error'; status: number; reason: string };
 
 export const CLIENT_FILES: ReadonlySet<string> = new Set(['audience.js', 'jquery.audience.js']);
@@ -34,6 +37,11 @@ export function routeRequest(method: string, target: string, accept: string | un
   }
   const ns = decodeName(first);
   if (!ns.ok) return { kind: 'error', status: 400, reason: ns.reason };
+  // The probes' names are not namespaces (a 2.x page using one gets a 404 that says why; docs/load-balancers.md).
+  if (isProbe(ns.name)) {
+    if (second === undefined && !wantsEventStream(accept)) return { kind: 'probe', probe: ns.name };
+    return { kind: 'error', status: 404, reason: `/${ns.name} is the load balancers' probe, not a namespace` };
+  }
   let uuid: string | undefined;
   // Without --enable-uuid, anything after the namespace is ignored, as 2.x did.
   if (enableUuid && second !== undefined && second !== '') {

@@ -152,6 +152,11 @@ export class MulticastPeers implements Peers {
     };
   }
 
+  /** Once in the group: it hears the others from then on (who they are is learnt within a round). */
+  isJoined(): boolean {
+    return this.joined && !this.stopped;
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;

@@ -74,6 +74,11 @@ export interface Peers {
   /** Sessions this node expelled, for the other nodes to refuse their browsers' reconnection too. */
   publishExpelled(sessions: readonly string[]): void;
   describe(): PeersReport;
+  /**
+   * Whether this node has joined its cluster, or is knowingly alone (GET /readyz answers 503 until then).
+   * Asked often (a few times a second): it must be cheap.
+   */
+  isJoined(): boolean;
   /** Leaves the cluster: a goodbye, so the others drop this node's counts at once. */
   stop(): Promise<void>;
 }

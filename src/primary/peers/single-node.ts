@@ -18,5 +18,10 @@ export class SingleNode implements Peers {
     return { transport: 'none', peers: [], dropped: {} };
   }
 
+  /** Alone by design, from the start. */
+  isJoined(): boolean {
+    return true;
+  }
+
   async stop(): Promise<void> {}
 }
