@@ -31,6 +31,8 @@ export function documentedConfig(daemonPort: number, listenPort: number): string
 
 export interface Nginx {
   port: number;
+  /** The master process. */
+  pid: number;
   /** nginx's access log so far (one line per finished request, `combined` format). */
   accessLog(): string;
   stop(): Promise<void>;
@@ -45,6 +47,8 @@ export async function startNginx(daemonPort: number): Promise<Nginx> {
 daemon off;
 master_process on;
 worker_processes 1;
+# Two sockets per viewer (browser side, daemon side).
+worker_rlimit_nofile 10000;
 ${process.getuid?.() === 0 ? 'user root;' : ''}
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
@@ -78,6 +82,7 @@ ${documentedConfig(daemonPort, port)}
   }
   return {
     port,
+    pid: child.pid!,
     accessLog: () => readOr(join(dir, 'access.log')),
     async stop() {
       process.off('exit', kill);
