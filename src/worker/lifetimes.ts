@@ -80,8 +80,8 @@ export class Lifetimes {
     }
   }
 
-  /** Ends every second up to now (several when the event loop was held up). */
-  private endExpired(now: number): void {
+  /** Ends every second up to `now` (several when the event loop was held up). Run by the timer; tests call it. */
+  endExpired(now: number): void {
     const nowSecond = Math.floor(now / 1000);
     for (; this.nextSecond <= nowSecond; this.nextSecond++) {
       const due = this.dueBySecond.get(this.nextSecond);
