@@ -41,6 +41,7 @@
     var subscribed = Object.create(null); // named SSE events hooked on each source
     var closed = false;
     var page = null;  // the last page(), sent again on reconnection
+    var lastId = '';  // the SSE session id, for a stream this client reopens
     var delay = 1000; // reconnection delay, doubled up to 30 s, reset once open
     var timer;
 
@@ -119,9 +120,12 @@
 
     function open(token) {
       var href = url;
-      if (ws || token != null) {
+      if (ws || token != null || lastId) {
         var u = new URL(url, root.location && root.location.href);
         if (token != null) u.searchParams.set('token', token);
+        // What EventSource sends as Last-Event-ID when it reconnects by
+        // itself: a session the daemon expelled is refused (204), not reopened.
+        if (lastId) u.searchParams.set('last-event-id', lastId);
         if (ws) {
           // The page the viewer is on goes with the upgrade (browsers send no
           // Referer with it), unless the url names one already.
@@ -164,6 +168,7 @@
       // Unnamed events: the 2.x protocol, "123" or "service=message".
       socket.addEventListener('message', function (e) {
         var data = e.data;
+        if (e.lastEventId) lastId = e.lastEventId;
         if (COUNT.test(data)) return setCount(+data);
         // The message itself may contain "=": only the first one separates.
         var eq = data.indexOf('=');

@@ -44,7 +44,7 @@ test('demo.html carries its placeholders and writes text only', async () => {
 
 // --- behaviour of audience.js against a stand-in EventSource ---------------
 
-type Listener = (e: { data?: string }) => void;
+type Listener = (e: { data?: string; lastEventId?: string }) => void;
 
 // Objects made inside the vm context have that context's Object.prototype, which
 // deepStrictEqual would reject: compare their plain JSON shape.
@@ -64,9 +64,9 @@ class FakeEventSource {
     this.closed = true;
   }
   // What the browser does when the stream delivers an event.
-  fire(type: string, data?: string): void {
+  fire(type: string, data?: string, lastEventId = ''): void {
     if (this.closed) return;
-    for (const fn of this.listeners.get(type) ?? []) fn({ data });
+    for (const fn of this.listeners.get(type) ?? []) fn({ data, lastEventId });
   }
 }
 
@@ -311,8 +311,14 @@ test('over SSE: a stream the browser gave up on is reopened with backoff, its na
   current.fire('offer', '10%');
   assert.deepEqual(seen, [12, '10%']);
   current.fire('open');
+  current.fire('message', '13', 'session-7'); // the first count carries the session id
+  current.fire('message', '14'); // later ones don't; EventSource keeps the last one
   giveUp(current);
-  assert.ok(timers.shift()![1] <= 1500, 'the delay starts over once a stream opened');
+  const [reopen, delay] = timers.shift()!;
+  assert.ok(delay <= 1500, 'the delay starts over once a stream opened');
+  reopen();
+  assert.equal(FakeEventSource.instances.at(-1)!.url, 'https://meter.test/ns?last-event-id=session-7',
+    'the session id goes along, as Last-Event-ID would (an expelled session gets 204)');
   handle.close();
   assert.equal(timers.length, 0);
 });
