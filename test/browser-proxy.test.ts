@@ -5,16 +5,14 @@
 // the daemon again, so only the client's own reconnection can bring the counts back. Skips with a reason
 // without Chromium or nginx (fails under CI=true).
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, servePages, SKIP, WAIT_MS, waitForText, type PageServer } from './helpers/browser.js';
+import { JQUERY, launchChromium, openPage, servePages, SKIP, WAIT_MS, waitForText, type PageServer } from './helpers/browser.js';
 import { startDaemon, waitFor, waitForMembers, type Daemon } from './helpers/daemon.js';
 import { SKIP_NGINX, startNginx, type Nginx } from './helpers/nginx.js';
 import { SseClient } from './helpers/sse-client.js';
 
 const FAST = ['--notify-min-delay', '0.1', '--notify-delta-ratio', '0'];
-const jquery = readFileSync(new URL('../../node_modules/jquery/dist/jquery.min.js', import.meta.url), 'utf8');
 
 function meterPage(meter: string, ns: string, transport: string): string {
   return `<!DOCTYPE html>
@@ -60,7 +58,7 @@ describe('browser: behind nginx, a daemon restart', { skip: SKIP || SKIP_NGINX }
         const [, ns, transport] = /^\/page\/([a-z-]+)\/(sse|ws|legacy)$/.exec(req.url ?? '') ?? [];
         const meter = `http://127.0.0.1:${nginx?.port}`;
         if (req.url === '/jquery.js') {
-          res.writeHead(200, { 'Content-Type': 'application/javascript; charset=utf-8' }).end(jquery);
+          res.writeHead(200, { 'Content-Type': 'application/javascript; charset=utf-8' }).end(JQUERY);
         } else if (ns && transport && nginx) {
           res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(transport === 'legacy' ? legacyPage(meter, ns) : meterPage(meter, ns, transport));
         } else {
@@ -81,10 +79,7 @@ describe('browser: behind nginx, a daemon restart', { skip: SKIP || SKIP_NGINX }
     const errors: string[] = [];
     const pages: Array<{ page: Page; ns: string }> = [];
     for (const [ns, transport] of [['proxied-sse', 'sse'], ['proxied-ws', 'ws'], ['proxied-legacy', 'legacy']] as const) {
-      const page = await browser!.newPage();
-      page.on('pageerror', (error) => errors.push(error.message));
-      await page.goto(`http://127.0.0.1:${pageServer!.port}/page/${ns}/${transport}`);
-      pages.push({ page, ns });
+      pages.push({ page: await openPage(await browser!.newContext(), `http://127.0.0.1:${pageServer!.port}/page/${ns}/${transport}`, errors), ns });
     }
     for (const { page, ns } of pages) {
       await waitForMembers(daemon!, ns, 1, WAIT_MS);

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, servePages, SKIP, WAIT_MS, waitForText, type PageServer } from './helpers/browser.js';
+import { launchChromium, openPage, servePages, SKIP, WAIT_MS, waitForText, type PageServer } from './helpers/browser.js';
 import { startDaemon, waitFor, waitForMembers, type Daemon } from './helpers/daemon.js';
 import { httpRequest } from './helpers/http.js';
 import { SseClient } from './helpers/sse-client.js';
@@ -91,10 +91,7 @@ describe('browser: short-lived tokens refreshed before each connection', { skip:
     const errors: string[] = [];
     const pages: Array<{ page: Page; ns: string }> = [];
     for (const [ns, transport] of [['short-sse', 'sse'], ['short-ws', 'ws']] as const) {
-      const page = await browser!.newPage();
-      page.on('pageerror', (error) => errors.push(error.message));
-      await page.goto(`http://127.0.0.1:${pageServer!.port}/page/${ns}/${transport}`);
-      pages.push({ page, ns });
+      pages.push({ page: await openPage(await browser!.newContext(), `http://127.0.0.1:${pageServer!.port}/page/${ns}/${transport}`, errors), ns });
     }
     const seen = new Map<string, Set<string>>(pages.map(({ ns }) => [ns, new Set<string>()]));
     const startedAt = Date.now();
