@@ -16,8 +16,11 @@ import { AUTH_SECRET, signToken } from './helpers/tokens.js';
 /** Token lifetime the site signs: with the daemon's 5 s clock tolerance, a token is refused 7 s after issue at most. */
 const TOKEN_SECONDS = 2;
 const MAX_CONN_SECONDS = 2;
-/** Refusals the daemon logs with --debug, on all three paths (raw streams, node:http, WebSocket upgrades). */
-const REFUSAL = /\b401\b|refused upgrade/;
+/**
+ * Refusals the daemon logs with --debug, on its three ways in: "401 on a stream request: …" (raw streams),
+ * "401 /ns?token=…: …" (node:http), "401 on an upgrade: …" and "refused upgrade …" (WebSocket).
+ */
+const REFUSAL = / 401 (on a stream request|on an upgrade|\/)|refused upgrade/;
 
 function tokenPage(publicPort: number, ns: string, transport: string): string {
   const meter = `http://127.0.0.1:${publicPort}`;

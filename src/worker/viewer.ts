@@ -24,7 +24,7 @@ export abstract class Viewer {
   endedFor: ExitReason | undefined = undefined;
   /** This worker's number for the connection (its connection id is made from it): -1 until its session starts. */
   connection = -1;
-  /** The second (since epoch) at which --max-conn-duration ends this connection; 0 when it never does. */
+  /** The second (since epoch) at which --max-conn-duration ends this connection; 0 when it never does. Set by Lifetimes. */
   endsAtSecond = 0;
 
   constructor(
