@@ -46,6 +46,13 @@ test('--max-conn-duration: each connection ends between 0.9 and 1.0 of it, sprea
   assert.ok(ended.every(([, reason]) => reason === 'max-duration'));
   assert.ok(!ended.some(([v]) => v === gone));
   assert.equal(new Set(ended.map(([v]) => v)).size, viewers.length, 'each ended once');
+
+  // After a jump of the clock far ahead, what was filed still ends, and only once.
+  const later = standIn(Date.now(), ended);
+  lifetimes.track(later);
+  lifetimes.endExpired(Date.now() + 365 * 86_400_000);
+  assert.equal(ended.at(-1)![0], later);
+  assert.equal(ended.length, viewers.length + 1);
 });
 
 describe('the daemon', () => {

@@ -83,15 +83,23 @@ export class Lifetimes {
   /** Ends every second up to `now` (several when the event loop was held up). Run by the timer; tests call it. */
   endExpired(now: number): void {
     const nowSecond = Math.floor(now / 1000);
-    for (; this.nextSecond <= nowSecond; this.nextSecond++) {
-      const due = this.dueBySecond.get(this.nextSecond);
-      if (!due) continue;
-      this.dueBySecond.delete(this.nextSecond);
-      for (const viewer of due) {
-        // Ending closes the connection; its 'close' handler calls forget(), which finds nothing filed now.
-        viewer.endsAtSecond = 0;
-        viewer.end('max-duration');
-      }
+    if (nowSecond - this.nextSecond > this.dueBySecond.size) {
+      // A long gap (the clock jumped ahead): fewer seconds are filed than have passed, so walk those.
+      for (const second of [...this.dueBySecond.keys()]) if (second <= nowSecond) this.endSecond(second);
+    } else {
+      for (let second = this.nextSecond; second <= nowSecond; second++) this.endSecond(second);
+    }
+    this.nextSecond = Math.max(this.nextSecond, nowSecond + 1);
+  }
+
+  private endSecond(second: number): void {
+    const due = this.dueBySecond.get(second);
+    if (!due) return;
+    this.dueBySecond.delete(second);
+    for (const viewer of due) {
+      // Ending closes the connection; its 'close' handler calls forget(), which finds nothing filed now.
+      viewer.endsAtSecond = 0;
+      viewer.end('max-duration');
     }
   }
 }
