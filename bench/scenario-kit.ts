@@ -45,7 +45,7 @@ export interface Scenario<S extends Spec> {
   /** For run-kit's repeated() / quietRun(): the load to wait for, and when a run must be done again. */
   quiet: QuietOptions<{ cpu: CpuUse }>;
   /** Starts audience-meter as the flags say (`workers` overrides --workers); `extra` goes before the user's --daemon-arg. */
-  startDaemon(o?: { extra?: string[]; readyTimeoutMs?: number; workers?: number }): Promise<Target>;
+  startDaemon(o?: { extra?: string[]; readyTimeoutMs?: number; workers?: number; ports?: { port: number; statsPort: number; notificationPort: number } }): Promise<Target>;
 }
 
 /**
@@ -81,6 +81,7 @@ export function parseScenario<S extends Spec>(
         env: v['daemon-env'] as string[] | undefined,
         logPath: v['daemon-log'] as string | undefined,
         readyTimeoutMs: d.readyTimeoutMs,
+        ports: d.ports,
       }),
   };
 }

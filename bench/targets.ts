@@ -64,9 +64,13 @@ export async function startAudienceMeter(opts: {
   env?: string[];
   logPath?: string;
   readyTimeoutMs?: number;
+  /** The ports of a daemon this one replaces (a restart); fresh free ports otherwise. */
+  ports?: { port: number; statsPort: number; notificationPort: number };
 }): Promise<Target> {
   const bin = fileURLToPath(new URL(opts.bin ?? 'bin/audience-meter', pathToFileURL(repoRoot)));
-  const [port, statsPort, notificationPort] = await freePorts(3);
+  const [port, statsPort, notificationPort] = opts.ports
+    ? [opts.ports.port, opts.ports.statsPort, opts.ports.notificationPort]
+    : await freePorts(3);
   const args = [
     ...(opts.nodeArgs ?? []),
     bin,

@@ -8,8 +8,14 @@
  *
  * transport: 'sse' (EventSource), 'ws' (WebSocket), or 'auto' (the default):
  * EventSource where the browser has it, else WebSocket. SSE comes first
- * because it costs the daemon least and the browser reconnects it itself;
- * ask for 'ws' to report page changes.
+ * because it costs the daemon least; ask for 'ws' to report page changes.
+ * Both reconnect until close() or 'expelled', whatever stood in between.
+ *
+ * token: a function returning a token (or a promise of one) for ?token=,
+ * called before every connection and reconnection, so tokens can be short:
+ *   audience(url, { token: function () {
+ *     return fetch('/meter-token').then(function (r) { return r.text(); });
+ *   } });
  *
  * No dependencies and no build step: this file is served as-is to every
  * viewer, so it stays plain ES5 and small.
@@ -28,19 +34,22 @@
     options = options || {};
     var transport = options.transport || 'auto';
     var ws = transport == 'ws' || (transport == 'auto' && !root.EventSource);
-    var source;
+    var fresh = options.token; // function () -> token or promise of one
+    var source = null;
     // Prototype-less maps, so that a name like "constructor" is just a name.
     var listeners = Object.create(null);  // type -> [fn]
-    var subscribed = Object.create(null); // named SSE events hooked on source
+    var subscribed = Object.create(null); // named SSE events hooked on each source
     var closed = false;
     var page = null;  // the last page(), sent again on reconnection
-    var delay = 1000; // WebSocket reconnection delay, doubled up to 30 s
+    var lastId = '';  // the SSE session id, for a stream this client reopens
+    var delay = 1000; // reconnection delay, doubled up to 30 s, reset once open
     var timer;
 
     var handle = {
       count: null,
-      // Exposed for what this wrapper doesn't cover (readyState, raw events);
-      // over WebSocket, the current socket (a new one after a reconnection).
+      // Exposed for what this wrapper doesn't cover (readyState, raw events):
+      // the current EventSource or WebSocket, a new one after a reconnection
+      // ('open' fires on each); null until the first token has come.
       source: null,
       transport: ws ? 'ws' : 'sse',
       on: on,
@@ -75,54 +84,91 @@
       if (name == 'expelled') close();
     }
 
-    // Hooks a named SSE event once. EventSource can't listen to "every named
-    // event", so names are subscribed when a page asks for them, and the
-    // events are delivered both to their own listeners and to 'message' ones.
-    function subscribe(name) {
-      if (ws || subscribed[name]) return;
-      subscribed[name] = 1;
+    // Hooks a named SSE event on the current source. EventSource can't listen
+    // to "every named event", so names are subscribed when a page asks for
+    // them (and again on each new source), and the events are delivered both
+    // to their own listeners and to 'message' ones.
+    function listen(name) {
       source.addEventListener(name, function (e) { named(name, e.data); });
     }
 
-    function hook(socket) {
-      handle.source = source = socket;
-      socket.addEventListener('error', function (e) { emit('error', e); });
+    function subscribe(name) {
+      if (ws || subscribed[name]) return;
+      subscribed[name] = 1;
+      if (source) listen(name);
+    }
+
+    // The one backoff of both transports: doubling, with up to half again of
+    // jitter so that viewers cut off together don't come back together.
+    function retry() {
+      if (closed) return;
+      timer = setTimeout(connect, delay * (1 + Math.random() / 2));
+      delay = Math.min(delay * 2, 30000);
+    }
+
+    // Each (re)connection asks the site for a fresh token first, so tokens
+    // may live minutes rather than outlast the event.
+    function connect() {
+      if (!fresh) return open();
+      new Promise(function (resolve) { resolve(fresh()); }).then(function (token) {
+        if (!closed) open(token);
+      }, function (err) {
+        emit('error', err);
+        retry();
+      });
+    }
+
+    function open(token) {
+      var href = url;
+      if (ws || token != null || lastId) {
+        var u = new URL(url, root.location && root.location.href);
+        if (token != null) u.searchParams.set('token', token);
+        // What EventSource sends as Last-Event-ID when it reconnects by
+        // itself: a session the daemon expelled is refused (204), not reopened.
+        if (lastId) u.searchParams.set('last-event-id', lastId);
+        if (ws) {
+          // The page the viewer is on goes with the upgrade (browsers send no
+          // Referer with it), unless the url names one already.
+          u.protocol = u.protocol.replace('http', 'ws');
+          if (root.location && !u.searchParams.has('page')) u.searchParams.set('page', root.location.pathname + root.location.search);
+        }
+        href = u.href;
+      }
+      var socket = handle.source = source = ws
+        ? new WebSocket(href)
+        : new EventSource(href, { withCredentials: !!options.withCredentials });
       socket.addEventListener('open', function (e) {
         delay = 1000;
         if (ws && page) socket.send(page);
         emit('open', e);
       });
-    }
-
-    function connect() {
-      // The page the viewer is on goes with the upgrade (browsers send no
-      // Referer with it), unless the url names one already.
-      var u = new URL(url, root.location && root.location.href);
-      u.protocol = u.protocol.replace('http', 'ws');
-      if (root.location && !u.searchParams.has('page')) u.searchParams.set('page', root.location.pathname + root.location.search);
-      hook(new WebSocket(u.href));
-      source.onmessage = function (e) {
-        var m;
-        try { m = JSON.parse(e.data); } catch (err) { return; }
-        if (m.type == 'count') setCount(m.members);
-        else if (m.type == 'message') named(m.event, m.data);
-        else if (m.type == 'expelled') named('expelled', m.reason);
-      };
-      // WebSocket, unlike EventSource, does not reconnect by itself.
-      source.onclose = function () {
-        if (closed) return;
-        timer = setTimeout(connect, delay * (1 + Math.random() / 2));
-        delay = Math.min(delay * 2, 30000);
-      };
-    }
-
-    if (ws) connect();
-    else {
-      // The browser reconnects on its own (honouring the daemon's "retry:").
-      hook(new EventSource(url, { withCredentials: !!options.withCredentials }));
+      socket.addEventListener('error', function (e) {
+        emit('error', e);
+        // EventSource reconnects by itself (after the daemon's "retry:") but
+        // gives up for good on an answer other than 200, such as a proxy's
+        // 502 while the daemon restarts; and with a token it would re-send
+        // one that may have expired. Then this client takes over.
+        if (!ws && !closed && (fresh || socket.readyState == 2)) {
+          socket.close();
+          retry();
+        }
+      });
+      if (ws) {
+        socket.onmessage = function (e) {
+          var m;
+          try { m = JSON.parse(e.data); } catch (err) { return; }
+          if (m.type == 'count') setCount(m.members);
+          else if (m.type == 'message') named(m.event, m.data);
+          else if (m.type == 'expelled') named('expelled', m.reason);
+        };
+        // WebSocket, unlike EventSource, does not reconnect by itself.
+        socket.onclose = retry;
+        return;
+      }
       // Unnamed events: the 2.x protocol, "123" or "service=message".
-      source.addEventListener('message', function (e) {
+      socket.addEventListener('message', function (e) {
         var data = e.data;
+        if (e.lastEventId) lastId = e.lastEventId;
         if (COUNT.test(data)) return setCount(+data);
         // The message itself may contain "=": only the first one separates.
         var eq = data.indexOf('=');
@@ -130,10 +176,13 @@
           ? { event: 'message', data: data }
           : { event: data.slice(0, eq), data: data.slice(eq + 1) });
       });
-      // Events the daemon is known to send, so that 'message' listeners see
-      // them even if the page never asked for them by name.
-      for (var i = 0; i < audience.events.length; i++) subscribe(audience.events[i]);
+      for (var name in subscribed) listen(name);
     }
+
+    // Events the daemon is known to send, so that 'message' listeners see
+    // them even if the page never asked for them by name.
+    for (var i = 0; i < audience.events.length; i++) subscribe(audience.events[i]);
+    connect();
 
     function on(type, fn) {
       if (!BUILTIN.test(type)) subscribe(type);
@@ -149,7 +198,7 @@
     function sendPage(path) {
       if (!ws || closed) return false;
       page = JSON.stringify({ type: 'page', page: String(path) });
-      if (source.readyState == 1) source.send(page);
+      if (source && source.readyState == 1) source.send(page);
       return true;
     }
 
@@ -157,7 +206,7 @@
       // Once closed, neither transport reconnects nor fires again.
       closed = true;
       if (timer) clearTimeout(timer);
-      source.close();
+      if (source) source.close();
       listeners = Object.create(null);
     }
 

@@ -64,10 +64,18 @@
       // Always SSE: the raw lines below are the 2.x protocol's.
       handle = window.audience(url, $.extend({}, options, { transport: 'sse' }));
       // The raw line, not the parsed count: 2.x gave strings, and pages may
-      // compare or display them as such.
-      handle.source.addEventListener('message', function (e) {
-        deferred.notify(e.data);
-      });
+      // compare or display them as such. audience.js opens a new source when
+      // it reconnects by itself, so each new one is hooked as it opens.
+      var hooked = null;
+      function hook() {
+        if (!handle.source || handle.source === hooked) return;
+        hooked = handle.source;
+        hooked.addEventListener('message', function (e) {
+          deferred.notify(e.data);
+        });
+      }
+      handle.on('open', hook);
+      hook();
     }).fail(deferred.reject);
 
     promise.close = function () {

@@ -2,17 +2,13 @@
 // (jQuery plus jquery.audience.js). Skips with a reason when /usr/bin/chromium is missing, except under
 // CI=true, where a missing browser is a failure: CI installs it.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { launchChromium, openPage, OUTPUT_DIR, servePages, SKIP, WAIT_MS, waitForMessage, waitForText, type PageServer } from './helpers/browser.js';
+import { JQUERY, launchChromium, openPage, OUTPUT_DIR, servePages, SKIP, WAIT_MS, waitForMessage, waitForText, type PageServer } from './helpers/browser.js';
 import { httpStatus } from './helpers/http.js';
 import { startDaemon, waitForMembers, type Daemon } from './helpers/daemon.js';
 import { openViewer, type SseClient } from './helpers/sse-client.js';
-
-// The full build: the slim one has no $.Deferred, which $.audience() returns.
-const JQUERY_FILE = new URL('../../node_modules/jquery/dist/jquery.min.js', import.meta.url);
-const jquery = readFileSync(JQUERY_FILE, 'utf8');
 
 /** The 2.x embed, verbatim, plus test hooks that only record what the page sees. */
 function legacyPage(publicPort: number, ns: string): string {
@@ -52,7 +48,7 @@ describe('browser', { skip: SKIP }, () => {
       launchChromium().then((b) => (browser = b)),
       servePages((req, res) => {
         if (req.url === '/jquery.js') {
-          res.writeHead(200, { 'Content-Type': 'application/javascript; charset=utf-8' }).end(jquery);
+          res.writeHead(200, { 'Content-Type': 'application/javascript; charset=utf-8' }).end(JQUERY);
         } else if (req.url?.startsWith('/legacy/') && daemon) {
           res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(legacyPage(daemon.port, req.url.slice('/legacy/'.length)));
         } else {

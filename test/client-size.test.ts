@@ -44,7 +44,7 @@ test('demo.html carries its placeholders and writes text only', async () => {
 
 // --- behaviour of audience.js against a stand-in EventSource ---------------
 
-type Listener = (e: { data?: string }) => void;
+type Listener = (e: { data?: string; lastEventId?: string }) => void;
 
 // Objects made inside the vm context have that context's Object.prototype, which
 // deepStrictEqual would reject: compare their plain JSON shape.
@@ -64,9 +64,9 @@ class FakeEventSource {
     this.closed = true;
   }
   // What the browser does when the stream delivers an event.
-  fire(type: string, data?: string): void {
+  fire(type: string, data?: string, lastEventId = ''): void {
     if (this.closed) return;
-    for (const fn of this.listeners.get(type) ?? []) fn({ data });
+    for (const fn of this.listeners.get(type) ?? []) fn({ data, lastEventId });
   }
 }
 
@@ -274,4 +274,105 @@ test('over WebSocket: reconnects with a growing delay, reset once connected; pag
   assert.ok(timers.shift()![1] <= 1500, 'the delay starts over after a successful connection');
   handle.close();
   assert.equal(audience('https://meter.test/ns', { transport: 'sse' }).page('/x'), false);
+});
+
+// --- reopening what the browser gave up on, and fresh tokens ------------------
+
+/** Lets the client's token promises settle. */
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** What a browser does when an EventSource stops for good (a non-200 answer, such as a proxy's 502). */
+function giveUp(es: FakeEventSource & { readyState?: number }): void {
+  es.readyState = 2;
+  es.fire('error');
+}
+
+test('over SSE: a stream the browser gave up on is reopened with backoff, its named events hooked again', async () => {
+  const { audience, timers } = await loadWithWebSocket();
+  const handle = audience('https://meter.test/ns', { transport: 'sse' }) as unknown as Handle;
+  const seen: unknown[] = [];
+  handle.on('count', (n) => seen.push(n)).on('offer', (d) => seen.push(d));
+  const first = FakeEventSource.instances[0]!;
+  first.fire('error'); // readyState still CONNECTING: the browser retries on its own
+  assert.equal(timers.length, 0, 'no second reconnection while the browser retries');
+  for (let i = 0; i < 4; i++) {
+    giveUp(FakeEventSource.instances.at(-1)!);
+    const [reopen, delay] = timers.shift()!;
+    const base = 1000 * 2 ** i; // the WebSocket path's backoff: one policy for both
+    assert.ok(delay >= base && delay <= base * 1.5, `delay ${delay} at attempt ${i}`);
+    reopen();
+  }
+  assert.equal(FakeEventSource.instances.length, 5);
+  assert.ok(FakeEventSource.instances.slice(0, 4).every((es) => es.closed), 'every given-up source is closed');
+  const current = FakeEventSource.instances.at(-1)!;
+  assert.equal(handle.source, current);
+  assert.equal(current.url, 'https://meter.test/ns', 'the same url, as given');
+  current.fire('message', '12');
+  current.fire('offer', '10%');
+  assert.deepEqual(seen, [12, '10%']);
+  current.fire('open');
+  current.fire('message', '13', 'session-7'); // the first count carries the session id
+  current.fire('message', '14'); // later ones don't; EventSource keeps the last one
+  giveUp(current);
+  const [reopen, delay] = timers.shift()!;
+  assert.ok(delay <= 1500, 'the delay starts over once a stream opened');
+  reopen();
+  assert.equal(FakeEventSource.instances.at(-1)!.url, 'https://meter.test/ns?last-event-id=session-7',
+    'the session id goes along, as Last-Event-ID would (an expelled session gets 204)');
+  handle.close();
+  assert.equal(timers.length, 0);
+});
+
+test('over SSE: no reopening after expelled or close()', async () => {
+  const { audience, timers } = await loadWithWebSocket();
+  const expelled = audience('https://meter.test/ns', { transport: 'sse' }) as unknown as Handle;
+  FakeEventSource.instances[0]!.fire('expelled', 'device-limit-exceeded');
+  giveUp(FakeEventSource.instances[0]!);
+  const closed = audience('https://meter.test/ns', { transport: 'sse' }) as unknown as Handle;
+  closed.close();
+  giveUp(FakeEventSource.instances[1]!);
+  assert.equal(timers.length, 0);
+  assert.equal(FakeEventSource.instances.length, 2);
+  assert.equal(expelled.count, null);
+});
+
+for (const transport of ['sse', 'ws'] as const) {
+  test(`over ${transport}: token() is asked before every connection and reconnection`, async () => {
+    const { audience, timers } = await loadWithWebSocket();
+    let issued = 0;
+    const handle = audience('https://meter.test/ns?page=%2Fp', { transport, token: () => Promise.resolve(`t${++issued}`) });
+    const sockets = (): Array<{ url: string; closed: boolean }> => (transport === 'ws' ? FakeWebSocket.instances : FakeEventSource.instances);
+    assert.equal(sockets().length, 0, 'nothing opens before the token has come');
+    await settle();
+    assert.equal(sockets()[0]!.url, `${transport === 'ws' ? 'wss' : 'https'}://meter.test/ns?page=%2Fp&token=t1`);
+    for (let i = 2; i <= 4; i++) {
+      // A stream ended by the daemon: over SSE the browser would re-send the old token, so the client takes over.
+      if (transport === 'ws') FakeWebSocket.instances.at(-1)!.drop();
+      else FakeEventSource.instances.at(-1)!.fire('error');
+      assert.equal(sockets().at(-1)!.closed, transport === 'sse', 'the old EventSource is closed');
+      timers.shift()![0]();
+      await settle();
+      assert.match(sockets().at(-1)!.url, new RegExp(`token=t${i}$`));
+    }
+    assert.equal(issued, 4);
+    handle.close();
+  });
+}
+
+test('a failed token() is an error, and is asked again after the backoff', async () => {
+  const { audience, timers } = await loadWithWebSocket();
+  let calls = 0;
+  const errors: unknown[] = [];
+  const handle = audience('https://meter.test/ns', {
+    transport: 'sse',
+    token: () => { if (++calls === 1) throw new Error('site down'); return 'late'; },
+  });
+  handle.on('error', (e) => errors.push(e));
+  await settle();
+  assert.equal(errors.length, 1);
+  assert.equal(FakeEventSource.instances.length, 0);
+  timers.shift()![0]();
+  await settle();
+  assert.equal(FakeEventSource.instances[0]!.url, 'https://meter.test/ns?token=late');
+  handle.close();
 });

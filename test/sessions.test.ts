@@ -53,6 +53,9 @@ describe('--max-devices across workers', () => {
         assert.equal((await httpRequest(daemon.port, `/limited?token=${token}`, { headers })).status, 204);
         const viaHttp = await httpRequest(daemon.port, `/limited?token=${token}`, { method: 'POST', headers: { ...headers, 'Content-Length': '2' }, body: 'hi' });
         assert.equal(viaHttp.status, 204);
+        // audience.js reopening a stream itself (a new EventSource sends no Last-Event-ID) puts it in the URL.
+        const reopened = await httpRequest(daemon.port, `/limited?token=${token}&last-event-id=${expelled}`, { headers: { Accept: 'text/event-stream' } });
+        assert.equal(reopened.status, 204);
       }
     }
     // A session that was not expelled reconnects normally.

@@ -17,11 +17,26 @@ export function countFrame(members: number): Buffer {
 }
 
 /**
- * A stream's first count, carrying its session id: EventSource keeps it as the last event id (later events
- * have none) and sends it back as Last-Event-ID when it reconnects.
+ * How long a browser waits before reopening a lost stream (the `retry:` field), drawn per connection between
+ * these bounds: viewers cut off together (a restart, a proxy reloading) then come back spread over seconds
+ * instead of in one burst. EventSource's own default is a few seconds, so this delays no one much.
  */
-export function firstCountFrame(members: number, id: string): Buffer {
-  return Buffer.from(`id: ${id}\ndata: ${members}\n\n`);
+export const RETRY_MIN_MS = 1000;
+export const RETRY_MAX_MS = 5000;
+
+/** A reconnection delay for one stream, uniform in [RETRY_MIN_MS, RETRY_MAX_MS). */
+export function drawRetryMs(random: number = Math.random()): number {
+  return RETRY_MIN_MS + Math.floor(random * (RETRY_MAX_MS - RETRY_MIN_MS));
+}
+
+/**
+ * A stream's first count, carrying its session id and its reconnection delay: EventSource keeps the id as the
+ * last event id (later events have none) and sends it back as Last-Event-ID when it reconnects, `retry`
+ * milliseconds after losing the stream. This frame is made per connection anyway, so the per-connection
+ * jitter costs no extra encoding; every later frame stays one buffer for all.
+ */
+export function firstCountFrame(members: number, id: string, retryMs: number): Buffer {
+  return Buffer.from(`retry: ${retryMs}\nid: ${id}\ndata: ${members}\n\n`);
 }
 
 /**

@@ -24,8 +24,10 @@ export class Gate {
   constructor(private readonly verifier: IdentityVerifier, private readonly sessions: Sessions, private readonly trustProxy: ProxyTrust) {}
 
   admit(request: StreamRequest): Admission | Promise<Admission> {
-    if (this.sessions.wasExpelled(request.lastEventId, Date.now())) return { admit: false, status: 204, reason: EXPELLED_REASON };
     const query = queryOf(request.target);
+    // ?last-event-id= is how audience.js carries it when it reopens a stream itself (a new EventSource sends none).
+    const lastEventId = request.lastEventId ?? query?.get('last-event-id') ?? undefined;
+    if (this.sessions.wasExpelled(lastEventId, Date.now())) return { admit: false, status: 204, reason: EXPELLED_REASON };
     // Only a verified token names a user: no other query parameter is read for identity.
     const verdict = this.verifier.verify(query?.get('token') ?? undefined, request.ns);
     const page = query?.get('page') || request.referer || undefined;

@@ -2,7 +2,7 @@
 // thousands of these. What differs by transport is in the two subclasses' methods (on their prototypes),
 // so a viewer carries no closure and no per-connection timer.
 import type { ExitReason } from '../protocol/sessions.js';
-import { firstCountFrame } from '../protocol/sse.js';
+import { drawRetryMs, firstCountFrame } from '../protocol/sse.js';
 import type { Room } from './hub.js';
 import type { Push } from './push.js';
 
@@ -24,6 +24,8 @@ export abstract class Viewer {
   endedFor: ExitReason | undefined = undefined;
   /** This worker's number for the connection (its connection id is made from it): -1 until its session starts. */
   connection = -1;
+  /** The second (since epoch) at which --max-conn-duration ends this connection; 0 when it never does. Set by Lifetimes. */
+  endsAtSecond = 0;
 
   constructor(
     readonly room: Room,
@@ -71,7 +73,7 @@ export class SseViewer extends Viewer {
   }
 
   sendFirstCount(members: number): void {
-    this.sink.write(firstCountFrame(members, this.session));
+    this.sink.write(firstCountFrame(members, this.session, drawRetryMs()));
   }
 
   protected close(): void {

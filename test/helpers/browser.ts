@@ -1,6 +1,6 @@
 // Headless Chromium for the page tests (playwright-core driving Debian's /usr/bin/chromium). A test file
 // skips with a reason when the browser is missing, except under CI=true, where that is a failure.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type RequestListener } from 'node:http';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
@@ -14,6 +14,9 @@ export const SKIP: string | false = HAVE_CHROMIUM || IN_CI
 // Compiled to dist/test/helpers/, so the repository root is three levels up.
 export const OUTPUT_DIR = new URL('../../../test-output/', import.meta.url);
 export const WAIT_MS = 10_000;
+
+/** jQuery for pages written for 2.x; the full build: the slim one has no $.Deferred, which $.audience() returns. */
+export const JQUERY: string = readFileSync(new URL('../../../node_modules/jquery/dist/jquery.min.js', import.meta.url), 'utf8');
 
 export function launchChromium(): Promise<Browser> {
   if (!HAVE_CHROMIUM) throw new Error(`CI=true but ${CHROMIUM} is missing: CI must install it (apt-get install chromium)`);
