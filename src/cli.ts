@@ -21,6 +21,7 @@ import {
   type Options,
 } from './options.js';
 import { DEFAULT_ATTENDANCE_PATH, parseAttendanceTarget, parseIpStorage } from './attendance/attendance-options.js';
+import { AttendancePathError, settleAttendanceTarget } from './attendance/sqlite-path.js';
 import { startPrimary } from './primary/main.js';
 
 const USAGE_ERROR = 2;
@@ -112,6 +113,13 @@ export function parseCommandLine(argv: string[]): Options {
   const problem = crossCheck(options);
   if (problem) {
     process.stderr.write(`audience-meter: ${problem}\n`);
+    process.exit(USAGE_ERROR);
+  }
+  try {
+    options.attendance = settleAttendanceTarget(options.attendance);
+  } catch (error) {
+    if (!(error instanceof AttendancePathError)) throw error;
+    process.stderr.write(`audience-meter: ${error.message}\n`);
     process.exit(USAGE_ERROR);
   }
   return options;
