@@ -9,6 +9,7 @@ import {
   parseHost,
   parseInterfaceAddress,
   parseMaxDevices,
+  parseMetricsNamespaces,
   parsePeriod,
   parsePort,
   parseRatio,
@@ -72,6 +73,7 @@ function buildProgram(): Command {
     .addOption(new Option('--stats-host <host>', 'address of the stats port').default(d.statsHost).argParser(checked(parseHost)))
     .addOption(new Option('--notification-port <port>', 'local port of the notification (admin) server, 0 to disable').default(d.notificationPort).argParser(checked(parsePort)))
     .addOption(new Option('--notification-host <host>', 'address of the notification (admin) server').default(d.notificationHost).argParser(checked(parseHost)))
+    .addOption(new Option('--metrics-namespaces <n>', 'namespaces with series of their own in /metrics, the busiest first (0: none)').default(d.metricsNamespaces).argParser(checked(parseMetricsNamespaces)))
     .addOption(new Option('--admin-token <token>', 'bearer token required by the admin port; needed to bind stats or admin beyond loopback').env('AUDIENCE_METER_ADMIN_TOKEN').argParser(checked(parseToken)))
     .addOption(new Option('--auth-secret <secret>', 'key of the viewers\' identity tokens (JWT HS256, ?token=)').env('AUDIENCE_METER_AUTH_SECRET').argParser(checked(parseSecret)))
     .addOption(new Option('--auth-secret-file <path>', 'reads --auth-secret from this file (keeps it out of the process list)').argParser(checked(parseSecretFile)))

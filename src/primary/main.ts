@@ -104,6 +104,10 @@ export function startPrimary(options: Options): void {
     peers: () => peers.describe(),
     attendance: () => attendance.status(),
     workers: () => pool.ids(),
+    workerSlots: () => pool.slots(),
+    workerCount: options.workers,
+    namespaceLimit: options.metricsNamespaces,
+    node: nodeIdentity(options.host, options.port).id,
     send: (workerId, message) => pool.send(workerId, message),
   });
   const expulsions = new Expulsions({ ids: () => pool.ids(), send: (workerId, message) => pool.send(workerId, message) });
