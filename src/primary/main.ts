@@ -101,6 +101,7 @@ export function startPrimary(options: Options): void {
   const monitor = new Monitor({
     table,
     country,
+    ipStorage: options.ipStorage,
     peers: () => peers.describe(),
     attendance: () => attendance.status(),
     workers: () => pool.ids(),
