@@ -1,12 +1,12 @@
 // The documentation that can drift: docs/options.md against `--help` (every option, its default and its
 // environment variable), the README's quick start against the daemon it starts, and every link between the pages.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
 import { test } from 'node:test';
-import { BIN, freePort, readStats, waitFor } from './helpers/daemon.js';
+import { BIN, freePort, readStats, runCommand, waitFor } from './helpers/daemon.js';
 import { httpRequest, httpStatus } from './helpers/http.js';
 import { openViewer } from './helpers/sse-client.js';
 
@@ -78,14 +78,9 @@ test('the README quick start: npm ci, then bin/audience-meter on a port above 10
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const [publicPort, statsPort, adminPort, demoPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const args = argv.slice(1).map((arg, i, all) => (all[i - 1] === '--port' ? String(publicPort) : arg));
-  const child = spawn(process.execPath, [BIN, ...args, '--workers', '1', '--stats-port', String(statsPort), '--notification-port', String(adminPort), '--demo-port', String(demoPort)],
-    { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+  const daemon = await runCommand(process.execPath, [BIN, ...args, '--workers', '1', '--stats-port', String(statsPort), '--notification-port', String(adminPort),
+    '--demo-port', String(demoPort)], { cwd: dir });
   try {
-    await waitFor(() => /listening on/.test(stderr) || child.exitCode !== null, 10_000, 'the daemon to listen');
-    assert.equal(child.exitCode, null, stderr);
     const demo = await httpRequest(demoPort, '/my-event');
     assert.equal(demo.status, 200);
     assert.match(demo.body, /audience\.js/);
@@ -94,8 +89,7 @@ test('the README quick start: npm ci, then bin/audience-meter on a port above 10
     await waitFor(async () => (await readStats(statsPort))['my-event']?.members === 1, 5000, 'the viewer counted');
     viewer.close();
   } finally {
-    child.kill('SIGTERM');
-    await exited;
+    await daemon.stop();
   }
 });
 

@@ -2,14 +2,14 @@
 // its runtime dependencies are exactly what the shipped code imports, and installing the tarball globally
 // into a temporary --prefix gives a working `audience-meter` (better-sqlite3 compiled on the way).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { freePort, readStats, waitFor } from './helpers/daemon.js';
+import { freePort, readStats, runCommand, waitFor } from './helpers/daemon.js';
 import { httpStatus } from './helpers/http.js';
 import { openViewer } from './helpers/sse-client.js';
 
@@ -95,24 +95,18 @@ describe('the npm package', () => {
     const cwd = join(work, 'run');
     mkdirSync(cwd);
     const [port, statsPort, adminPort] = [await freePort(), await freePort(), await freePort()];
-    const child = spawn(bin, ['--host', '127.0.0.1', '--port', String(port), '--stats-port', String(statsPort), '--notification-port', String(adminPort),
-      '--demo-port', '0', '--workers', '1'], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+    const daemon = await runCommand(bin, ['--host', '127.0.0.1', '--port', String(port), '--stats-port', String(statsPort), '--notification-port', String(adminPort),
+      '--demo-port', '0', '--workers', '1'], { cwd });
     try {
-      await waitFor(() => /listening on/.test(stderr) || child.exitCode !== null, 20_000, 'the installed daemon to listen');
-      assert.equal(child.exitCode, null, stderr);
-      assert.match(stderr, new RegExp(`attendance log: SQLite ${cwd}/audience-meter\\.db`));
+      assert.match(daemon.stderr(), new RegExp(`attendance log: SQLite ${cwd}/audience-meter\\.db`));
       const viewer = await openViewer(port, '/installed');
       await waitFor(async () => (await readStats(statsPort)).installed?.members === 1, 5000, 'the viewer to be counted');
       viewer.close();
       assert.equal(await httpStatus(adminPort, '/admin'), 200, 'the admin page ships');
       assert.equal(await httpStatus(port, '/client/audience.js'), 200, 'the browser client ships');
-      await waitFor(() => /schema migrated/.test(stderr), 5000, 'the attendance log to open its database');
+      await waitFor(() => /schema migrated/.test(daemon.stderr()), 5000, 'the attendance log to open its database');
     } finally {
-      child.kill('SIGTERM');
-      await exited;
+      await daemon.stop();
     }
   });
 });

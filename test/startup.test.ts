@@ -1,13 +1,13 @@
 // Start-up as an operator sees it: one line per port, the attendance file settled at start, one line and an
 // exit status for a missing build or an unwritable database path (a port in use: cli.test.ts).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { BIN, freePort, readStats, waitFor } from './helpers/daemon.js';
+import { BIN, freePort, readStats, runCommand, waitFor } from './helpers/daemon.js';
 import { openViewer } from './helpers/sse-client.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -68,13 +68,10 @@ test('start-up: one line per port, the default database resolved to an absolute 
   const ports = { '--port': await freePort(), '--stats-port': await freePort(), '--notification-port': await freePort(), '--demo-port': await freePort() };
   // No --attendance: the default ./audience-meter.db, relative to the directory the daemon starts in.
   const args = ['--host', '127.0.0.1', '--workers', '2', ...Object.entries(ports).flatMap(([option, port]) => [option, String(port)])];
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+  const daemon = await runCommand(process.execPath, [BIN, ...args], { cwd: dir });
   const members = async (ns: string): Promise<number> => (await readStats(ports['--stats-port']))[ns]?.members ?? 0;
   try {
-    await waitFor(() => /listening on/.test(stderr) || child.exitCode !== null, 10_000, 'the daemon to listen');
+    const stderr = daemon.stderr();
     const lines = stderr.trim().split('\n');
     const expected = [
       `audience-meter: stats on 127.0.0.1:${ports['--stats-port']}`,
@@ -96,7 +93,6 @@ test('start-up: one line per port, the default database resolved to an absolute 
     viewer.close();
     await waitFor(async () => (await members('still-counting')) === 0, 5000, 'the viewer to leave');
   } finally {
-    child.kill('SIGTERM');
-    await exited;
+    await daemon.stop();
   }
 });

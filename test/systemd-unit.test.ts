@@ -2,12 +2,12 @@
 // (no unknown key, an executable ExecStart), it holds the hardening the docs promise, and the daemon starts
 // with the environment the unit and the example env file give it.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BIN, freePort, waitFor } from './helpers/daemon.js';
+import { BIN, freePort, runCommand } from './helpers/daemon.js';
 import { httpRequest } from './helpers/http.js';
 import { skipWithout } from './helpers/tools.js';
 
@@ -90,13 +90,9 @@ test('the daemon starts with the unit\'s environment and every example of the en
   env.HOST = '127.0.0.1';
   const adminPort = await freePort();
   const args = [...env.AUDIENCE_METER_FLAGS!.split(' '), '--notification-port', String(adminPort), '--stats-port', String(await freePort()), '--demo-port', '0'];
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: stateDir, env: { PATH: process.env.PATH!, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+  const daemon = await runCommand(process.execPath, [BIN, ...args], { cwd: stateDir, env: { PATH: process.env.PATH!, ...env } });
   try {
-    await waitFor(() => /listening on/.test(stderr) || child.exitCode !== null, 10_000, 'the daemon to listen');
-    assert.equal(child.exitCode, null, stderr);
+    const stderr = daemon.stderr();
     assert.match(stderr, new RegExp(`attendance log: SQLite ${stateDir}/attendance\\.db`));
     assert.match(stderr, /with 4 workers/, 'AUDIENCE_METER_FLAGS reached the command line');
     // The admin token of the env file is the one the admin port asks for.
@@ -104,7 +100,6 @@ test('the daemon starts with the unit\'s environment and every example of the en
     const authorized = await httpRequest(adminPort, '/api/connections', { headers: { Authorization: `Bearer ${env.AUDIENCE_METER_ADMIN_TOKEN}` } });
     assert.equal(authorized.status, 200);
   } finally {
-    child.kill('SIGTERM');
-    await exited;
+    await daemon.stop();
   }
 });
