@@ -53,6 +53,8 @@ describe('admin page', { skip: SKIP }, () => {
       // Before anyone comes, every card says why it is empty.
       await admin.waitForSelector('#namespaces-empty:not([hidden])');
       await admin.waitForSelector('#feed-empty:not([hidden])');
+      await admin.waitForSelector('#connections-empty:not([hidden])');
+      await waitForText(admin, '#chart-note', 'Select a namespace to see its last hour.');
       await waitForText(admin, '#attendance-empty', 'Select a namespace to see who attended.');
       assert.equal(await admin.evaluate(() => document.querySelector<HTMLLinkElement>('link[rel=icon]')!.href), `http://127.0.0.1:${d.notificationPort}/admin/favicon.svg`);
       assert.equal(await admin.evaluate(async () => (await fetch('/admin/favicon.svg')).headers.get('content-type')), 'image/svg+xml');
