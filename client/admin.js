@@ -28,6 +28,26 @@
     return tr;
   }
 
+  /** "1 earlier sample", "3 earlier samples". */
+  function plural(n, one, many) {
+    return n + ' ' + (n === 1 ? one : many || one + 's');
+  }
+
+  /**
+   * Connection ids are {node}-{worker}-{worker start}-{counter}: the node's first characters, the worker and
+   * the counter tell two rows apart; the whole id is in the cell's tooltip.
+   */
+  function shortId(id) {
+    var parts = String(id).split('-');
+    return parts.length === 4 ? parts[0].slice(0, 4) + '-' + parts[1] + '-' + parts[3] : String(id).slice(0, 12);
+  }
+
+  function cell(text, title, className) {
+    var td = el('td', text, className);
+    if (title) td.title = title;
+    return td;
+  }
+
   function status(text, live) {
     $('status').textContent = text;
     $('status').className = live ? 'live' : 'down';
@@ -118,7 +138,8 @@
       if (ns !== selected) return;
       var stored = body.samples.map(function (s) { return { t: Date.parse(s.at), v: s.members }; });
       series = stored.concat(series).sort(function (a, b) { return a.t - b.t; });
-      $('chart-note').textContent = stored.length + ' earlier samples, then live counts every ' + POLL_MS / 1000 + ' s';
+      $('chart-note').textContent = (stored.length === 0 ? 'No earlier sample' : plural(stored.length, 'earlier sample'))
+        + ', then live counts every ' + POLL_MS / 1000 + ' s';
       draw();
     }).catch(function (err) { $('chart-note').textContent = 'history: ' + err.message; });
   }
@@ -154,7 +175,9 @@
         var actions = el('td');
         actions.appendChild(button);
         var device = [c.device, c.os, c.browser].filter(Boolean).join(' / ');
-        var tr = row([c.ns, c.name || c.user || 'anonymous', c.page || '', c.transport, device, c.country || '', new Date(c.since).toLocaleTimeString(), actions]);
+        var tr = row([cell(shortId(c.id), c.id, 'id'), c.ns, c.name || c.user || 'anonymous', c.page || '', c.transport,
+          cell(device, c.userAgent || 'no User-Agent sent', 'device'), cell(c.address || '', c.address ? '' : 'not stored (--ip-storage none)', 'address'),
+          c.country || '', new Date(c.since).toLocaleTimeString(), actions]);
         tr.dataset.id = c.id;
         tbody.appendChild(tr);
       });
@@ -217,23 +240,36 @@
     item.appendChild(el('span', ' ' + text));
     var feed = $('feed');
     feed.insertBefore(item, feed.firstChild);
+    if (kind !== 'now') $('feed-empty').hidden = true; // the snapshot line is no event
     while (feed.children.length > FEED_MAX) feed.removeChild(feed.lastChild);
   }
 
-  // --- attendance, when the log is on (404 when it is off: the card stays hidden).
+  // --- attendance: the log's report, or a line saying why there is none (the log is off: 404).
   var csvUrl = null;
+  function attendanceEmpty(text) {
+    $('attendance-empty').textContent = text;
+    $('attendance-empty').hidden = !text;
+    $('attendance-csv').hidden = Boolean(text);
+  }
   function loadAttendance(ns) {
     var path = '/api/attendance/' + encodeURIComponent(ns);
     api(path).then(function (res) {
-      if (res.status === 404 || ns !== selected) return;
+      if (ns !== selected) return;
+      if (res.status === 404) {
+        $('attendance').tBodies[0].textContent = '';
+        attendanceEmpty('The attendance log is off (--attendance off): nobody\'s presence is recorded.');
+        return;
+      }
       if (!res.ok) throw new Error('HTTP ' + res.status);
       return res.json().then(function (body) {
-        $('attendance-card').hidden = false;
         var tbody = $('attendance').tBodies[0];
         tbody.textContent = '';
         body.users.forEach(function (u) {
           tbody.appendChild(row([u.user, u.name || '', el('td', u.sessions, 'num'), el('td', Math.round(u.seconds_attended / 60), 'num'), u.devices.join('; ')]));
         });
+        // Anonymous viewers are counted but not named: only a signed token (?token=, --auth-secret) makes a user.
+        attendanceEmpty(body.users.length > 0 ? '' : 'No identified viewer in ' + ns + ' yet: attendance lists viewers whose page passes a signed token (?token=).');
+        if (body.users.length === 0) return;
         // A plain link cannot carry the token: fetch the CSV and offer it as a file.
         return api(path + '?format=csv').then(function (r) { return r.blob(); }).then(function (blob) {
           if (csvUrl) URL.revokeObjectURL(csvUrl);
@@ -242,7 +278,7 @@
           $('attendance-csv').download = 'attendance-' + ns + '.csv';
         });
       });
-    }).catch(function () { /* the card keeps what it showed */ });
+    }).catch(function (err) { attendanceEmpty('Attendance unavailable: ' + err.message); });
   }
 
   // --- the "Send message" dialog, for one connection or a whole namespace.
@@ -266,7 +302,9 @@
     }).then(function (res) {
       return res.text().then(function (text) {
         if (!res.ok) throw new Error(text.trim() || 'HTTP ' + res.status);
-        result.textContent = 'Delivered to ' + JSON.parse(text).delivered + ' connection(s).';
+        // Done: the dialog closes and the feed keeps the record of what was sent to whom.
+        $('send-dialog').close();
+        addFeedLine('sent', '"' + $('send-event').value + '" to ' + target.label + ': delivered to ' + plural(JSON.parse(text).delivered, 'connection'), 'sent');
       });
     }).catch(function (err) {
       result.className = 'small error';

@@ -10,6 +10,7 @@ import {
   parseHostNames,
   parseInterfaceAddress,
   parseMaxDevices,
+  parseMetricsNamespaces,
   parsePeriod,
   parsePort,
   parseRatio,
@@ -23,6 +24,7 @@ import {
   type Options,
 } from './options.js';
 import { DEFAULT_ATTENDANCE_PATH, parseAttendanceTarget, parseIpStorage } from './attendance/attendance-options.js';
+import { AttendancePathError, settleAttendanceTarget } from './attendance/sqlite-path.js';
 import { startPrimary } from './primary/main.js';
 import { logInfo } from './log.js';
 
@@ -76,6 +78,7 @@ function buildProgram(): Command {
     .addOption(new Option('--notification-port <port>', 'local port of the notification (admin) server, 0 to disable').default(d.notificationPort).argParser(checked(parsePort)))
     .addOption(new Option('--notification-host <host>', 'address of the notification (admin) server').default(d.notificationHost).argParser(checked(parseHost)))
     .addOption(new Option('--admin-hosts <names>', 'host names, comma-separated, by which operators reach the admin port (loopback names and addresses and the bound address always pass)').argParser(checked(parseHostNames)))
+    .addOption(new Option('--metrics-namespaces <n>', 'namespaces with series of their own in /metrics, the busiest first (0: none)').default(d.metricsNamespaces).argParser(checked(parseMetricsNamespaces)))
     .addOption(new Option('--admin-token <token>', 'bearer token required by the admin port; needed to bind stats or admin beyond loopback').env('AUDIENCE_METER_ADMIN_TOKEN').argParser(checked(parseToken)))
     .addOption(new Option('--auth-secret <secret>', 'key of the viewers\' identity tokens (JWT HS256, ?token=)').env('AUDIENCE_METER_AUTH_SECRET').argParser(checked(parseSecret)))
     .addOption(new Option('--auth-secret-file <path>', 'reads --auth-secret from this file (keeps it out of the process list); read again on SIGHUP').argParser(checked((path) => ({ path, secret: parseSecretFile(path) }))))
@@ -126,6 +129,13 @@ export function parseCommandLine(argv: string[]): Options {
   const problem = crossCheck(options);
   if (problem) {
     process.stderr.write(`audience-meter: ${problem}\n`);
+    process.exit(USAGE_ERROR);
+  }
+  try {
+    options.attendance = settleAttendanceTarget(options.attendance);
+  } catch (error) {
+    if (!(error instanceof AttendancePathError)) throw error;
+    process.stderr.write(`audience-meter: ${error.message}\n`);
     process.exit(USAGE_ERROR);
   }
   return options;

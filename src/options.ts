@@ -40,6 +40,8 @@ export interface Options {
   statsHost: string;
   notificationPort: number;
   notificationHost: string;
+  /** Namespaces with series of their own in /metrics, the busiest first; 0: none. */
+  metricsNamespaces: number;
   adminToken: string | undefined;
   /** Host names, besides loopback names and addresses, by which operators reach the admin port. */
   adminHosts: string[];
@@ -96,6 +98,7 @@ export const defaults: Options = {
   statsHost: '127.0.0.1',
   notificationPort: 2442,
   notificationHost: '127.0.0.1',
+  metricsNamespaces: 100,
   adminToken: undefined,
   adminHosts: [],
   authSecret: undefined,
@@ -186,6 +189,10 @@ export function parseToken(value: string): string {
   // A bearer token travels in one header word: whitespace would make it impossible to send.
   if (/[^\x21-\x7e]/.test(value)) throw new InvalidOptionValue('must be printable ASCII without spaces');
   return value;
+}
+
+export function parseMetricsNamespaces(value: string): number {
+  return parseInteger(value, 0, 100_000, 'must be a whole number from 0 to 100000');
 }
 
 export function parseMaxDevices(value: string): number {

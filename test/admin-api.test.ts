@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ALTERNATE_WORKERS, startDaemon, waitFor, waitForMembers, type Daemon } from './helpers/daemon.js';
 import { httpRequest, type Reply } from './helpers/http.js';
+import { parseExposition } from './helpers/metrics.js';
 import { openViewer, SseClient } from './helpers/sse-client.js';
 import { AUTH_SECRET, signToken } from './helpers/tokens.js';
 import { openWsViewer } from './helpers/ws-client.js';
@@ -229,13 +230,7 @@ describe('admin API', () => {
     const reply = await get('/metrics');
     assert.equal(reply.status, 200);
     assert.match(String(reply.headers['content-type']), /^text\/plain; version=0\.0\.4/);
-    const values = new Map<string, number>();
-    for (const line of reply.body.split('\n')) {
-      if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
-      const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"]*")*\})? (-?[0-9.e+-]+|NaN|[+-]Inf)$/.exec(line);
-      assert.ok(match, `not an exposition line: ${JSON.stringify(line)}`);
-      values.set(match[1]! + (match[2] ?? ''), Number(match[4]));
-    }
+    const { values } = parseExposition(reply.body);
     const open = viewers.filter((v) => !v.ended).length;
     assert.equal(values.get('audience_meter_viewers'), open);
     assert.equal(values.get('audience_meter_peers'), 0);

@@ -12,6 +12,7 @@ import { parseAttendanceTarget } from '../src/attendance/attendance-options.js';
 import { createAttendanceLog } from '../src/attendance/create-attendance-log.js';
 import type { SessionEntry } from '../src/protocol/sessions.js';
 import { startDaemon, waitForMembers, type Daemon } from './helpers/daemon.js';
+import { httpRequest } from './helpers/http.js';
 
 const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
 const NS = 'product launch';
@@ -40,13 +41,23 @@ describe('admin page', { skip: SKIP }, () => {
     const demoUrl = `http://127.0.0.1:${d.demoPort}/${encodeURIComponent(NS)}`;
     const contexts = [await browser!.newContext(), await browser!.newContext(), await browser!.newContext({ viewport: { width: 1200, height: 900 } })];
     try {
-      const admin = await openPage(contexts[2]!, `http://127.0.0.1:${d.notificationPort}/admin`, pageErrors);
+      // As typed with a trailing slash: the browser lands on /admin.
+      const admin = await openPage(contexts[2]!, `http://127.0.0.1:${d.notificationPort}/admin/`, pageErrors);
+      assert.equal(admin.url(), `http://127.0.0.1:${d.notificationPort}/admin`);
       // A token is set: the page asks for it before showing anything.
       await admin.waitForSelector('#token-form:not([hidden])');
       await admin.fill('#token-input', ADMIN_TOKEN);
       await admin.click('#token-form button[type=submit]');
       assert.equal(await admin.evaluate(() => sessionStorage.getItem('audience-meter-admin-token')), ADMIN_TOKEN);
       assert.equal(await admin.evaluate(() => localStorage.length), 0, 'the token is kept for the tab only');
+      // Before anyone comes, every card says why it is empty.
+      await admin.waitForSelector('#namespaces-empty:not([hidden])');
+      await admin.waitForSelector('#feed-empty:not([hidden])');
+      await admin.waitForSelector('#connections-empty:not([hidden])');
+      await waitForText(admin, '#chart-note', 'Select a namespace to see its last hour.');
+      await waitForText(admin, '#attendance-empty', 'Select a namespace to see who attended.');
+      assert.equal(await admin.evaluate(() => document.querySelector<HTMLLinkElement>('link[rel=icon]')!.href), `http://127.0.0.1:${d.notificationPort}/admin/favicon.svg`);
+      assert.equal(await admin.evaluate(async () => (await fetch('/admin/favicon.svg')).headers.get('content-type')), 'image/svg+xml');
 
       // One viewer at a time, so the admin page's first row is the first demo page.
       const first = await openPage(contexts[0]!, demoUrl, pageErrors);
@@ -54,6 +65,16 @@ describe('admin page', { skip: SKIP }, () => {
       await waitForCount(admin, ROWS, 1);
       const firstId = await admin.getAttribute(ROWS, 'data-id');
       assert.ok(firstId);
+      // The row tells this viewer apart: a short id (the whole one in its tooltip), the stored address
+      // (--ip-storage truncated by default), the full User-Agent in the device cell's tooltip.
+      const [node, worker, , counter] = firstId.split('-');
+      assert.equal(await admin.textContent(`${ROWS} td.id`), `${node!.slice(0, 4)}-${worker}-${counter}`);
+      assert.equal(await admin.getAttribute(`${ROWS} td.id`, 'title'), firstId);
+      assert.equal(await admin.textContent(`${ROWS} td.address`), '127.0.0.0');
+      assert.equal(await admin.getAttribute(`${ROWS} td.device`, 'title'), await first.evaluate(() => navigator.userAgent));
+      await admin.waitForSelector('#feed-empty', { state: 'hidden' });
+      await waitForText(admin, '#attendance-empty', 'The attendance log is off (--attendance off): nobody\'s presence is recorded.');
+      await waitForText(admin, '#chart-note', 'No earlier sample, then live counts every 2 s');
       const second = await openPage(contexts[1]!, demoUrl, pageErrors);
       await waitForMembers(d, NS, 2);
       for (const page of [first, second]) await waitForText(page, '#count', '2');
@@ -65,8 +86,10 @@ describe('admin page', { skip: SKIP }, () => {
       await admin.fill('#send-event', 'offer');
       await admin.fill('#send-data', 'only for you');
       await admin.click('#send-submit');
-      await waitForText(admin, '#send-result', 'Delivered to 1 connection(s).');
-      await admin.click('#send-close');
+      // Sent: the dialog closes by itself and the feed says what went where.
+      await admin.waitForSelector('#send-dialog', { state: 'hidden' });
+      await waitForText(admin, '#feed li:first-child span:last-child', ` "offer" to connection ${firstId}: delivered to 1 connection`);
+      assert.equal(await admin.textContent('#feed li:first-child .kind'), 'sent');
       await waitForMessage(first, 'offer: only for you');
 
       // Then one to everyone: once the second page shows it, the offer would have arrived before it.
@@ -74,8 +97,8 @@ describe('admin page', { skip: SKIP }, () => {
       await admin.fill('#send-event', 'announcement');
       await admin.fill('#send-data', 'starting in 5 minutes');
       await admin.click('#send-submit');
-      await waitForText(admin, '#send-result', 'Delivered to 2 connection(s).');
-      await admin.click('#send-close');
+      await admin.waitForSelector('#send-dialog', { state: 'hidden' });
+      await waitForText(admin, '#feed li:first-child span:last-child', ` "announcement" to everyone watching ${NS}: delivered to 2 connections`);
       for (const page of [first, second]) await waitForMessage(page, 'announcement: starting in 5 minutes');
       assert.deepEqual(await messagesOf(second), ['announcement: starting in 5 minutes'], 'the offer went to the first page only');
 
@@ -98,6 +121,9 @@ describe('admin page', { skip: SKIP }, () => {
   });
 });
 
+/** A namespace with a single stored sample and no identified viewer. */
+const ONE_SAMPLE_NS = 'side-room';
+
 /** An hour of stored counts (a rise, a peak, a slow fall) and a few finished sessions, as a past run left them. */
 async function seedAttendance(target: string, ns: string, now: number): Promise<void> {
   const log = createAttendanceLog({ attendance: parseAttendanceTarget(target), ipStorage: 'truncated', geoipDb: undefined }, 'seed-node', { flushDelayMs: 1 });
@@ -112,6 +138,7 @@ async function seedAttendance(target: string, ns: string, now: number): Promise<
     const t = 60 - minutesAgo;
     log.sample([[ns, Math.round(t < 20 ? t * 2 : 40 - (t - 20) * 0.6)]], now - minutesAgo * 60_000);
   }
+  log.sample([[ONE_SAMPLE_NS, 3]], now - 10 * 60_000);
   assert.equal(await log.flushed(10_000), true);
   await log.close(now, 5000);
 }
@@ -159,8 +186,32 @@ describe('admin page with the attendance log', { skip: SKIP }, () => {
       await waitForCount(admin, ROWS, 1);
       mkdirSync(OUTPUT_DIR, { recursive: true });
       await admin.screenshot({ path: new URL('admin-page-attendance.png', OUTPUT_DIR).pathname, fullPage: true });
+
+      // An anonymous viewer in a namespace with one stored sample: singular, and the attendance card says why it is empty.
+      await (await viewer.newPage()).goto(`http://127.0.0.1:${d.demoPort}/${ONE_SAMPLE_NS}`);
+      await admin.click(`#namespaces tr[data-ns="${ONE_SAMPLE_NS}"]`);
+      await waitForText(admin, '#chart-note', '1 earlier sample, then live counts every 2 s');
+      await waitForText(admin, '#attendance-empty', `No identified viewer in ${ONE_SAMPLE_NS} yet: attendance lists viewers whose page passes a signed token (?token=).`);
+      assert.equal(await admin.isHidden('#attendance-csv'), true, 'no CSV of nobody');
     } finally {
       await Promise.all([viewer.close(), context.close()]);
     }
   });
+});
+
+test('/admin/ redirects to /admin; /favicon.ico to the page\'s icon', async () => {
+  const daemon = await startDaemon([], { workers: 1 });
+  try {
+    const slash = await httpRequest(daemon.notificationPort, '/admin/');
+    assert.equal(slash.status, 308);
+    assert.equal(slash.headers.location, '/admin');
+    const icon = await httpRequest(daemon.notificationPort, '/favicon.ico');
+    assert.equal(icon.status, 308);
+    assert.equal(icon.headers.location, '/admin/favicon.svg');
+    const svg = await httpRequest(daemon.notificationPort, '/admin/favicon.svg');
+    assert.equal(svg.status, 200);
+    assert.match(svg.body, /^<svg /);
+  } finally {
+    await daemon.stop();
+  }
 });

@@ -74,19 +74,20 @@ test('PORT from the environment is invalid → exit 2 naming the option', () => 
   assert.match(stderr, /--port <port>/);
 });
 
-for (const which of ['--port', '--stats-port', '--notification-port']) {
+for (const which of ['--port', '--stats-port', '--notification-port', '--demo-port']) {
   test(`a ${which} held by another process → non-zero exit with the port and the fix`, async () => {
     const blocker = createServer();
     const port = await new Promise<number>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as { port: number }).port)));
     try {
       const ports: Record<string, string> = {
         '--port': String(await freePort()), '--stats-port': String(await freePort()), '--notification-port': String(await freePort()),
+        '--demo-port': String(await freePort()),
       };
       ports[which] = String(port);
-      const args = ['--host', '127.0.0.1', '--workers', '1', '--demo-port', '0', ...Object.entries(ports).flat()];
+      const args = ['--host', '127.0.0.1', '--demo-host', '127.0.0.1', '--workers', '1', '--attendance', 'off', ...Object.entries(ports).flat()];
       const { status, stderr } = run(args);
       assert.notEqual(status, 0);
-      assert.match(stderr, new RegExp(`cannot listen on \\w+ port ${port}: address in use; another process holds it`));
+      assert.match(stderr, new RegExp(`cannot listen on \\w+ port ${port}: address in use; another process holds it, stop it or move this one with ${which} <port>`));
     } finally {
       blocker.close();
     }
@@ -94,5 +95,6 @@ for (const which of ['--port', '--stats-port', '--notification-port']) {
 }
 
 test('permission errors name the fix (root cannot provoke EACCES, so the message is checked directly)', () => {
-  assert.equal(describeBindError('public', 80, 'EACCES'), 'cannot listen on public port 80: permission denied; run as root or pick a port above 1024');
+  assert.equal(describeBindError('public', 80, 'EACCES'), 'cannot listen on public port 80: permission denied; ports below 1024 need CAP_NET_BIND_SERVICE '
+    + '(the systemd unit\'s AmbientCapabilities, or setcap; see docs/operations.md), or move it with --port <port>');
 });

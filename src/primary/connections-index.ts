@@ -19,6 +19,9 @@ export interface ConnectionInfo {
   readonly os: string | null;
   readonly device: string | null;
   readonly country: string | null;
+  /** The viewer's address as the attendance log stores it (--ip-storage: full, truncated or none). */
+  readonly address: string | null;
+  readonly userAgent: string | null;
   /** Entry time, ms since epoch. */
   readonly at: number;
   page: string | null;
@@ -50,7 +53,7 @@ export class ConnectionsIndex {
   private nextSeq = 1;
 
   /** Returns the new connection, or undefined for an entry already known (a repeated report). */
-  enter(entry: SessionEntry, country: string | null): ConnectionInfo | undefined {
+  enter(entry: SessionEntry, { country, address }: { country: string | null; address: string | null }): ConnectionInfo | undefined {
     if (this.bySession.has(entry.session) || this.byConnection.has(entry.connection)) return undefined;
     const info: ConnectionInfo = {
       seq: this.nextSeq++,
@@ -65,6 +68,8 @@ export class ConnectionsIndex {
       os: entry.os,
       device: entry.device,
       country,
+      address,
+      userAgent: entry.userAgent ?? null,
       at: entry.at,
       page: entry.page,
       pageAt: entry.at,
@@ -141,6 +146,8 @@ export function describeConnection(info: ConnectionInfo): Record<string, unknown
     os: info.os,
     device: info.device,
     country: info.country,
+    address: info.address,
+    userAgent: info.userAgent,
     since: new Date(info.at).toISOString(),
   };
 }

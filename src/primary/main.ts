@@ -2,14 +2,14 @@
 // demo ports, and relays what concerns every worker. It never holds a viewer's connection.
 import type { Server } from 'node:net';
 import { AUTH_SECRETS_ENV, parseWorkerMessage, type CountEntry, type WorkerMessage } from '../protocol/ipc.js';
-import { describeBindError, listen } from '../listen.js';
+import { describeBindError, hostPort, listen, type PortName } from '../listen.js';
 import { debugFor, enableAllDebug, logError, logInfo } from '../log.js';
 import type { Options } from '../options.js';
 import type { SessionEntry, SessionExit } from '../protocol/sessions.js';
 import { userKeys } from '../protocol/wire-sessions.js';
 import { AudienceTable } from './audience-table.js';
 import { createDemoServer } from './demo-server.js';
-import { targetForWorkers } from '../attendance/attendance-options.js';
+import { describeTarget, targetForWorkers } from '../attendance/attendance-options.js';
 import type { AttendanceLog } from '../attendance/attendance-log.js';
 import { createAttendanceLog } from '../attendance/create-attendance-log.js';
 import { createAdminPort } from './admin/admin-port.js';
@@ -38,6 +38,19 @@ const READINESS_CHECK_MS = 250;
 export const OPTIONS_ENV = 'AUDIENCE_METER_OPTIONS';
 /** This node's id, which workers put in every connection id. */
 export const NODE_ID_ENV = 'AUDIENCE_METER_NODE_ID';
+
+/** The start-up line of one private port: what an operator types to reach it. */
+function whereListening(what: Exclude<PortName, 'public' | 'cluster group'>, server: Server): string {
+  const at = hostPort(server.address());
+  switch (what) {
+    case 'stats':
+      return `stats on ${at}`;
+    case 'notification':
+      return `admin on http://${at}/admin`;
+    case 'demo':
+      return `demo on http://${at}/`;
+  }
+}
 
 function sourceOf(workerId: number): string {
   return `worker:${workerId}`;
@@ -99,9 +112,14 @@ export function startPrimary(options: Options): void {
   const monitor = new Monitor({
     table,
     country: geoip?.lookup ?? NO_COUNTRY,
+    ipStorage: options.ipStorage,
     peers: () => peers.describe(),
     attendance: () => attendance.status(),
     workers: () => pool.ids(),
+    workerSlots: () => pool.slots(),
+    workerCount: options.workers,
+    namespaceLimit: options.metricsNamespaces,
+    node: nodeIdentity(options.host, options.port).id,
     send: (workerId, message) => pool.send(workerId, message),
   });
   const expulsions = new Expulsions({ ids: () => pool.ids(), send: (workerId, message) => pool.send(workerId, message) });
@@ -166,7 +184,7 @@ export function startPrimary(options: Options): void {
         if (++listeningWorkers === options.workers) {
           attendance.start();
           readiness.listen();
-          logInfo(`listening on ${message.address} with ${options.workers} worker${options.workers === 1 ? '' : 's'}`);
+          logInfo(`listening on http://${message.address} with ${options.workers} worker${options.workers === 1 ? '' : 's'}`);
         }
         return;
       case 'listen-failed':
@@ -248,7 +266,7 @@ export function startPrimary(options: Options): void {
 
   async function startServers(): Promise<void> {
     await peers.start();
-    const wanted: [string, Server, number, string | undefined][] = [];
+    const wanted: [Exclude<PortName, 'public' | 'cluster group'>, Server, number, string | undefined][] = [];
     if (options.statsPort !== 0) wanted.push(['stats', createStatsServer(() => table.snapshot((ns) => sessions.users(ns))), options.statsPort, options.statsHost]);
     if (options.notificationPort !== 0) {
       const server = createAdminPort({
@@ -276,7 +294,9 @@ export function startPrimary(options: Options): void {
     for (const [what, server, port, host] of wanted) {
       await listen(server, what, port, host);
       servers.push(server);
+      logInfo(whereListening(what, server));
     }
+    logInfo(`attendance log: ${describeTarget(options.attendance)}`);
   }
 
   async function shutdown(exitCode: number): Promise<void> {

@@ -1,6 +1,11 @@
 // GET /metrics: Prometheus text format, with prom-client. Gauges read the primary's own state at scrape time;
 // counters are bumped as session events and messages pass through the primary.
 //
+// Every figure is this node's own share, so that `sum()` over the nodes of a cluster is the cluster's total
+// (the stats port keeps the cluster totals, as 2.x). Counters are counters (`_total`, never going down while
+// the process lives); series that come and go with a worker are labelled by the worker's slot (1..--workers),
+// which a respawned worker takes over, so a dead worker's series reads 0 instead of vanishing.
+//
 // Why one registry in the primary and not prom-client's AggregatorRegistry: the aggregator asks every worker
 // for its metrics over IPC on each scrape and merges them. The primary already knows every figure asked
 // for (the workers report their counts and sessions each tick), so a plain registry here answers without
@@ -8,18 +13,34 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AttendanceLogStatus } from '../attendance/attendance-log.js';
 import type { AudienceTable } from './audience-table.js';
+import { busiestNamespaces } from './busiest-namespaces.js';
 import type { PeersReport } from './peers/peers.js';
 
 export interface MetricsSources {
   table: AudienceTable;
-  /** Open connections per worker of this node. */
+  /** Open connections per worker id of this node. */
   perWorker(): Map<number, number>;
+  /** The slot (1..workerCount) of each live worker id. */
+  workerSlots(): ReadonlyMap<number, number>;
+  workerCount: number;
+  /** At most this many namespaces get series of their own (--metrics-namespaces; 0: none). */
+  namespaceLimit: number;
+  /** This node's id, as in connection ids and /api/peers. */
+  node: string;
   peers(): PeersReport;
   attendance(): AttendanceLogStatus;
   feedSubscribers(): number;
 }
 
 export type MessageTarget = 'namespace' | 'user' | 'connection' | 'notification';
+
+const METRIC_PREFIX = 'audience_meter_primary_';
+/**
+ * prom-client's default metrics include three gauges ending in `_total`, which `promtool check metrics`
+ * refuses (only counters may end so); `nodejs_active_handles{type}` and its siblings already hold the same
+ * figures by type, so `sum()` of those replaces them.
+ */
+const GAUGES_NAMED_LIKE_COUNTERS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
 export class Metrics {
   readonly registry = new Registry();
@@ -30,16 +51,20 @@ export class Metrics {
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'audience_meter_primary_' });
+    collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+    for (const name of GAUGES_NAMED_LIKE_COUNTERS) this.registry.removeSingleMetric(METRIC_PREFIX + name);
     const gauge = (name: string, help: string, collect: (this: Gauge) => void, labelNames: string[] = []): void => {
       new Gauge({ name, help, labelNames, registers, collect });
     };
-    gauge('audience_meter_viewers', 'Viewers now, all namespaces, this node and its peers.', function () {
-      let total = 0;
-      for (const r of sources.table.namespaces.values()) total += r.members;
-      this.set(total);
-    });
-    gauge('audience_meter_local_viewers', 'Viewers now held by this node\'s workers.', function () {
+    /** A counter whose value the primary already keeps (it only grows); read at scrape time. */
+    const keptCounter = (name: string, help: string, collect: (this: Counter) => void, labelNames: string[] = []): void => {
+      new Counter({ name, help, labelNames, registers, collect });
+    };
+    gauge('audience_meter_node_info', 'Always 1, labelled with this node\'s id: count() of it is the number of nodes scraped.', function () {
+      this.reset();
+      this.set({ node: sources.node }, 1);
+    }, ['node']);
+    gauge('audience_meter_viewers', 'Viewers now held by this node\'s workers, all namespaces (sum over nodes: the cluster\'s audience).', function () {
       let total = 0;
       for (const r of sources.table.namespaces.values()) total += r.localMembers;
       this.set(total);
@@ -47,9 +72,23 @@ export class Metrics {
     gauge('audience_meter_namespaces', 'Namespaces known now (empty ones until --namespace-clean-delay).', function () {
       this.set(sources.table.namespaces.size);
     });
-    gauge('audience_meter_worker_connections', 'Open viewer connections per worker of this node.', function () {
+    gauge('audience_meter_namespace_members', 'Viewers now held by this node in one namespace; the --metrics-namespaces busiest only.', function () {
       this.reset();
-      for (const [worker, count] of sources.perWorker()) this.set({ worker: String(worker) }, count);
+      for (const r of busiestNamespaces(sources.table.namespaces.values(), sources.namespaceLimit)) this.set({ namespace: r.name }, r.localMembers);
+    }, ['namespace']);
+    keptCounter('audience_meter_namespace_joins_total', 'Viewer connections opened on this node in one namespace since it was created here; the --metrics-namespaces busiest only.', function () {
+      this.reset();
+      for (const r of busiestNamespaces(sources.table.namespaces.values(), sources.namespaceLimit)) this.inc({ namespace: r.name }, r.localConnections);
+    }, ['namespace']);
+    gauge('audience_meter_worker_connections', 'Open viewer connections per worker slot of this node (a respawned worker takes its slot over).', function () {
+      const bySlot = new Map<number, number>();
+      for (let slot = 1; slot <= sources.workerCount; slot++) bySlot.set(slot, 0);
+      const slots = sources.workerSlots();
+      for (const [worker, count] of sources.perWorker()) {
+        const slot = slots.get(worker);
+        if (slot !== undefined) bySlot.set(slot, count);
+      }
+      for (const [slot, count] of bySlot) this.set({ worker: String(slot) }, count);
     }, ['worker']);
     gauge('audience_meter_peers', 'Other nodes heard from (UDP multicast cluster).', function () {
       this.set(sources.peers().peers.length);
@@ -57,8 +96,9 @@ export class Metrics {
     gauge('audience_meter_attendance_queue', 'Attendance events waiting to be written.', function () {
       this.set(sources.attendance().queued);
     });
-    gauge('audience_meter_attendance_dropped', 'Attendance events dropped since the start (queue full while the database was away).', function () {
-      this.set(sources.attendance().dropped);
+    keptCounter('audience_meter_attendance_dropped_total', 'Attendance events dropped since the start (queue full while the database was away).', function () {
+      this.reset();
+      this.inc(sources.attendance().dropped);
     });
     gauge('audience_meter_attendance_failing', '1 while the attendance database is away.', function () {
       this.set(sources.attendance().failing === undefined ? 0 : 1);

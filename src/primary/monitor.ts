@@ -1,7 +1,9 @@
 // What the primary keeps for operators, fed from what it already receives: the open connections, the live
 // feed, the last hour of counts, the metrics, and targeted messages on their way to the workers. One object,
 // so the primary's main file only forwards events to it.
+import type { IpStorage } from '../attendance/attendance-options.js';
 import type { CountryLookup } from '../attendance/geoip.js';
+import { storedIp } from '../attendance/ip-privacy.js';
 import type { DeliveryTarget, PageEvent } from '../protocol/ipc.js';
 import type { SessionEntry, SessionExit } from '../protocol/sessions.js';
 import { EventFeed } from './admin/event-feed.js';
@@ -12,6 +14,8 @@ import { Metrics, type MetricsSources } from './metrics.js';
 
 export interface MonitorDeps extends Omit<MetricsSources, 'perWorker' | 'feedSubscribers'> {
   country: CountryLookup;
+  /** What the listing shows of a viewer's address: what the attendance log would store, no more. */
+  ipStorage: IpStorage;
   /** Sends to one worker; false when that worker is gone. */
   send(worker: number, message: DeliverMessage): boolean;
   workers(): number[];
@@ -33,7 +37,7 @@ export class Monitor {
   sessions(entered: readonly SessionEntry[], exited: readonly SessionExit[]): void {
     this.metrics.sessions(entered.length, exited.length);
     for (const entry of entered) {
-      const info = this.connections.enter(entry, this.deps.country(entry.ip));
+      const info = this.connections.enter(entry, { country: this.deps.country(entry.ip), address: storedIp(entry.ip, this.deps.ipStorage) });
       if (info) this.feed.publish('join', info, entry.at);
     }
     for (const exit of exited) {

@@ -27,6 +27,8 @@ export interface WorkerPoolEvents {
 
 export class WorkerPool {
   private readonly workers = new Map<number, Worker>();
+  /** Each live worker's slot, 1..size: a respawned worker takes its predecessor's, so per-worker figures keep their label. */
+  private readonly slotOf = new Map<number, number>();
   private readonly recentCrashes: number[] = [];
   private stopping = false;
 
@@ -45,11 +47,16 @@ export class WorkerPool {
   }
 
   start(): void {
-    for (let i = 0; i < this.size; i++) this.fork();
+    for (let slot = 1; slot <= this.size; slot++) this.fork(slot);
   }
 
   ids(): number[] {
     return [...this.workers.keys()];
+  }
+
+  /** The slot of each live worker id. */
+  slots(): ReadonlyMap<number, number> {
+    return this.slotOf;
   }
 
   /** false when that worker is gone (or going): nothing was sent. */
@@ -86,9 +93,10 @@ export class WorkerPool {
     clearTimeout(timer);
   }
 
-  private fork(): void {
+  private fork(slot: number): void {
     const worker = cluster.fork(this.env);
     this.workers.set(worker.id, worker);
+    this.slotOf.set(worker.id, slot);
     debug('worker %d forked (pid %d)', worker.id, worker.process.pid);
     worker.on('message', (raw: unknown) => {
       // A message still in flight from a worker already written off must not resurrect its counts.
@@ -100,7 +108,9 @@ export class WorkerPool {
   }
 
   private onExit(worker: Worker, code: number | null, signal: string | null): void {
+    const slot = this.slotOf.get(worker.id)!;
     this.workers.delete(worker.id);
+    this.slotOf.delete(worker.id);
     this.events.exit(worker.id);
     if (this.stopping) {
       debug('worker %d stopped', worker.id);
@@ -116,6 +126,6 @@ export class WorkerPool {
       return;
     }
     logError(`worker ${worker.id} (pid ${worker.process.pid}) died (${how}); respawning`);
-    this.fork();
+    this.fork(slot);
   }
 }

@@ -23,7 +23,12 @@ export interface SessionEntry {
   /** The client address as seen (X-Forwarded-For only with --trust-proxy); the primary truncates and geolocates it. */
   ip: string | null;
   transport: 'sse' | 'ws';
+  /** The User-Agent header as sent (cut to MAX_USER_AGENT), for the admin page; absent in entries made elsewhere (tests, tools). */
+  userAgent?: string | null;
 }
+
+/** Longer User-Agents are cut: the parsed browser, OS and device already say what matters. */
+export const MAX_USER_AGENT = 512;
 
 export interface SessionExit {
   session: string;
@@ -50,7 +55,8 @@ export function isSessionEntry(item: unknown): item is SessionEntry {
   const e = item as Record<string, unknown>;
   return isText(e.session) && isText(e.connection) && isText(e.ns) && isOptionalText(e.user) && isOptionalText(e.name)
     && isTime(e.at) && isOptionalText(e.page) && isOptionalText(e.browser) && isOptionalText(e.os)
-    && isOptionalText(e.device) && isOptionalText(e.ip) && (e.transport === 'sse' || e.transport === 'ws');
+    && isOptionalText(e.device) && isOptionalText(e.ip) && (e.transport === 'sse' || e.transport === 'ws')
+    && (e.userAgent === undefined || isOptionalText(e.userAgent));
 }
 
 export function isSessionExit(item: unknown): item is SessionExit {

@@ -3,6 +3,7 @@
 import cluster from 'node:cluster';
 import { AUTH_SECRETS_ENV, authSecretsFromEnv, parsePrimaryMessage, type PrimaryMessage, type WorkerMessage } from '../protocol/ipc.js';
 import { debugFor, enableAllDebug, logError } from '../log.js';
+import { hostPort } from '../listen.js';
 import { OpenFileWatch, softOpenFileLimit } from './fd-watch.js';
 import type { Options } from '../options.js';
 import { deliver } from './delivery.js';
@@ -164,8 +165,7 @@ setInterval(() => server.getConnections((error, count) => { if (!error) openFile
 // SYNs and browsers retry a whole second later. The kernel caps this at net.core.somaxconn.
 server.listen({ port: options.port, host: options.host, backlog: LISTEN_BACKLOG }, () => {
   listening = true;
-  const address = server.address();
-  const where = typeof address === 'object' && address ? `${address.address}:${address.port}` : String(address);
+  const where = hostPort(server.address());
   debug('worker %d listening on %s', workerId, where);
   send({ type: 'listening', address: where });
 });

@@ -3,7 +3,7 @@
 // the daemon ends it, why. The primary decides device-limit expulsions; this worker carries them out.
 import type { Identity } from '../attendance/identity.js';
 import { deviceFacts } from '../attendance/user-agent.js';
-import type { SessionEntry, SessionExit } from '../protocol/sessions.js';
+import { MAX_USER_AGENT, type SessionEntry, type SessionExit } from '../protocol/sessions.js';
 import { ExpelledSessions } from './expelled-sessions.js';
 import { EXPELLED_PUSH } from './push.js';
 import type { ConnectionIds } from './session-ids.js';
@@ -47,6 +47,7 @@ export class Sessions {
       device: device.device,
       ip: visit.ip,
       transport: viewer.transport,
+      userAgent: visit.userAgent ? visit.userAgent.slice(0, MAX_USER_AGENT) : null,
     });
     if (this.deviceLimit && identity) this.expellable.set(viewer.session, viewer);
   }

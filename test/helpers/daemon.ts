@@ -167,3 +167,37 @@ export function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+export interface StartedCommand {
+  stderr(): string;
+  /** Sends SIGTERM and waits for the exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs an audience-meter command exactly as given (no ports or options added, unlike startDaemon): the
+ * README's quick start, an installed package, the systemd unit's environment. Resolves once it listens;
+ * throws with its stderr when it exits instead.
+ */
+export async function runCommand(file: string, args: string[], { cwd, env }: { cwd: string; env?: Record<string, string> }): Promise<StartedCommand> {
+  const child = spawn(file, args, { cwd, env: env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'] });
+  running.add(child);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => { running.delete(child); resolve(); }));
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+  const started: StartedCommand = {
+    stderr: () => stderr,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+  try {
+    await waitFor(() => /listening on/.test(stderr) || child.exitCode !== null, 20_000, `${file} to listen`);
+  } catch (error) {
+    await started.stop();
+    throw error;
+  }
+  if (child.exitCode !== null) throw new Error(`${file} exited with ${child.exitCode}: ${stderr}`);
+  return started;
+}

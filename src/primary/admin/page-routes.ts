@@ -13,6 +13,7 @@ const PAGE_FILES: [path: string[], file: string, type: string][] = [
   [['admin', 'admin.js'], 'admin.js', 'application/javascript; charset=utf-8'],
   [['admin', 'admin-chart.js'], 'admin-chart.js', 'application/javascript; charset=utf-8'],
   [['admin', 'admin.css'], 'admin.css', 'text/css; charset=utf-8'],
+  [['admin', 'favicon.svg'], 'favicon.svg', 'image/svg+xml'],
 ];
 
 const SECURITY_HEADERS = {
@@ -22,7 +23,7 @@ const SECURITY_HEADERS = {
 };
 
 export function adminPageRoutes(): Route[] {
-  return PAGE_FILES.map(([pattern, file, type]) => {
+  const files = PAGE_FILES.map(([pattern, file, type]): Route => {
     const body = readFileSync(new URL(file, CLIENT_DIR));
     return {
       pattern,
@@ -33,6 +34,19 @@ export function adminPageRoutes(): Route[] {
       },
     };
   });
+  // /admin/ is what people type (and what a proxy's location /admin/ passes on); the page's links are absolute.
+  const trailingSlash: Route = {
+    pattern: ['admin', ''],
+    public: true,
+    handle: ({ res }) => answer(res, 308, 'the admin page is at /admin', { Location: '/admin' }),
+  };
+  // Browsers ask for /favicon.ico whatever the page says.
+  const favicon: Route = {
+    pattern: ['favicon.ico'],
+    public: true,
+    handle: ({ res }) => answer(res, 308, '', { Location: '/admin/favicon.svg' }),
+  };
+  return [...files, trailingSlash, favicon];
 }
 
 export function metricsRoute(registry: Registry): Route {
