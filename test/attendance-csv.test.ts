@@ -72,7 +72,8 @@ for (const kind of STORES) {
     before(async () => {
       store = await kind.create();
       await seed(store.target);
-      daemon = await startDaemon(['--attendance', store.target, '--admin-token', TOKEN], { workers: 1 });
+      // The seeded sessions are from 2024, older than the default retention: keep them.
+      daemon = await startDaemon(['--attendance', store.target, '--admin-token', TOKEN, '--retention-days', '0'], { workers: 1 });
     });
     after(async () => {
       await daemon?.stop();

@@ -1,19 +1,41 @@
 // Builds the primary's attendance log from the options: a SQLite file, a PostgreSQL database, or nothing.
+import { hostname } from 'node:os';
 import type { Options } from '../options.js';
-import { describeTarget } from './attendance-options.js';
+import { describeTarget, type AttendanceTarget } from './attendance-options.js';
 import { NoAttendanceLog, type AttendanceLog } from './attendance-log.js';
 import { DatabaseAttendanceLog, type DatabaseLogSettings } from './database-log.js';
 import { NO_COUNTRY, openCountryLookup } from './geoip.js';
+import type { SqlDatabase } from './sql-database.js';
 import { PostgresDatabase } from './store-postgres.js';
 import { SqliteDatabase } from './store-sqlite.js';
 
 type Tuning = Omit<DatabaseLogSettings, 'open' | 'target' | 'facts'>;
+type LogOptions = Pick<Options, 'attendance' | 'ipStorage' | 'geoipDb'> & Partial<Pick<Options, 'retentionDays' | 'attendanceHeartbeat'>>;
+
+/**
+ * The label the log writes with this node's sessions and samples, for people reading reports: host name
+ * and public port. Nothing depends on it being unique: crash recovery goes by each run's incarnation.
+ */
+export function nodeLabel(port: number): string {
+  return `${hostname()}:${port}`;
+}
+
+/** A connection to the log's store (SQLite opens its file here and may throw). */
+export function openDatabase(target: Exclude<AttendanceTarget, { kind: 'off' }>): SqlDatabase {
+  return target.kind === 'sqlite' ? new SqliteDatabase(target.path) : new PostgresDatabase(target.url);
+}
 
 /** Throws a one-line reason when the GeoIP file cannot be read; a database that is away is not an error. */
-export function createAttendanceLog(options: Pick<Options, 'attendance' | 'ipStorage' | 'geoipDb'>, node: string, tuning: Tuning = {}): AttendanceLog {
+export function createAttendanceLog(options: LogOptions, node: string, tuning: Tuning = {}): AttendanceLog {
   const target = options.attendance;
   if (target.kind === 'off') return new NoAttendanceLog();
   const facts = { node, ipStorage: options.ipStorage, country: options.geoipDb ? openCountryLookup(options.geoipDb) : NO_COUNTRY };
-  const open = target.kind === 'sqlite' ? () => new SqliteDatabase(target.path) : () => new PostgresDatabase(target.url);
-  return new DatabaseAttendanceLog({ open, target: describeTarget(target), facts, ...tuning });
+  const open = () => openDatabase(target);
+  const fromOptions: Tuning = { retentionDays: options.retentionDays, heartbeatMs: options.attendanceHeartbeat === undefined ? undefined : options.attendanceHeartbeat * 1000 };
+  return new DatabaseAttendanceLog({ open, target: describeTarget(target), facts, ...fromOptions, ...definedOnly(tuning) });
+}
+
+/** A tuning left undefined keeps the option's value. */
+function definedOnly(tuning: Tuning): Tuning {
+  return Object.fromEntries(Object.entries(tuning).filter(([, value]) => value !== undefined));
 }
