@@ -136,6 +136,32 @@ for (const kind of STORES) {
       await other.close(Date.now(), 5000);
     });
 
+    test('a run given up while only silent takes back the sessions closed for it, not its own crash exits', async () => {
+      const heartbeatMs = 40;
+      const silent = open(store, 'node-g', { heartbeatMs });
+      const since = Date.now() - 5000;
+      const [workerDied, stays, leaves] = [entry({ at: since }), entry({ at: since }), entry({ at: since })];
+      // A worker of this run died: the primary wrote its session's exit as crash itself.
+      silent.record([workerDied, stays, leaves], [exit(workerDied.session, since + 1000, 'crash')]);
+      await flushed(silent);
+      // Silence, as when cut off from the database: no heartbeat, no write.
+      clearInterval((silent as unknown as { heartbeat: NodeJS.Timeout }).heartbeat);
+      const other = open(store, 'node-h', { heartbeatMs });
+      await waitFor(async () => (await session(stays.session)).exit_reason === 'crash', 5000, 'the silent run to be given up');
+      assert.equal((await session(stays.session)).given_up_by, (other as unknown as { incarnation: { id: string } }).incarnation.id);
+      const leftAt = Date.now();
+      silent.record([], [exit(leaves.session, leftAt)]);
+      await flushed(silent);
+      assert.deepEqual([(await session(stays.session)).exit_at, (await session(stays.session)).given_up_by], [null, null], 'open again');
+      assert.equal((await session(leaves.session)).exit_reason, 'left');
+      assert.equal(Number((await session(leaves.session)).exit_at), leftAt, 'the exit made while silent, at its time');
+      assert.equal((await session(workerDied.session)).exit_reason, 'crash', "the run's own crash exit stays");
+      assert.equal(Number((await session(workerDied.session)).exit_at), since + 1000);
+      await other.close(Date.now(), 5000);
+      await silent.close(Date.now(), 5000);
+      assert.equal((await session(stays.session)).exit_reason, 'shutdown');
+    });
+
     test('a database that goes away: events wait, the failure is reported, and they are written when it returns', async () => {
       const log = open(store, 'node-d');
       await flushed(log);

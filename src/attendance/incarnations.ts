@@ -3,9 +3,8 @@
 // each interval. Any running node gives up for dead the incarnations whose `last_seen` is older than their
 // own grace (each states its own, three heartbeat intervals), and closes their open sessions as `crash` at
 // that `last_seen`: one UPDATE per incarnation, nothing kept in memory. A node that was only cut off from
-// the database finds, at its next write, that it was given up, and takes its sessions back before writing
-// the exits it queued meanwhile, so those exits land on open rows and end them right.
-import type { ExitReason } from '../protocol/sessions.js';
+// the database finds, at its next write, that it was given up, and takes back the sessions closed for it
+// (marked `given_up_by`) before writing the exits it queued meanwhile, so those land on open rows.
 import { INCARNATIONS, SESSIONS } from './schema.js';
 import type { SqlRunner } from './sql-database.js';
 
@@ -35,8 +34,8 @@ export async function registerIncarnation(tx: SqlRunner, incarnation: Incarnatio
 
 /**
  * The first statement of every write: this run is alive at `at`. If another node gave it up for dead
- * meanwhile, the run is running again and every session it had closed as `crash` is open again (this run
- * writes no `crash` exit of its own). Answers how many sessions were taken back.
+ * meanwhile, the run is running again and every session that node closed is open again (`given_up_by`
+ * tells them from the run's own `crash` exits, those of a worker that died). Answers how many were taken back.
  */
 export async function heartbeat(tx: SqlRunner, incarnation: Incarnation, at: number): Promise<number> {
   const seen = new Date(at);
@@ -44,23 +43,20 @@ export async function heartbeat(tx: SqlRunner, incarnation: Incarnation, at: num
   if (alive > 0) return 0;
   const revived = await tx.run(`UPDATE ${INCARNATIONS} SET last_seen = ?, ended_at = NULL, end_reason = NULL WHERE incarnation = ?`, [seen, incarnation.id]);
   if (revived === 0) await registerIncarnation(tx, { ...incarnation, startedAt: at });
-  return tx.run(`UPDATE ${SESSIONS} SET exit_at = NULL, exit_reason = NULL WHERE incarnation = ? AND exit_reason = 'crash'`, [incarnation.id]);
+  return tx.run(`UPDATE ${SESSIONS} SET exit_at = NULL, exit_reason = NULL, given_up_by = NULL WHERE incarnation = ? AND given_up_by IS NOT NULL`,
+    [incarnation.id]);
 }
 
 /** A session's last sign of life: its own (entry, or version 1's heartbeat) or its incarnation's, the later. */
 const LAST_SIGN_OF_LIFE = `CASE WHEN ${SESSIONS}.last_seen > i.last_seen THEN ${SESSIONS}.last_seen ELSE i.last_seen END`;
 
-/** Ends one incarnation's open sessions: at `at` (a graceful stop) or, for a crash, at their last sign of life. */
-async function closeOpenSessionsOf(tx: SqlRunner, id: string, reason: ExitReason, at?: number): Promise<number> {
-  if (at !== undefined) {
-    const when = new Date(at);
-    return tx.run(`UPDATE ${SESSIONS} SET exit_at = ?, exit_reason = ?, last_seen = ? WHERE incarnation = ? AND exit_at IS NULL`, [when, reason, when, id]);
-  }
+/** Closes a dead run's open sessions as `crash` at their last sign of life, marked as given up by `self`. */
+function closeGivenUpSessions(tx: SqlRunner, id: string, self: string): Promise<number> {
   return tx.run(
-    `UPDATE ${SESSIONS} SET exit_at = ${LAST_SIGN_OF_LIFE}, last_seen = ${LAST_SIGN_OF_LIFE}, exit_reason = ?
+    `UPDATE ${SESSIONS} SET exit_at = ${LAST_SIGN_OF_LIFE}, last_seen = ${LAST_SIGN_OF_LIFE}, exit_reason = 'crash', given_up_by = ?
      FROM ${INCARNATIONS} AS i
      WHERE i.incarnation = ? AND ${SESSIONS}.incarnation = i.incarnation AND ${SESSIONS}.exit_at IS NULL`,
-    [reason, id],
+    [self, id],
   );
 }
 
@@ -76,14 +72,15 @@ export async function closeDeadIncarnations(tx: SqlRunner, self: string, now: nu
     [self, new Date(now)],
   );
   let sessions = 0;
-  for (const { incarnation } of dead) sessions += await closeOpenSessionsOf(tx, String(incarnation), 'crash');
+  for (const { incarnation } of dead) sessions += await closeGivenUpSessions(tx, String(incarnation), self);
   return { incarnations: dead.length, sessions };
 }
 
 /** A graceful stop: every session of this run still open ends at `at` as `shutdown`, and so does the run. */
 export async function endIncarnation(tx: SqlRunner, id: string, at: number): Promise<number> {
-  const closed = await closeOpenSessionsOf(tx, id, 'shutdown', at);
   const when = new Date(at);
+  const closed = await tx.run(`UPDATE ${SESSIONS} SET exit_at = ?, exit_reason = 'shutdown', last_seen = ? WHERE incarnation = ? AND exit_at IS NULL`,
+    [when, when, id]);
   await tx.run(`UPDATE ${INCARNATIONS} SET last_seen = ?, ended_at = ?, end_reason = 'shutdown' WHERE incarnation = ?`, [when, when, id]);
   return closed;
 }

@@ -56,7 +56,9 @@ function createV2(types: { time: string; duration: string; ip: string; id: strin
       device TEXT,
       ip ${types.ip},
       country TEXT,
-      CHECK ((exit_at IS NULL) = (exit_reason IS NULL))
+      given_up_by ${types.id},
+      CHECK ((exit_at IS NULL) = (exit_reason IS NULL)),
+      CHECK (given_up_by IS NULL OR exit_reason = 'crash')
     )`,
     `CREATE INDEX ${SESSIONS}_by_namespace ON ${SESSIONS} (ns, user_id, entry_at)`,
     // Shutdown, crash closing and the return of a node cut off touch one incarnation's sessions, open or
