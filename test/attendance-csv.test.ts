@@ -2,17 +2,15 @@
 // facts with commas, quotes, CR, LF, CRLF, tabs and formula prefixes must come back as the JSON report has
 // them, one record per row, with only the formula cells neutralised (a leading `'`).
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { parseAttendanceTarget } from '../src/attendance/attendance-options.js';
 import { createAttendanceLog } from '../src/attendance/create-attendance-log.js';
 import type { SessionEntry } from '../src/protocol/sessions.js';
-import { STORES, type StoreUnderTest } from './helpers/attendance-stores.js';
-import { startDaemon, type Daemon } from './helpers/daemon.js';
-import { httpRequest } from './helpers/http.js';
+import { STORES } from './helpers/attendance-stores.js';
+import { reportDaemon } from './helpers/report-daemon.js';
 
 const T0 = Date.UTC(2024, 5, 1, 12, 0, 0);
-const TOKEN = 'admin-token-0123456789abcdef';
 const NS = 'csv-webinar';
 
 /** Values a CSV writer gets wrong: separators, quotes, every line break, tabs, and spreadsheet formulas. */
@@ -67,21 +65,9 @@ async function seed(target: string): Promise<void> {
 
 for (const kind of STORES) {
   describe(`CSV reports read back with csv-parse (${kind.name})`, { skip: kind.skip }, () => {
-    let store: StoreUnderTest;
-    let daemon: Daemon;
-    before(async () => {
-      store = await kind.create();
-      await seed(store.target);
-      // The seeded sessions are from 2024, older than the default retention: keep them.
-      daemon = await startDaemon(['--attendance', store.target, '--admin-token', TOKEN, '--retention-days', '0'], { workers: 1 });
-    });
-    after(async () => {
-      await daemon?.stop();
-      await store?.cleanup();
-    });
-
+    const fixture = reportDaemon(kind, seed);
     const get = async (path: string) => {
-      const reply = await httpRequest(daemon.notificationPort, path, { headers: { Authorization: `Bearer ${TOKEN}` } });
+      const reply = await fixture.get(path);
       assert.equal(reply.status, 200, `${path}: ${reply.body}`);
       return reply.body;
     };
