@@ -148,7 +148,7 @@ export class DatabaseAttendanceLog implements AttendanceLog {
     clearTimeout(this.timer);
     if (!done) {
       logError(`attendance log: could not write to ${this.settings.target} before stopping; ${this.queue.length} events lost,`
-        + ' and the sessions still open will be closed as `crash` at the next start');
+        + ' and the sessions still open will be closed as `crash` by the next node that runs, after the grace');
     }
     // A write still running when the deadline hit ends with an error on the closed handle, which is fine.
     await this.db?.close().catch(() => {});
@@ -163,7 +163,7 @@ export class DatabaseAttendanceLog implements AttendanceLog {
 
   private idle(): boolean {
     const sweepPending = this.closingAt !== undefined && !this.shutdownWritten;
-    // A retention pass is not waited for: it may take long, and a stop abandons it.
+    // A retention pass under way keeps the log busy, except when stopping: a stop abandons it.
     const retentionPending = this.retention !== undefined && this.closingAt === undefined;
     return this.ready && this.queue.length === 0 && !this.heartbeatDue && !sweepPending && !retentionPending;
   }
