@@ -158,7 +158,7 @@ for (const kind of STORES) {
     after(async () => { await store?.cleanup(); });
 
     test('--retention-days on the daemon: old closed sessions, samples and ended runs go, in batches; open and recent ones stay', { timeout: 60_000 }, async () => {
-      // An old run, ended long ago: 2,500 sessions (three batches of the daemon's 1,000) and 1,500 samples.
+      // An old run, ended long ago: 2,500 sessions (five batches of the daemon's 500) and 1,500 samples.
       const oldRun = openLog(store, 'old-node');
       const old = Array.from({ length: 2500 }, (_, i) => entry({ ns: 'old', at: T0 + i }));
       oldRun.record(old, old.map((e) => ({ session: e.session, at: e.at + 60_000, reason: 'left' as const })));

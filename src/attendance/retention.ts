@@ -6,8 +6,8 @@ import { INCARNATIONS, SAMPLES, SESSIONS } from './schema.js';
 import type { SqlDatabase } from './sql-database.js';
 
 export const DAY_MS = 86_400_000;
-/** Rows per DELETE: a few milliseconds of work, however large the backlog. */
-export const RETENTION_BATCH = 1000;
+/** Rows per DELETE: a few tens of milliseconds at most (SQLite runs it on the primary's event loop), however large the backlog. */
+export const RETENTION_BATCH = 500;
 
 type Table = 'sessions' | 'samples' | 'incarnations';
 
