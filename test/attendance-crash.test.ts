@@ -4,7 +4,7 @@
 // live sessions back and writes the exits that happened meanwhile at their real time.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { STORES, type StoreUnderTest } from './helpers/attendance-stores.js';
+import { sessionRow, STORES, waitForSessionRow, type StoreUnderTest } from './helpers/attendance-stores.js';
 import { isAlive, startDaemon, waitFor, waitForMembers, type Daemon } from './helpers/daemon.js';
 import { openViewer, type SseClient } from './helpers/sse-client.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
@@ -26,10 +26,9 @@ describe('crash recovery between nodes on one PostgreSQL schema', { skip: postgr
   before(async () => { store = await postgres.create(); });
   after(async () => { await store?.cleanup(); });
 
-  const row = async (session: string) => (await store.rows('SELECT * FROM audience_meter_sessions WHERE session = ?', [session]))[0];
+  const row = (session: string) => sessionRow(store, session);
   const run = async (incarnation: unknown) => (await store.rows('SELECT * FROM audience_meter_incarnations WHERE incarnation = ?', [String(incarnation)]))[0]!;
-  const waitForRow = (session: string, check: (r: Record<string, unknown>) => boolean, what: string, timeoutMs = 10_000) =>
-    waitFor(async () => { const r = await row(session); return r !== undefined && check(r); }, timeoutMs, what);
+  const waitForRow = (session: string, check: (r: Record<string, unknown>) => boolean, what: string) => waitForSessionRow(store, session, check, what);
 
   test('a node killed for good: the other closes its sessions as crash at its last heartbeat, and keeps its own open', async () => {
     const doomed = await startDaemon([...ARGS, '--attendance', store.target], { workers: 1 });

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { STORES, type StoreUnderTest } from './helpers/attendance-stores.js';
+import { sessionRow, STORES, waitForSessionRow, type StoreUnderTest } from './helpers/attendance-stores.js';
 import { isAlive, sleep, startDaemon, waitFor, waitForMembers, type Daemon } from './helpers/daemon.js';
 import { openViewer, type SseClient } from './helpers/sse-client.js';
 import { writeMmdb } from './helpers/mmdb-writer.js';
@@ -33,9 +33,8 @@ for (const kind of STORES) {
     before(async () => { store = await kind.create(); });
     after(async () => { await store?.cleanup(); });
 
-    const row = async (session: string) => (await store.rows('SELECT * FROM audience_meter_sessions WHERE session = ?', [session]))[0];
-    const waitForRow = (session: string, check: (r: Record<string, unknown>) => boolean, what: string) =>
-      waitFor(async () => { const r = await row(session); return r !== undefined && check(r); }, 8000, what);
+    const row = (session: string) => sessionRow(store, session);
+    const waitForRow = (session: string, check: (r: Record<string, unknown>) => boolean, what: string) => waitForSessionRow(store, session, check, what);
 
     test('streams become sessions with exits and reasons; SIGTERM writes the exit of every open one', async () => {
       const daemon = await startDaemon([...ARGS, '--attendance', store.target, '--geoip-db', GEOIP_DB], { workers: 2 });

@@ -1,5 +1,4 @@
 // Builds the primary's attendance log from the options: a SQLite file, a PostgreSQL database, or nothing.
-import { hostname } from 'node:os';
 import type { Options } from '../options.js';
 import { describeTarget, type AttendanceTarget } from './attendance-options.js';
 import { NoAttendanceLog, type AttendanceLog } from './attendance-log.js';
@@ -12,20 +11,16 @@ import { SqliteDatabase } from './store-sqlite.js';
 type Tuning = Omit<DatabaseLogSettings, 'open' | 'target' | 'facts'>;
 type LogOptions = Pick<Options, 'attendance' | 'ipStorage' | 'geoipDb'> & Partial<Pick<Options, 'retentionDays' | 'attendanceHeartbeat'>>;
 
-/**
- * The label the log writes with this node's sessions and samples, for people reading reports: host name
- * and public port. Nothing depends on it being unique: crash recovery goes by each run's incarnation.
- */
-export function nodeLabel(port: number): string {
-  return `${hostname()}:${port}`;
-}
-
 /** A connection to the log's store (SQLite opens its file here and may throw). */
 export function openDatabase(target: Exclude<AttendanceTarget, { kind: 'off' }>): SqlDatabase {
   return target.kind === 'sqlite' ? new SqliteDatabase(target.path) : new PostgresDatabase(target.url);
 }
 
-/** Throws a one-line reason when the GeoIP file cannot be read; a database that is away is not an error. */
+/**
+ * Throws a one-line reason when the GeoIP file cannot be read; a database that is away is not an error.
+ * `node` is a label written with this node's sessions and samples (the daemon passes its node id, as
+ * /api/peers shows it); nothing depends on it being unique: crash recovery goes by each run's incarnation.
+ */
 export function createAttendanceLog(options: LogOptions, node: string, tuning: Tuning = {}): AttendanceLog {
   const target = options.attendance;
   if (target.kind === 'off') return new NoAttendanceLog();

@@ -7,7 +7,7 @@ import { ROWS_PER_STATEMENT, valuesList, type SqlRunner, type SqlValue } from '.
 
 /** A session as stored: the worker's entry after the primary applied --ip-storage and GeoIP. */
 export interface SessionRow extends SessionEntry {
-  /** A label for people (host name and port); crash recovery goes by `incarnation`, never by it. */
+  /** The node id as /api/peers shows it, a label: crash recovery goes by `incarnation`, never by it. */
   node: string;
   /** The run of the daemon that holds the session. */
   incarnation: string;

@@ -11,7 +11,7 @@ import { AudienceTable } from './audience-table.js';
 import { createDemoServer } from './demo-server.js';
 import { targetForWorkers } from '../attendance/attendance-options.js';
 import type { AttendanceLog } from '../attendance/attendance-log.js';
-import { createAttendanceLog, nodeLabel } from '../attendance/create-attendance-log.js';
+import { createAttendanceLog } from '../attendance/create-attendance-log.js';
 import { createAdminPort } from './admin/admin-port.js';
 import { NO_COUNTRY, openCountryLookup, type CountryLookup } from '../attendance/geoip.js';
 import { HISTORY_STEP_MS } from './member-history.js';
@@ -51,7 +51,7 @@ export function startPrimary(options: Options): void {
   let attendance: AttendanceLog;
   let country: CountryLookup;
   try {
-    attendance = createAttendanceLog(options, nodeLabel(options.port));
+    attendance = createAttendanceLog(options, nodeIdentity(options.host, options.port).id);
     // The live feed shows countries too; a second reader, as the log keeps its own inside.
     country = options.geoipDb ? openCountryLookup(options.geoipDb) : NO_COUNTRY;
   } catch (error) {
