@@ -51,15 +51,15 @@ interface Store {
   kind: StoreKind;
   /** The value of --attendance (the daemon's working directory is its temp dir). */
   attendance: string;
-  /** Rows of the sessions table, and those with an exit; zeros before the daemon created the table. */
+  /** Rows of the audience_meter_sessions table, and those with an exit; zeros before the daemon created the table. */
   counts(target: Target): Promise<Counts>;
   /** What the rows say once everyone has left. */
   check(target: Target): Promise<{ users: number; left: number }>;
   close(): Promise<void>;
 }
 
-const COUNT_SQL = 'SELECT COUNT(*) AS sessions, COUNT(exit_at) AS exits FROM sessions';
-const CHECK_SQL = "SELECT COUNT(DISTINCT user_id) AS users, SUM(CASE WHEN exit_reason = 'left' THEN 1 ELSE 0 END) AS left_ FROM sessions";
+const COUNT_SQL = 'SELECT COUNT(*) AS sessions, COUNT(exit_at) AS exits FROM audience_meter_sessions';
+const CHECK_SQL = "SELECT COUNT(DISTINCT user_id) AS users, SUM(CASE WHEN exit_reason = 'left' THEN 1 ELSE 0 END) AS left_ FROM audience_meter_sessions";
 
 function sqliteStore(): Store {
   let db: Database.Database | undefined;

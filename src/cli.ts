@@ -23,8 +23,8 @@ import {
   parseWorkerCount,
   type Options,
 } from './options.js';
-import { DEFAULT_ATTENDANCE_PATH, parseAttendanceTarget, parseIpStorage } from './attendance/attendance-options.js';
 import { AttendancePathError, settleAttendanceTarget } from './attendance/sqlite-path.js';
+import { DEFAULT_ATTENDANCE_PATH, parseAttendanceTarget, parseIpStorage, parseRetentionDays } from './attendance/attendance-options.js';
 import { startPrimary } from './primary/main.js';
 import { logInfo } from './log.js';
 
@@ -89,6 +89,8 @@ function buildProgram(): Command {
     .addOption(new Option('--attendance <target>', 'attendance log: a SQLite file path, a postgres:// URL, or off').env('AUDIENCE_METER_ATTENDANCE').default(d.attendance, DEFAULT_ATTENDANCE_PATH).argParser(checked(parseAttendanceTarget)))
     .addOption(new Option('--ip-storage <mode>', 'viewer addresses in the log: full, truncated (/24 or /48) or none').default(d.ipStorage).argParser(checked(parseIpStorage)))
     .addOption(new Option('--geoip-db <file>', 'MaxMind DB file (.mmdb) giving each session\'s country (default: no country)'))
+    .addOption(new Option('--retention-days <n>', 'days closed sessions and samples are kept in the attendance log, 0 to keep them forever').default(d.retentionDays).argParser(checked(parseRetentionDays)))
+    .addOption(new Option('--attendance-heartbeat <seconds>', 'seconds between heartbeats of this run in the log; other nodes close its sessions as crash after three missed').default(d.attendanceHeartbeat).argParser(checked(parsePeriod)))
     .addOption(new Option('--sample-interval <seconds>', 'seconds between two stored member counts of every namespace').default(d.sampleInterval).argParser(checked(parsePeriod)))
     .addOption(new Option('--ws-ping-interval <seconds>', 'seconds between pings of WebSocket viewers; one that misses a pong is ended').default(d.wsPingInterval).argParser(checked(parsePeriod)))
     .configureHelp({ helpWidth: 120 })

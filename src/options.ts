@@ -66,6 +66,10 @@ export interface Options {
   ipStorage: IpStorage;
   /** A MaxMind DB file (.mmdb) giving each session's country; undefined: no country. */
   geoipDb: string | undefined;
+  /** Closed sessions and samples older than this many days are deleted from the log; 0 keeps them forever. */
+  retentionDays: number;
+  /** Seconds between two heartbeats of this run in the log; a run silent for three of them is given up as crashed. */
+  attendanceHeartbeat: number;
   /** Seconds between two stored member counts of every namespace. */
   sampleInterval: number;
   /** Seconds between two pings of every WebSocket viewer; one that did not answer the last is ended. */
@@ -110,6 +114,8 @@ export const defaults: Options = {
   attendance: { kind: 'sqlite', path: './audience-meter.db' },
   ipStorage: 'truncated',
   geoipDb: undefined,
+  retentionDays: 365,
+  attendanceHeartbeat: 30,
   sampleInterval: 10,
   wsPingInterval: 30,
 };

@@ -1,12 +1,12 @@
 // The attendance log in the real daemon, on both stores: sessions from real streams reach the log with
 // their reasons, SIGTERM writes every open session's exit, a kill -9 of the primary is repaired as `crash`
-// at the next start, and a database taken away mid-run neither stops counting nor loses the events.
+// by the next run even on other ports, and a database taken away mid-run neither stops counting nor loses the events.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { STORES, type StoreUnderTest } from './helpers/attendance-stores.js';
+import { sessionRow, STORES, waitForSessionRow, type StoreUnderTest } from './helpers/attendance-stores.js';
 import { isAlive, sleep, startDaemon, waitFor, waitForMembers, type Daemon } from './helpers/daemon.js';
 import { openViewer, type SseClient } from './helpers/sse-client.js';
 import { writeMmdb } from './helpers/mmdb-writer.js';
@@ -33,9 +33,8 @@ for (const kind of STORES) {
     before(async () => { store = await kind.create(); });
     after(async () => { await store?.cleanup(); });
 
-    const row = async (session: string) => (await store.rows('SELECT * FROM sessions WHERE session = ?', [session]))[0];
-    const waitForRow = (session: string, check: (r: Record<string, unknown>) => boolean, what: string) =>
-      waitFor(async () => { const r = await row(session); return r !== undefined && check(r); }, 8000, what);
+    const row = (session: string) => sessionRow(store, session);
+    const waitForRow = (session: string, check: (r: Record<string, unknown>) => boolean, what: string) => waitForSessionRow(store, session, check, what);
 
     test('streams become sessions with exits and reasons; SIGTERM writes the exit of every open one', async () => {
       const daemon = await startDaemon([...ARGS, '--attendance', store.target, '--geoip-db', GEOIP_DB], { workers: 2 });
@@ -65,21 +64,30 @@ for (const kind of STORES) {
       }
     });
 
-    test('after a kill -9 of the primary, the next start closes its sessions at their last-seen time as crash', async () => {
-      const first = await startDaemon([...ARGS, '--attendance', store.target], { workers: 1 });
+    test('after a kill -9, a restart on other ports closes the dead run\'s sessions as crash at its last heartbeat', async () => {
+      // A short heartbeat (grace 1.5 s): nothing but the run's own heartbeat tells the new run the old one died.
+      const heartbeat = ['--attendance-heartbeat', '0.5'];
+      const first = await startDaemon([...ARGS, ...heartbeat, '--attendance', store.target], { workers: 1 });
       const viewers = [await viewer(first, 'crashy', 'dee'), await viewer(first, 'crashy', 'eve')];
       await waitForRow(sessionOf(viewers[1]!), () => true, 'the entries to be written');
+      const run = String((await row(sessionOf(viewers[0]!)))!.incarnation);
       const workers = first.workerPids();
       first.process.kill('SIGKILL');
       await first.exited;
+      const killedAt = Date.now();
       await waitFor(() => workers.every((pid) => !isAlive(pid)), 5000, 'the orphaned worker to exit');
       for (const v of viewers) assert.equal((await row(sessionOf(v)))!.exit_at, null, 'left open by the crash');
-      const second = await startDaemon([...ARGS, '--attendance', store.target], { workers: 1, ports: first });
+      // Other ports, so another node id: the old run is recognised by its incarnation alone.
+      const second = await startDaemon([...ARGS, ...heartbeat, '--attendance', store.target], { workers: 1 });
       try {
+        assert.notEqual(second.port, first.port);
+        for (const v of viewers) await waitForRow(sessionOf(v), (r) => r.exit_reason === 'crash', 'the crash to be repaired');
+        const [dead] = await store.rows('SELECT last_seen, end_reason FROM audience_meter_incarnations WHERE incarnation = ?', [run]);
+        assert.equal(dead!.end_reason, 'crash');
         for (const v of viewers) {
-          await waitForRow(sessionOf(v), (r) => r.exit_reason === 'crash', 'the crash to be repaired');
           const r = (await row(sessionOf(v)))!;
-          assert.equal(Number(r.exit_at), Number(r.last_seen));
+          assert.equal(Number(r.exit_at), Number(dead!.last_seen), 'closed at the dead run\'s last heartbeat');
+          assert.ok(Number(r.exit_at) >= Number(r.entry_at) && Number(r.exit_at) <= killedAt);
         }
         await waitFor(() => /closed 2 sessions left open by a crash/.test(second.stderr()), 5000, 'the repair on stderr');
       } finally {

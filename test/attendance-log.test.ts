@@ -1,5 +1,5 @@
 // The attendance log driven directly, on both stores for real: what is written for entries and exits,
-// idempotent exits, the shutdown sweep, crash recovery at start, a database that goes away and comes back,
+// idempotent exits, the shutdown sweep, crash recovery by another run, a database that goes away and comes back,
 // and the queue's bound.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,22 +8,16 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseAttendanceTarget } from '../src/attendance/attendance-options.js';
 import type { AttendanceLog } from '../src/attendance/attendance-log.js';
-import { createAttendanceLog } from '../src/attendance/create-attendance-log.js';
-import type { SessionEntry, SessionExit } from '../src/protocol/sessions.js';
+import type { AttendanceTarget } from '../src/attendance/attendance-options.js';
+import { createAttendanceLog, openDatabase } from '../src/attendance/create-attendance-log.js';
+import { graceFor } from '../src/attendance/incarnations.js';
+import { AttendanceReports } from '../src/attendance/reports/attendance-reports.js';
+import type { SessionExit } from '../src/protocol/sessions.js';
 import { STORES, type StoreUnderTest } from './helpers/attendance-stores.js';
 import { waitFor } from './helpers/daemon.js';
 import { writeMmdb } from './helpers/mmdb-writer.js';
 
-const T0 = Date.UTC(2024, 5, 1, 12, 0, 0);
-let seq = 0;
-
-export function entry(over: Partial<SessionEntry> = {}): SessionEntry {
-  seq++;
-  return {
-    session: `s${seq}-${Math.random().toString(36).slice(2)}`, connection: `c${seq}`, ns: 'conf', user: 'alice', name: 'Alice',
-    at: T0, page: '/live', browser: 'Chrome 120', os: 'Linux', device: 'desktop', ip: '203.0.113.77', transport: 'sse', ...over,
-  };
-}
+import { entry, T0 } from './helpers/attendance-events.js';
 
 const exit = (session: string, at: number, reason: SessionExit['reason'] = 'left'): SessionExit => ({ session, at, reason });
 
@@ -50,7 +44,7 @@ for (const kind of STORES) {
     before(async () => { store = await kind.create(); });
     after(async () => { await store?.cleanup(); });
 
-    const session = async (id: string) => (await store.rows('SELECT * FROM sessions WHERE session = ?', [id]))[0]!;
+    const session = async (id: string) => (await store.rows('SELECT * FROM audience_meter_sessions WHERE session = ?', [id]))[0]!;
 
     test('entries and exits are written with their facts and reasons; the first exit wins', async () => {
       const log = open(store, 'node-a');
@@ -81,8 +75,8 @@ for (const kind of STORES) {
     });
 
     test('the schema is migrated once, and a restart finds it in place', async () => {
-      const versions = await store.rows('SELECT version FROM schema_migrations');
-      assert.deepEqual(versions.map((r) => Number(r.version)), [1]);
+      const versions = await store.rows('SELECT version FROM audience_meter_migrations');
+      assert.deepEqual(versions.map((r) => Number(r.version)), [2]);
     });
 
     test('a graceful stop closes every open session of its node as shutdown, after the exits already sent', async () => {
@@ -104,23 +98,68 @@ for (const kind of STORES) {
       await other.close(T0 + 4000, 5000);
     });
 
-    test('the heartbeat refreshes last_seen, and the next start closes a crashed run\'s sessions at it as crash', async () => {
-      // A "crashed" run: its sessions are open, last seen by a heartbeat; the log is never closed gracefully.
-      const crashed = open(store, 'node-c', { heartbeatMs: 40 });
+    test("a run that stops: its heartbeat stops, reports stop counting it past the grace, and another run closes it as crash", async () => {
+      // A "crashed" run: its sessions are open, its run last seen by a heartbeat; the log is never closed gracefully.
+      const heartbeatMs = 40;
+      const crashed = open(store, 'node-c', { heartbeatMs });
+      const id = (crashed as unknown as { incarnation: { id: string } }).incarnation.id;
+      const run = async () => (await store.rows('SELECT * FROM audience_meter_incarnations WHERE incarnation = ?', [id]))[0];
       const a = entry({ at: Date.now() - 10_000 });
       crashed.record([a], []);
-      await waitFor(async () => Number((await session(a.session))?.last_seen ?? 0) > a.at, 5000, 'a heartbeat');
+      await flushed(crashed);
+      const registered = Number((await run())!.last_seen);
+      await waitFor(async () => Number((await run())!.last_seen) > registered, 5000, 'a heartbeat');
       // Stop its timers without writing anything more, as a kill -9 would.
       (crashed as unknown as { closed: boolean }).closed = true;
       clearInterval((crashed as unknown as { heartbeat: NodeJS.Timeout }).heartbeat);
       await (crashed as unknown as { db: { close(): Promise<void> } }).db.close();
-      const lastSeen = Number((await session(a.session)).last_seen);
-      const restarted = open(store, 'node-c');
-      await flushed(restarted);
-      const row = await session(a.session);
-      assert.equal(row.exit_reason, 'crash');
-      assert.equal(Number(row.exit_at), lastSeen);
-      await restarted.close(Date.now(), 5000);
+      const lastSeen = Number((await run())!.last_seen);
+      assert.equal((await session(a.session)).exit_at, null);
+      assert.equal((await session(a.session)).incarnation, id);
+
+      // No node closed it yet: an hour later, the report still ends it at its last sign of life plus the grace.
+      const db = openDatabase(parseAttendanceTarget(store.target) as Exclude<AttendanceTarget, { kind: 'off' }>);
+      try {
+        const report = await new AttendanceReports(async () => db).userAttendance('conf', 'alice', Date.now() + 3_600_000);
+        const mine = report.sessions.find((s) => s.session === a.session)!;
+        assert.equal(mine.exit, null);
+        assert.equal(mine.seconds, Math.round((lastSeen + graceFor(heartbeatMs) - a.at) / 1000));
+      } finally {
+        await db.close();
+      }
+
+      // Any other run closes it once its heartbeat is older than its grace, at that heartbeat.
+      const other = open(store, 'node-elsewhere', { heartbeatMs });
+      await waitFor(async () => (await session(a.session)).exit_reason === 'crash', 5000, 'the crash to be closed');
+      assert.equal(Number((await session(a.session)).exit_at), lastSeen);
+      assert.equal((await run())!.end_reason, 'crash');
+      await other.close(Date.now(), 5000);
+    });
+
+    test('a run given up while only silent takes back the sessions closed for it, not its own crash exits', async () => {
+      const heartbeatMs = 40;
+      const silent = open(store, 'node-g', { heartbeatMs });
+      const since = Date.now() - 5000;
+      const [workerDied, stays, leaves] = [entry({ at: since }), entry({ at: since }), entry({ at: since })];
+      // A worker of this run died: the primary wrote its session's exit as crash itself.
+      silent.record([workerDied, stays, leaves], [exit(workerDied.session, since + 1000, 'crash')]);
+      await flushed(silent);
+      // Silence, as when cut off from the database: no heartbeat, no write.
+      clearInterval((silent as unknown as { heartbeat: NodeJS.Timeout }).heartbeat);
+      const other = open(store, 'node-h', { heartbeatMs });
+      await waitFor(async () => (await session(stays.session)).exit_reason === 'crash', 5000, 'the silent run to be given up');
+      assert.equal((await session(stays.session)).given_up_by, (other as unknown as { incarnation: { id: string } }).incarnation.id);
+      const leftAt = Date.now();
+      silent.record([], [exit(leaves.session, leftAt)]);
+      await flushed(silent);
+      assert.deepEqual([(await session(stays.session)).exit_at, (await session(stays.session)).given_up_by], [null, null], 'open again');
+      assert.equal((await session(leaves.session)).exit_reason, 'left');
+      assert.equal(Number((await session(leaves.session)).exit_at), leftAt, 'the exit made while silent, at its time');
+      assert.equal((await session(workerDied.session)).exit_reason, 'crash', "the run's own crash exit stays");
+      assert.equal(Number((await session(workerDied.session)).exit_at), since + 1000);
+      await other.close(Date.now(), 5000);
+      await silent.close(Date.now(), 5000);
+      assert.equal((await session(stays.session)).exit_reason, 'shutdown');
     });
 
     test('a database that goes away: events wait, the failure is reported, and they are written when it returns', async () => {
@@ -162,7 +201,7 @@ for (const kind of STORES) {
       log.sample([['conf', 3], ['other', 0]], T0);
       log.sample([['conf', 5]], T0 + 10_000);
       await flushed(log);
-      const rows = await store.rows("SELECT at, members FROM samples WHERE ns = 'conf' AND node = 'node-f' ORDER BY at");
+      const rows = await store.rows("SELECT at, members FROM audience_meter_samples WHERE ns = 'conf' AND node = 'node-f' ORDER BY at");
       assert.deepEqual(rows.map((r) => [Number(r.at), Number(r.members)]), [[T0, 3], [T0 + 10_000, 5]]);
       await log.close(T0, 5000);
     });
@@ -177,7 +216,7 @@ test('--ip-storage full and none', async () => {
       const a = entry();
       log.record([a], []);
       await flushed(log);
-      const [row] = await store.rows('SELECT ip, country FROM sessions WHERE session = ?', [a.session]);
+      const [row] = await store.rows('SELECT ip, country FROM audience_meter_sessions WHERE session = ?', [a.session]);
       assert.equal(row!.ip, mode === 'full' ? '203.0.113.77' : null);
       assert.equal(row!.country, 'FR', 'the country does not depend on what is stored');
       await log.close(T0, 5000);

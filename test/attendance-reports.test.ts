@@ -1,18 +1,17 @@
 // The attendance reports on the admin port, on both stores: a log written with known sessions, then read
 // through the daemon's /api/ as an organiser would, in JSON and CSV, with the admin token.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { parseAttendanceTarget } from '../src/attendance/attendance-options.js';
 import { createAttendanceLog } from '../src/attendance/create-attendance-log.js';
 import type { SessionEntry } from '../src/protocol/sessions.js';
-import { STORES, type StoreUnderTest } from './helpers/attendance-stores.js';
-import { startDaemon, type Daemon } from './helpers/daemon.js';
+import { STORES } from './helpers/attendance-stores.js';
+import { startDaemon } from './helpers/daemon.js';
 import { httpRequest } from './helpers/http.js';
+import { reportDaemon } from './helpers/report-daemon.js';
 
 const T0 = Date.UTC(2024, 5, 1, 12, 0, 0);
 const iso = (seconds: number): string => new Date(T0 + seconds * 1000).toISOString();
-const TOKEN = 'admin-token-0123456789abcdef';
-const AUTH = { Authorization: `Bearer ${TOKEN}` };
 
 const DESKTOP = { browser: 'Chrome 120', os: 'Linux', device: 'desktop' };
 const PHONE = { browser: 'Safari 17', os: 'iOS 17', device: 'mobile' };
@@ -42,19 +41,7 @@ async function seed(target: string): Promise<void> {
 
 for (const kind of STORES) {
   describe(`attendance reports on ${kind.name}`, { skip: kind.skip }, () => {
-    let store: StoreUnderTest;
-    let daemon: Daemon;
-    before(async () => {
-      store = await kind.create();
-      await seed(store.target);
-      daemon = await startDaemon(['--attendance', store.target, '--admin-token', TOKEN], { workers: 1 });
-    });
-    after(async () => {
-      await daemon?.stop();
-      await store?.cleanup();
-    });
-
-    const get = (path: string, headers: Record<string, string> = AUTH) => httpRequest(daemon.notificationPort, path, { headers });
+    const { get } = reportDaemon(kind, seed);
     const json = async (path: string) => {
       const reply = await get(path);
       assert.equal(reply.status, 200, `${path}: ${reply.body}`);

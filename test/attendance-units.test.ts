@@ -1,10 +1,12 @@
 // Small pure parts of the attendance log: address truncation, interval arithmetic, option values.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseAttendanceTarget, parseIpStorage } from '../src/attendance/attendance-options.js';
+import { spawnSync } from 'node:child_process';
+import { parseAttendanceTarget, parseIpStorage, parseRetentionDays } from '../src/attendance/attendance-options.js';
 import { storedIp, truncateIp } from '../src/attendance/ip-privacy.js';
 import { coveredMs, peakConcurrent } from '../src/attendance/reports/intervals.js';
-import { InvalidOptionValue } from '../src/options.js';
+import { defaults, InvalidOptionValue } from '../src/options.js';
+import { BIN } from './helpers/daemon.js';
 
 test('addresses are truncated to /24 or /48, or kept, or dropped', () => {
   assert.equal(truncateIp('192.0.2.201'), '192.0.2.0');
@@ -35,4 +37,17 @@ test('--attendance and --ip-storage values', () => {
   assert.throws(() => parseAttendanceTarget('postgres://'), InvalidOptionValue);
   assert.equal(parseIpStorage('none'), 'none');
   assert.throws(() => parseIpStorage('half'), /must be one of full, truncated, none/);
+});
+
+test('--retention-days: whole days, 0 keeps everything, a year by default; bad values exit 2 with one line', () => {
+  assert.equal(defaults.retentionDays, 365);
+  assert.equal(parseRetentionDays('0'), 0);
+  assert.equal(parseRetentionDays(' 30 '), 30);
+  for (const bad of ['-1', '1.5', 'week', '', '36501']) assert.throws(() => parseRetentionDays(bad), /whole number of days from 0 to 36500/);
+  for (const [option, value, reason] of [['--retention-days', 'forever', /whole number of days/], ['--attendance-heartbeat', '0', /at least 0.01/]] as const) {
+    const result = spawnSync(process.execPath, [BIN, option, value], { encoding: 'utf8', timeout: 10_000 });
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, reason);
+    assert.equal(result.stderr.trim().split('\n').length, 1);
+  }
 });

@@ -17,9 +17,9 @@ export interface AttendanceLogStatus {
 
 export interface AttendanceLog {
   /**
-   * Starts writing: connects, migrates, closes what a crash left open, then writes what queued meanwhile.
-   * Called once this daemon holds its public port, so a second daemon started by mistake with the same node
-   * id (same host and port) cannot close the running one's sessions.
+   * Starts writing: connects, migrates, registers this run (its incarnation), closes what dead runs left
+   * open, then writes what queued meanwhile. Called once this daemon holds its public port, so a daemon
+   * that fails to start never writes a run of its own.
    */
   start(): void;
   /** Sessions entered and exited since the worker's previous report, in that order. */
@@ -33,8 +33,8 @@ export interface AttendanceLog {
   flushed(timeoutMs: number): Promise<boolean>;
   /**
    * A graceful stop: writes what is queued, then ends every session of this node still open with reason
-   * `shutdown` at `at`, then closes the database. Gives up after `deadlineMs` (the next start then closes
-   * those sessions as `crash`).
+   * `shutdown` at `at`, then closes the database. Gives up after `deadlineMs` (any running node then closes
+   * those sessions as `crash` once this run's heartbeat is older than its grace).
    */
   close(at: number, deadlineMs: number): Promise<void>;
 }

@@ -34,6 +34,13 @@ export function parseAttendanceTarget(value: string): AttendanceTarget {
   return { kind: 'sqlite', path: trimmed };
 }
 
+/** --retention-days: whole days, 0 (keep everything) to a hundred years. */
+export function parseRetentionDays(value: string): number {
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n > 36_500) throw new InvalidOptionValue('must be a whole number of days from 0 to 36500 (0: keep everything)');
+  return n;
+}
+
 export function parseIpStorage(value: string): IpStorage {
   const mode = IP_STORAGE_MODES.find((m) => m === value.trim());
   if (!mode) throw new InvalidOptionValue(`must be one of ${IP_STORAGE_MODES.join(', ')}`);

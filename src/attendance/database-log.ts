@@ -1,14 +1,19 @@
 // The attendance log over a database: events queue in memory and one writer loop puts them in the database
 // a batch per transaction. When the database fails (unreachable, full, locked) the loop says so loudly on
 // stderr, keeps the events (up to the queue's bound), retries with backoff, and writes them when it returns.
+// The same loop, the log's only writer, keeps this run's heartbeat, closes the sessions of runs that died
+// (incarnations.ts) and deletes what is older than --retention-days (retention.ts) between two batches.
+import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import type { SessionEntry, SessionExit } from '../protocol/sessions.js';
 import { debugFor, logError, logInfo } from '../log.js';
 import type { AttendanceLog, AttendanceLogStatus } from './attendance-log.js';
+import { closeDeadIncarnations, endIncarnation, graceFor, heartbeat, registerIncarnation, type Incarnation } from './incarnations.js';
 import { migrate } from './migrations.js';
 import { AttendanceReports } from './reports/attendance-reports.js';
+import { DAY_MS, RetentionPass, RETENTION_BATCH } from './retention.js';
 import { sessionRow, type RowFacts } from './session-rows.js';
-import { closeCrashedSessions, closeOpenSessions, closeSessions, insertSamples, insertSessions, touchOpenSessions } from './session-writes.js';
+import { closeSessions, insertSamples, insertSessions } from './session-writes.js';
 import type { SqlDatabase } from './sql-database.js';
 import { WriteQueue } from './write-queue.js';
 
@@ -25,12 +30,19 @@ export interface DatabaseLogSettings {
   batchSize?: number;
   /** How long events gather before a write, so the reports of every worker in one tick share a transaction. */
   flushDelayMs?: number;
+  /** How often this run proves itself alive and looks for dead runs; the grace is three of them. */
   heartbeatMs?: number;
+  /** Closed sessions and samples older than this many days are deleted; 0 keeps everything. */
+  retentionDays?: number;
+  retentionBatch?: number;
   retryMinMs?: number;
   retryMaxMs?: number;
 }
 
 const LOUD_EVERY_MS = 30_000;
+export const DEFAULT_HEARTBEAT_MS = 30_000;
+/** A retention pass at start, then one an hour: a day's worth of rows is a few batches. */
+const RETENTION_EVERY_MS = 3_600_000;
 /** A report arriving while the log connects and migrates waits this long before answering 503. */
 const READY_WAIT_MS = 3000;
 
@@ -50,6 +62,12 @@ export class DatabaseAttendanceLog implements AttendanceLog {
   private pumping = false;
   private timer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
+  private retentionTimer: NodeJS.Timeout | undefined;
+  /** This run, as the log knows it: every session it writes carries the id. */
+  readonly incarnation: Incarnation;
+  /** A heartbeat is due: refresh `last_seen` even with nothing to write, and look for dead runs. */
+  private heartbeatDue = false;
+  private retention: RetentionPass | undefined;
   private started = false;
   private retryMs: number;
   private failing: { reason: string; since: number; loudAt: number; droppedBefore: number } | undefined;
@@ -68,22 +86,26 @@ export class DatabaseAttendanceLog implements AttendanceLog {
     this.retryMaxMs = settings.retryMaxMs ?? 5000;
     this.retryMs = this.retryMinMs;
     this.reports = new AttendanceReports(() => this.readable());
+    this.incarnation = { id: randomUUID(), node: settings.facts.node, startedAt: Date.now(), graceMs: graceFor(settings.heartbeatMs ?? DEFAULT_HEARTBEAT_MS) };
   }
 
   start(): void {
     if (this.started || this.closingAt !== undefined) return;
     this.started = true;
     this.heartbeat = setInterval(() => {
-      this.queue.heartbeatAt = Date.now();
+      this.heartbeatDue = true;
       this.schedule(this.flushDelayMs);
-    }, this.settings.heartbeatMs ?? 30_000).unref();
+    }, this.settings.heartbeatMs ?? DEFAULT_HEARTBEAT_MS).unref();
+    if (this.settings.retentionDays) {
+      this.retentionTimer = setInterval(() => this.startRetention(), RETENTION_EVERY_MS).unref();
+    }
     // Connect, migrate and close what a crash left open first: prepare() runs before any write.
     this.schedule(0);
   }
 
   record(entered: readonly SessionEntry[], exited: readonly SessionExit[]): void {
     if (this.closed) return;
-    for (const entry of entered) this.push({ kind: 'enter', row: sessionRow(entry, this.settings.facts) });
+    for (const entry of entered) this.push({ kind: 'enter', row: sessionRow(entry, this.settings.facts, this.incarnation.id) });
     for (const exit of exited) this.push({ kind: 'exit', exit });
     if (entered.length + exited.length > 0) this.schedule(this.flushDelayMs);
   }
@@ -113,6 +135,7 @@ export class DatabaseAttendanceLog implements AttendanceLog {
     if (this.closingAt !== undefined) return;
     this.closingAt = at;
     clearInterval(this.heartbeat);
+    clearInterval(this.retentionTimer);
     if (!this.started) {
       // Never started (the daemon failed before holding its port): nothing of this run may touch the log.
       this.closed = true;
@@ -125,7 +148,7 @@ export class DatabaseAttendanceLog implements AttendanceLog {
     clearTimeout(this.timer);
     if (!done) {
       logError(`attendance log: could not write to ${this.settings.target} before stopping; ${this.queue.length} events lost,`
-        + ' and the sessions still open will be closed as `crash` at the next start');
+        + ' and the sessions still open will be closed as `crash` by the next node that runs, after the grace');
     }
     // A write still running when the deadline hit ends with an error on the closed handle, which is fine.
     await this.db?.close().catch(() => {});
@@ -140,7 +163,9 @@ export class DatabaseAttendanceLog implements AttendanceLog {
 
   private idle(): boolean {
     const sweepPending = this.closingAt !== undefined && !this.shutdownWritten;
-    return this.ready && this.queue.length === 0 && this.queue.heartbeatAt === undefined && !sweepPending;
+    // A retention pass under way keeps the log busy, except when stopping: a stop abandons it.
+    const retentionPending = this.retention !== undefined && this.closingAt === undefined;
+    return this.ready && this.queue.length === 0 && !this.heartbeatDue && !sweepPending && !retentionPending;
   }
 
   private schedule(delayMs: number): void {
@@ -167,7 +192,8 @@ export class DatabaseAttendanceLog implements AttendanceLog {
     try {
       while (!this.closed) {
         if (!this.ready) await this.prepare();
-        if (!(await this.writeNext())) break;
+        // Writes first: a retention batch runs only when nothing is waiting.
+        if (!(await this.writeNext()) && !(await this.pruneNext())) break;
         this.recovered();
         await nextTurn(); // let IPC and HTTP in between two transactions of a flash crowd
       }
@@ -192,35 +218,72 @@ export class DatabaseAttendanceLog implements AttendanceLog {
     this.db ??= this.settings.open();
     const applied = await migrate(this.db);
     if (applied.length > 0) logInfo(`attendance log: ${this.settings.target}: schema migrated to version ${applied.at(-1)}`);
-    const crashed = await this.db.transaction((tx) => closeCrashedSessions(tx, this.settings.facts.node));
-    if (crashed > 0) logInfo(`attendance log: closed ${crashed} session${crashed === 1 ? '' : 's'} left open by a crash, at their last-seen time`);
+    const dead = await this.db.transaction(async (tx) => {
+      await registerIncarnation(tx, this.incarnation);
+      return closeDeadIncarnations(tx, this.incarnation.id, Date.now());
+    });
+    this.reportDead(dead);
     this.ready = true;
+    this.startRetention();
   }
 
-  /** Writes the next batch; false when there was nothing to write. */
+  private reportDead(dead: { incarnations: number; sessions: number }): void {
+    if (dead.incarnations === 0) return;
+    logInfo(`attendance log: ${dead.incarnations} run${dead.incarnations === 1 ? '' : 's'} of the daemon stopped sending heartbeats`
+      + ` (grace ${this.incarnation.graceMs / 1000} s); closed ${dead.sessions} session${dead.sessions === 1 ? '' : 's'} left open by a crash, at their last-seen time`);
+  }
+
+  /** Writes the next batch, with this run's heartbeat first; false when there was nothing to write. */
   private async writeNext(): Promise<boolean> {
     const db = this.db!;
-    const node = this.settings.facts.node;
     const batch = this.queue.peek(this.batchSize);
     const count = batch.entries.length + batch.exits.length + batch.samples.length;
-    const heartbeatAt = this.queue.heartbeatAt;
-    const sweepAt = count === this.queue.length && !this.shutdownWritten ? this.closingAt : undefined;
-    if (count === 0 && heartbeatAt === undefined && sweepAt === undefined) return false;
-    await db.transaction(async (tx) => {
+    const sweepDue = this.heartbeatDue;
+    const closeAt = count === this.queue.length && !this.shutdownWritten ? this.closingAt : undefined;
+    if (count === 0 && !sweepDue && closeAt === undefined) return false;
+    const done = await db.transaction(async (tx) => {
+      const reopened = await heartbeat(tx, this.incarnation, Date.now());
       await insertSessions(tx, batch.entries);
       await closeSessions(tx, batch.exits);
-      await insertSamples(tx, node, batch.samples);
-      if (heartbeatAt !== undefined) await touchOpenSessions(tx, node, heartbeatAt);
-      if (sweepAt !== undefined) {
-        const closed = await closeOpenSessions(tx, node, sweepAt, 'shutdown');
-        debug('closed %d open sessions at shutdown', closed);
-      }
+      await insertSamples(tx, this.incarnation.node, batch.samples);
+      const dead = sweepDue ? await closeDeadIncarnations(tx, this.incarnation.id, Date.now()) : undefined;
+      const closed = closeAt === undefined ? 0 : await endIncarnation(tx, this.incarnation.id, closeAt);
+      return { reopened, dead, closed };
     });
     this.queue.remove(count);
-    if (this.queue.heartbeatAt === heartbeatAt) this.queue.heartbeatAt = undefined;
-    if (sweepAt !== undefined) this.shutdownWritten = true;
+    if (sweepDue) this.heartbeatDue = false;
+    if (closeAt !== undefined) {
+      this.shutdownWritten = true;
+      debug('closed %d open sessions at shutdown', done.closed);
+    }
+    if (done.reopened > 0) {
+      logInfo(`attendance log: another node had given this run up for dead while ${this.settings.target} was out of reach and closed`
+        + ` ${done.reopened} of its sessions as crash; they are open again`);
+    }
+    if (done.dead) this.reportDead(done.dead);
     debug('wrote %d entries, %d exits, %d samples', batch.entries.length, batch.exits.length, batch.samples.length);
     return true;
+  }
+
+  private startRetention(): void {
+    const days = this.settings.retentionDays ?? 0;
+    if (days <= 0 || this.retention || !this.ready) return;
+    this.retention = new RetentionPass(Date.now() - days * DAY_MS, this.settings.retentionBatch ?? RETENTION_BATCH);
+    this.schedule(0);
+  }
+
+  /** Deletes one batch of what --retention-days says is too old; false when no pass is under way. */
+  private async pruneNext(): Promise<boolean> {
+    const pass = this.retention;
+    if (!pass || this.closingAt !== undefined) return false;
+    if (await pass.next(this.db!)) return true;
+    this.retention = undefined;
+    const { sessions, samples, incarnations } = pass.pruned;
+    if (sessions + samples + incarnations > 0) {
+      logInfo(`attendance log: retention (${this.settings.retentionDays} days): deleted ${sessions} closed sessions, ${samples} samples`
+        + ` and ${incarnations} ended runs from before ${new Date(pass.cutoff).toISOString()}`);
+    }
+    return false;
   }
 
   private failed(error: unknown): void {

@@ -5,8 +5,17 @@ import type { IpStorage } from './attendance-options.js';
 
 export function storedIp(ip: string | null, mode: IpStorage): string | null {
   if (ip === null || mode === 'none') return null;
-  if (mode === 'full') return ip;
+  if (mode === 'full') return fullIp(ip);
   return truncateIp(ip);
+}
+
+/**
+ * The address as seen, in a form PostgreSQL's `inet` takes (a row it refused would hold back every batch
+ * behind it): an IPv6 zone (`%eth0`) is dropped, and something that is not an address is not stored.
+ */
+function fullIp(ip: string): string | null {
+  const address = ip.replace(/%.*$/, '');
+  return isIP(address) === 0 ? null : address;
 }
 
 /** The /24 or /48 network address; null for something that is not an address (never stored as is). */

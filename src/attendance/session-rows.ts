@@ -1,5 +1,5 @@
-// A worker's SessionEntry becomes the row the log stores: the primary adds its node id, keeps only as much
-// of the address as --ip-storage allows, and looks the country up first.
+// A worker's SessionEntry becomes the row the log stores: the primary adds its node label and this run's
+// incarnation, keeps only as much of the address as --ip-storage allows, and looks the country up first.
 import type { SessionEntry } from '../protocol/sessions.js';
 import type { IpStorage } from './attendance-options.js';
 import type { CountryLookup } from './geoip.js';
@@ -12,10 +12,11 @@ export interface RowFacts {
   country: CountryLookup;
 }
 
-export function sessionRow(entry: SessionEntry, facts: RowFacts): SessionRow {
+export function sessionRow(entry: SessionEntry, facts: RowFacts, incarnation: string): SessionRow {
   return {
     ...entry,
     node: facts.node,
+    incarnation,
     ip: storedIp(entry.ip, facts.ipStorage),
     country: facts.country(entry.ip),
   };

@@ -1,12 +1,16 @@
-// Every write of the log, as SQL shared by both stores. Exits are idempotent: an exit only closes a session
-// still open, so the first exit written wins (the registry's `expelled` before the worker's `left`, a
-// worker's `shutdown` before the primary's closing sweep) and a repeated one changes nothing.
-import type { ExitReason, SessionEntry, SessionExit } from '../protocol/sessions.js';
+// Every write of the log's sessions and samples, as SQL shared by both stores. Exits are idempotent: an exit
+// only closes a session still open, so the first exit written wins (the registry's `expelled` before the
+// worker's `left`, a worker's `shutdown` before the primary's closing sweep) and a repeated one changes nothing.
+import type { SessionEntry, SessionExit } from '../protocol/sessions.js';
+import { SAMPLES, SESSIONS } from './schema.js';
 import { ROWS_PER_STATEMENT, valuesList, type SqlRunner, type SqlValue } from './sql-database.js';
 
 /** A session as stored: the worker's entry after the primary applied --ip-storage and GeoIP. */
 export interface SessionRow extends SessionEntry {
+  /** The node id as /api/peers shows it, a label: crash recovery goes by `incarnation`, never by it. */
   node: string;
+  /** The run of the daemon that holds the session. */
+  incarnation: string;
   country: string | null;
 }
 
@@ -22,16 +26,17 @@ function chunks<T>(items: readonly T[]): T[][] {
   return out;
 }
 
-const SESSION_COLUMNS = 'session, ns, user_id, user_name, connection, node, transport, entry_at, last_seen, page, browser, os, device, ip, country';
+const SESSION_COLUMNS = 'session, ns, user_id, user_name, connection, node, incarnation, transport, entry_at, last_seen, page, browser, os, device, ip, country';
 
 export async function insertSessions(tx: SqlRunner, rows: readonly SessionRow[]): Promise<void> {
   for (const chunk of chunks(rows)) {
     const params: SqlValue[] = [];
     for (const r of chunk) {
-      params.push(r.session, r.ns, r.user, r.name, r.connection, r.node, r.transport, r.at, r.at, r.page, r.browser, r.os, r.device, r.ip, r.country);
+      const at = new Date(r.at);
+      params.push(r.session, r.ns, r.user, r.name, r.connection, r.node, r.incarnation, r.transport, at, at, r.page, r.browser, r.os, r.device, r.ip, r.country);
     }
     // A session already written (a batch retried after a commit whose answer was lost) is kept as it is.
-    await tx.run(`INSERT INTO sessions (${SESSION_COLUMNS}) VALUES ${valuesList(chunk.length, 15)} ON CONFLICT (session) DO NOTHING`, params);
+    await tx.run(`INSERT INTO ${SESSIONS} (${SESSION_COLUMNS}) VALUES ${valuesList(chunk.length, 16)} ON CONFLICT (session) DO NOTHING`, params);
   }
 }
 
@@ -41,35 +46,20 @@ export async function closeSessions(tx: SqlRunner, exits: readonly SessionExit[]
   const firsts = exits.filter((e) => !seen.has(e.session) && seen.add(e.session));
   for (const chunk of chunks(firsts)) {
     const params: SqlValue[] = [];
-    for (const e of chunk) params.push(e.session, e.at, e.reason);
+    for (const e of chunk) params.push(e.session, new Date(e.at), e.reason);
     await tx.run(
-      `UPDATE sessions SET exit_at = v.column2, exit_reason = v.column3, last_seen = v.column2
-       FROM (VALUES ${valuesList(chunk.length, 3, [undefined, 'BIGINT', undefined])}) AS v
-       WHERE sessions.session = v.column1 AND sessions.exit_at IS NULL`,
+      `UPDATE ${SESSIONS} SET exit_at = v.column2, exit_reason = v.column3, last_seen = v.column2
+       FROM (VALUES ${valuesList(chunk.length, 3, [undefined, tx.dialect.timeType, undefined])}) AS v
+       WHERE ${SESSIONS}.session = v.column1 AND ${SESSIONS}.exit_at IS NULL`,
       params,
     );
   }
 }
 
-/** The heartbeat: one statement refreshes every open session of this node. */
-export function touchOpenSessions(tx: SqlRunner, node: string, at: number): Promise<number> {
-  return tx.run('UPDATE sessions SET last_seen = ? WHERE node = ? AND exit_at IS NULL AND last_seen < ?', [at, node, at]);
-}
-
-/** A graceful stop: every session of this node still open ends now. */
-export function closeOpenSessions(tx: SqlRunner, node: string, at: number, reason: ExitReason): Promise<number> {
-  return tx.run('UPDATE sessions SET exit_at = ?, exit_reason = ?, last_seen = ? WHERE node = ? AND exit_at IS NULL', [at, reason, at, node]);
-}
-
-/** After a crash: the sessions this node left open end when they were last known alive. */
-export function closeCrashedSessions(tx: SqlRunner, node: string): Promise<number> {
-  return tx.run("UPDATE sessions SET exit_at = last_seen, exit_reason = 'crash' WHERE node = ? AND exit_at IS NULL", [node]);
-}
-
 export async function insertSamples(tx: SqlRunner, node: string, samples: readonly Sample[]): Promise<void> {
   for (const chunk of chunks(samples)) {
     const params: SqlValue[] = [];
-    for (const s of chunk) params.push(s.ns, s.at, node, s.members);
-    await tx.run(`INSERT INTO samples (ns, at, node, members) VALUES ${valuesList(chunk.length, 4)} ON CONFLICT (ns, at, node) DO NOTHING`, params);
+    for (const s of chunk) params.push(s.ns, new Date(s.at), node, s.members);
+    await tx.run(`INSERT INTO ${SAMPLES} (ns, at, node, members) VALUES ${valuesList(chunk.length, 4)} ON CONFLICT (ns, at, node) DO NOTHING`, params);
   }
 }

@@ -4,7 +4,16 @@
 import { userInfo } from 'node:os';
 import pg from 'pg';
 import { logError } from '../log.js';
-import type { Row, SqlDatabase, SqlRunner, SqlValue } from './sql-database.js';
+import type { Dialect, Row, SqlDatabase, SqlRunner, SqlValue } from './sql-database.js';
+
+/** PostgreSQL's own types: `timestamptz` (pg binds a Date as one) and `interval`. */
+const POSTGRES: Dialect = {
+  kind: 'postgres',
+  timeType: 'timestamptz',
+  duration: (ms) => `${ms} milliseconds`,
+  // to_regclass resolves the name through the search_path, as every unqualified statement of the log does.
+  tableExists: (table) => ({ sql: 'SELECT to_regclass(?) IS NOT NULL AS present', params: [table] }),
+};
 
 const POOL_SIZE = 3;
 const CONNECT_TIMEOUT_MS = 5000;
@@ -21,6 +30,7 @@ function numbered(sql: string): string {
 
 function runnerOf(client: pg.Pool | pg.PoolClient): SqlRunner {
   return {
+    dialect: POSTGRES,
     run: async (sql, params = []) => (await client.query(numbered(sql), params as SqlValue[])).rowCount ?? 0,
     all: async <T extends Row>(sql: string, params: readonly SqlValue[] = []) => (await client.query(numbered(sql), params as SqlValue[])).rows as T[],
   };
@@ -28,6 +38,7 @@ function runnerOf(client: pg.Pool | pg.PoolClient): SqlRunner {
 
 export class PostgresDatabase implements SqlDatabase {
   readonly kind = 'postgres';
+  readonly dialect = POSTGRES;
   readonly migrationLock = `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`;
   private readonly pool: pg.Pool;
   private readonly runner: SqlRunner;

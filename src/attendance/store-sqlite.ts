@@ -1,7 +1,20 @@
 // The SQLite store (better-sqlite3): one file, WAL so readers never wait for the writer. The driver is
 // synchronous; the log batches writes so each call is one short transaction in the primary's event loop.
 import Database from 'better-sqlite3';
-import type { Row, SqlDatabase, SqlRunner, SqlValue } from './sql-database.js';
+import type { Dialect, Row, SqlDatabase, SqlRunner, SqlValue } from './sql-database.js';
+
+/** SQLite has no time types: times and durations are integer milliseconds. */
+const SQLITE: Dialect = {
+  kind: 'sqlite',
+  timeType: 'INTEGER',
+  duration: (ms) => ms,
+  tableExists: (table) => ({ sql: "SELECT COUNT(*) AS present FROM sqlite_master WHERE type = 'table' AND name = ?", params: [table] }),
+};
+
+/** better-sqlite3 binds no Date: a time is its ms since epoch. */
+function bound(params: readonly SqlValue[]): (string | number | null)[] {
+  return params.map((value) => (value instanceof Date ? value.getTime() : value));
+}
 
 /** A writer kept out by another process's lock waits this long, then the log retries later: the primary's event loop must not stall. */
 const BUSY_TIMEOUT_MS = 50;
@@ -9,6 +22,7 @@ const STATEMENT_CACHE_LIMIT = 200;
 
 export class SqliteDatabase implements SqlDatabase {
   readonly kind = 'sqlite';
+  readonly dialect = SQLITE;
   readonly migrationLock = undefined;
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
@@ -20,8 +34,9 @@ export class SqliteDatabase implements SqlDatabase {
     // With WAL, NORMAL loses at most the last transactions on a power cut, never the file's integrity.
     this.db.pragma('synchronous = NORMAL');
     this.runner = {
-      run: async (sql, params = []) => this.statement(sql).run(...params).changes,
-      all: async <T extends Row>(sql: string, params: readonly SqlValue[] = []) => this.statement(sql).all(...params) as T[],
+      dialect: SQLITE,
+      run: async (sql, params = []) => this.statement(sql).run(...bound(params)).changes,
+      all: async <T extends Row>(sql: string, params: readonly SqlValue[] = []) => this.statement(sql).all(...bound(params)) as T[],
     };
   }
 

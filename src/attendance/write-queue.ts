@@ -18,8 +18,6 @@ export class WriteQueue {
   private ops: WriteOp[] = [];
   /** Events refused because the queue was full, since the start. */
   dropped = 0;
-  /** The newest heartbeat not yet written: only the latest one matters, so it takes no room. */
-  heartbeatAt: number | undefined;
 
   constructor(readonly limit: number) {}
 

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from './daemon.js';
 import { createPgScope, postgresSkip } from './postgres.js';
 
 export interface StoreUnderTest {
@@ -72,3 +73,24 @@ export const STORES: StoreKind[] = [
   { name: 'sqlite', skip: false, create: async () => sqliteStore() },
   { name: 'postgres', skip: postgresSkip, create: postgresStore },
 ];
+
+/** True for the error of a read before the daemon created its tables (PostgreSQL 42P01, SQLite "no such table"). */
+function isMissingTable(error: unknown): boolean {
+  const { code, message } = error as { code?: string; message?: string };
+  return code === '42P01' || /^no such table/.test(message ?? '');
+}
+
+/** The session's row, or undefined while it is not written (or the log's tables are not created yet). */
+export async function sessionRow(store: StoreUnderTest, session: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    return (await store.rows('SELECT * FROM audience_meter_sessions WHERE session = ?', [session]))[0];
+  } catch (error) {
+    if (isMissingTable(error)) return undefined;
+    throw error;
+  }
+}
+
+/** Waits until the session's row is written and passes `check`. */
+export function waitForSessionRow(store: StoreUnderTest, session: string, check: (row: Record<string, unknown>) => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  return waitFor(async () => { const row = await sessionRow(store, session); return row !== undefined && check(row); }, timeoutMs, what);
+}

@@ -1,7 +1,10 @@
 // The reports of the admin API, read from the log with SQL shared by both stores. Times are ISO 8601 (UTC);
-// a session still open counts up to `now`. Merging overlaps and finding the peak is done here rather than
-// in SQL, where the two dialects would need two versions.
-import { num, text, type Row, type SqlDatabase } from '../sql-database.js';
+// a session still open counts up to `now`, but never past its last sign of life plus its run's grace: the
+// sessions of a run that died and that no node has closed yet stop counting when it would have been
+// given up. Merging overlaps and finding the peak is done here rather than in SQL, where the two dialects
+// would need two versions.
+import { INCARNATIONS, SAMPLES, SESSIONS } from '../schema.js';
+import { ms, num, text, type Row, type SqlDatabase } from '../sql-database.js';
 import { coveredMs, lengthHistogram, peakConcurrent, type Interval } from './intervals.js';
 
 export interface UserAttendance {
@@ -60,9 +63,18 @@ export interface SampleReport {
 const iso = (ms: number): string => new Date(ms).toISOString();
 const seconds = (ms: number): number => Math.round(ms / 1000);
 
+/**
+ * Sessions with, for an open one, the time its run stops vouching for it (`alive_until`); the join is on
+ * the incarnation's primary key.
+ */
+const SESSIONS_WITH_LIFE = `${SESSIONS} AS s LEFT JOIN ${INCARNATIONS} AS i ON i.incarnation = s.incarnation`;
+const ALIVE_UNTIL = 'CASE WHEN s.last_seen > i.last_seen THEN s.last_seen ELSE i.last_seen END + i.grace AS alive_until';
+
 function interval(row: Row, now: number): Interval {
-  const start = num(row.entry_at);
-  return { start, end: row.exit_at === null || row.exit_at === undefined ? Math.max(now, start) : num(row.exit_at) };
+  const start = ms(row.entry_at);
+  if (row.exit_at !== null && row.exit_at !== undefined) return { start, end: ms(row.exit_at) };
+  const aliveUntil = row.alive_until === null || row.alive_until === undefined ? now : ms(row.alive_until);
+  return { start, end: Math.max(start, Math.min(now, aliveUntil)) };
 }
 
 function deviceLabel(row: Row): string {
@@ -83,7 +95,7 @@ export class AttendanceReports {
 
   async namespaceAttendance(ns: string, now = Date.now()): Promise<UserAttendance[]> {
     const rows = await (await this.database()).all(
-      `SELECT user_id, user_name, entry_at, exit_at, device, os, browser FROM sessions
+      `SELECT user_id, user_name, entry_at, exit_at, ${ALIVE_UNTIL}, device, os, browser FROM ${SESSIONS_WITH_LIFE}
        WHERE ns = ? AND user_id IS NOT NULL ORDER BY user_id, entry_at`, [ns]);
     const byUser = new Map<string, Row[]>();
     for (const row of rows) {
@@ -109,8 +121,8 @@ export class AttendanceReports {
 
   async userAttendance(ns: string, user: string, now = Date.now()): Promise<{ name: string | null; sessions: SessionReport[]; seconds_attended: number }> {
     const rows = await (await this.database()).all(
-      `SELECT session, user_name, entry_at, exit_at, exit_reason, page, browser, os, device, country, ip, node FROM sessions
-       WHERE ns = ? AND user_id = ? ORDER BY entry_at, session`, [ns, user]);
+      `SELECT session, user_name, entry_at, exit_at, ${ALIVE_UNTIL}, exit_reason, page, browser, os, device, country, ip, s.node AS node
+       FROM ${SESSIONS_WITH_LIFE} WHERE ns = ? AND user_id = ? ORDER BY entry_at, session`, [ns, user]);
     const intervals = rows.map((row) => interval(row, now));
     return {
       name: lastName(rows),
@@ -134,15 +146,15 @@ export class AttendanceReports {
 
   async breakdown(ns: string, now = Date.now()): Promise<Breakdown> {
     const db = await this.database();
-    const rows = await db.all('SELECT entry_at, exit_at FROM sessions WHERE ns = ?', [ns]);
+    const rows = await db.all(`SELECT entry_at, exit_at, ${ALIVE_UNTIL} FROM ${SESSIONS_WITH_LIFE} WHERE ns = ?`, [ns]);
     const intervals = rows.map((row) => interval(row, now));
     const [counts] = await db.all(
-      'SELECT COUNT(DISTINCT user_id) AS users, SUM(CASE WHEN user_id IS NULL THEN 1 ELSE 0 END) AS anonymous FROM sessions WHERE ns = ?', [ns]);
+      `SELECT COUNT(DISTINCT user_id) AS users, SUM(CASE WHEN user_id IS NULL THEN 1 ELSE 0 END) AS anonymous FROM ${SESSIONS} WHERE ns = ?`, [ns]);
     const peak = peakConcurrent(intervals);
     const tallies = {} as Record<keyof typeof BREAKDOWN_COLUMNS, Tally[]>;
     for (const [key, column] of Object.entries(BREAKDOWN_COLUMNS) as [keyof typeof BREAKDOWN_COLUMNS, string][]) {
       // `column` comes from the fixed table above, never from the request.
-      const groups = await db.all(`SELECT ${column} AS value, COUNT(*) AS sessions FROM sessions WHERE ns = ? GROUP BY ${column}`, [ns]);
+      const groups = await db.all(`SELECT ${column} AS value, COUNT(*) AS sessions FROM ${SESSIONS} WHERE ns = ? GROUP BY ${column}`, [ns]);
       tallies[key] = groups
         .map((g) => ({ value: text(g.value), sessions: num(g.sessions) }))
         .sort((a, b) => b.sessions - a.sessions || String(a.value ?? '').localeCompare(String(b.value ?? '')));
@@ -162,7 +174,7 @@ export class AttendanceReports {
   /** Samples with from <= at < to, oldest first, at most `limit`. */
   async history(ns: string, from: number, to: number, limit: number): Promise<SampleReport[]> {
     const rows = await (await this.database()).all(
-      'SELECT at, members, node FROM samples WHERE ns = ? AND at >= ? AND at < ? ORDER BY at, node LIMIT ?', [ns, from, to, limit]);
-    return rows.map((row) => ({ at: iso(num(row.at)), members: num(row.members), node: String(row.node) }));
+      `SELECT at, members, node FROM ${SAMPLES} WHERE ns = ? AND at >= ? AND at < ? ORDER BY at, node LIMIT ?`, [ns, new Date(from), new Date(to), limit]);
+    return rows.map((row) => ({ at: iso(ms(row.at)), members: num(row.members), node: String(row.node) }));
   }
 }
