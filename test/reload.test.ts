@@ -59,7 +59,7 @@ async function viewerSignedWith(secret: string, user: string): Promise<SseClient
 async function storedCountry(viewer: SseClient): Promise<unknown> {
   let rows: Record<string, unknown>[] = [];
   // Until the daemon has created its tables, reading them fails: that is "not stored yet".
-  await waitFor(async () => (rows = await store.rows('SELECT country FROM sessions WHERE session = ?', [viewer.events[0]!.id!]).catch(() => [])).length > 0, 8000, 'the session to be stored');
+  await waitFor(async () => (rows = await store.rows('SELECT country FROM audience_meter_sessions WHERE session = ?', [viewer.events[0]!.id!]).catch(() => [])).length > 0, 8000, 'the session to be stored');
   return rows[0]!.country;
 }
 
@@ -157,7 +157,7 @@ test('SIGHUP rotates the auth secret with a grace, reloads the GeoIP file, and s
   const open = [respawned[0]!, viewers.find((v) => v.status === 200 && v.events[0]?.id && !v.ended && v !== kept)!];
   assert.equal(await daemon.stop(), 0);
   for (const viewer of open) {
-    const [row] = await store.rows('SELECT exit_reason FROM sessions WHERE session = ?', [viewer.events[0]!.id!]);
+    const [row] = await store.rows('SELECT exit_reason FROM audience_meter_sessions WHERE session = ?', [viewer.events[0]!.id!]);
     assert.equal(row?.exit_reason, 'shutdown');
   }
 });

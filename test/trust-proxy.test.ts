@@ -28,7 +28,7 @@ describe('the client address behind trusted proxies', () => {
     const session = viewer.events[0]!.id!;
     let row: Record<string, unknown> | undefined;
     // Until the daemon has created its tables, reading them fails: that is "not stored yet".
-    await waitFor(async () => (row = (await store.rows('SELECT ip FROM sessions WHERE session = ?', [session]).catch(() => []))[0]) !== undefined, 8000, 'the session to be stored');
+    await waitFor(async () => (row = (await store.rows('SELECT ip FROM audience_meter_sessions WHERE session = ?', [session]).catch(() => []))[0]) !== undefined, 8000, 'the session to be stored');
     return row!.ip;
   }
 
