@@ -64,7 +64,7 @@ describe('three nodes, one audience', () => {
     const ids = [(await peersOf(b)).self!.id, (await peersOf(c)).self!.id].sort();
     assert.deepEqual(report.peers.map((p) => p.id).sort(), ids);
     for (const peer of report.peers) {
-      assert.match(peer.address, /^127\.0\.0\.1:\d+$/);
+      assert.match(peer.address!, /^127\.0\.0\.1:\d+$/);
       assert.ok(peer.incarnation > 1_600_000_000_000);
       assert.ok(Math.abs(peer.lastSeen - Date.now() / 1000) < 5, 'seen just now');
       assert.equal(typeof peer.namespaces, 'number');

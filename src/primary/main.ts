@@ -6,7 +6,6 @@ import { describeBindError, listen } from '../listen.js';
 import { debugFor, enableAllDebug, logError, logInfo } from '../log.js';
 import type { Options } from '../options.js';
 import type { SessionEntry, SessionExit } from '../protocol/sessions.js';
-import { userKeys } from '../protocol/wire-sessions.js';
 import { AudienceTable } from './audience-table.js';
 import { createDemoServer } from './demo-server.js';
 import { targetForWorkers } from '../attendance/attendance-options.js';
@@ -18,9 +17,9 @@ import { HISTORY_STEP_MS } from './member-history.js';
 import { Expulsions } from './expulsions.js';
 import { Monitor } from './monitor.js';
 import { collectPushes } from './notifier.js';
-import { createPeers } from './peers/create-peers.js';
-import { nodeIdentity } from './peers/node-identity.js';
-import type { PeerSink } from './peers/peers.js';
+import type { ClusterSink } from './cluster/cluster.js';
+import { createCluster } from './cluster/create-cluster.js';
+import { nodeIdentity } from './cluster/node-identity.js';
 import { SessionRegistry } from './session-registry.js';
 import { createStatsServer } from './stats-server.js';
 import { WorkerPool } from './worker-pool.js';
@@ -43,7 +42,9 @@ export function startPrimary(options: Options): void {
   if (options.debug) enableAllDebug();
 
   const table = new AudienceTable();
-  const sessions = new SessionRegistry(options.maxDevices, userKeys(options.clusterSecret));
+  // Assigned right below: the registry reads the cluster's user keys, the cluster reads the registry's sessions.
+  let cluster: ReturnType<typeof createCluster>;
+  const sessions = new SessionRegistry(options.maxDevices, (ns, user) => cluster.userKey(ns, user));
   const servers: Server[] = [];
   const timers: NodeJS.Timeout[] = [];
   let listeningWorkers = 0;
@@ -88,14 +89,15 @@ export function startPrimary(options: Options): void {
   const monitor = new Monitor({
     table,
     country,
-    peers: () => peers.describe(),
+    cluster: () => cluster.describe(),
+    joined: () => cluster.isJoined(),
     attendance: () => attendance.status(),
     workers: () => pool.ids(),
     send: (workerId, message) => pool.send(workerId, message),
   });
   const expulsions = new Expulsions({ ids: () => pool.ids(), send: (workerId, message) => pool.send(workerId, message) });
 
-  const fromPeers: PeerSink = {
+  const fromNodes: ClusterSink = {
     counts(peer, entries) {
       const now = Date.now();
       for (const [ns, members, connections] of entries) table.setPeerCounts(peer, ns, members, connections, now);
@@ -115,7 +117,7 @@ export function startPrimary(options: Options): void {
       expulsions.note([...expelled]);
     },
   };
-  const peers = createPeers(options, { counts: () => table.localCounts(), sessions: () => sessions.advertised() }, fromPeers);
+  cluster = createCluster(options, { counts: () => table.localCounts(), sessions: () => sessions.advertised() }, fromNodes);
 
   function onWorkerMessage(workerId: number, message: WorkerMessage): void {
     switch (message.type) {
@@ -131,7 +133,7 @@ export function startPrimary(options: Options): void {
         if (message.pages) monitor.pages(message.pages);
         if (message.exclusions.length > 0) {
           pool.broadcast({ type: 'exclude', exclusions: message.exclusions }, workerId);
-          peers.publishExclusions(message.exclusions);
+          cluster.publishExclusions(message.exclusions);
         }
         return;
       }
@@ -167,13 +169,13 @@ export function startPrimary(options: Options): void {
     debug('device limit: expelling %d session(s)', expel.length);
     void expulsions.expel(expel);
     // Its browser may reconnect to another node (behind a load balancer), which must answer 204 too.
-    peers.publishExpelled(expel);
+    cluster.publishExpelled(expel);
   }
 
   /** Identified sessions that opened or ended here, told to the other nodes now rather than at the next round. */
   function shareSessionChanges(): void {
     const changes = sessions.takeChanges();
-    if (changes.length > 0) peers.publishSessions(changes);
+    if (changes.length > 0) cluster.publishSessions(changes);
   }
 
   /** Every session entry and exit (the registry's `crash` and `shutdown` exits included) ends up here. */
@@ -225,7 +227,7 @@ export function startPrimary(options: Options): void {
   }
 
   async function startServers(): Promise<void> {
-    await peers.start();
+    await cluster.start();
     const wanted: [string, Server, number, string | undefined][] = [];
     if (options.statsPort !== 0) wanted.push(['stats', createStatsServer(() => table.snapshot((ns) => sessions.users(ns))), options.statsPort, options.statsHost]);
     if (options.notificationPort !== 0) {
@@ -233,7 +235,7 @@ export function startPrimary(options: Options): void {
         adminToken: options.adminToken,
         reports: attendance.reports,
         notify: (ns, data) => {
-          const refused = peers.publishNotification(ns, data);
+          const refused = cluster.publishNotification(ns, data);
           if (refused === undefined) {
             pool.broadcast({ type: 'notify', ns, data });
             monitor.metrics.message('notification');
@@ -243,8 +245,7 @@ export function startPrimary(options: Options): void {
         table,
         usersIn: (ns) => sessions.users(ns),
         monitor,
-        node: nodeIdentity(options.host, options.port).id,
-        describePeers: () => peers.describe(),
+        cluster,
       });
       wanted.push(['notification', server, options.notificationPort, options.notificationHost]);
     }
@@ -263,7 +264,7 @@ export function startPrimary(options: Options): void {
     for (const server of servers) server.close();
     monitor.close();
     // The goodbye first: peers drop this node's counts at once instead of watching them fall as streams end.
-    await peers.stop();
+    await cluster.stop();
     await pool.stop(SHUTDOWN_DEADLINE_MS);
     // After the workers: their last exits are in; whatever is still open ends now as `shutdown`.
     await attendance.close(Date.now(), ATTENDANCE_CLOSE_DEADLINE_MS);

@@ -1,5 +1,7 @@
 // GET /metrics: Prometheus text format, with prom-client. Gauges read the primary's own state at scrape time;
-// counters are bumped as session events and messages pass through the primary.
+// counters are bumped as session events and messages pass through the primary. In a cluster every gauge is
+// this node's own share, so that sum() over the nodes is the cluster's total (the stats port keeps the
+// cluster totals, as 2.x).
 //
 // Why one registry in the primary and not prom-client's AggregatorRegistry: the aggregator asks every worker
 // for its metrics over IPC on each scrape and merges them. The primary already knows every figure asked
@@ -8,13 +10,15 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AttendanceLogStatus } from '../attendance/attendance-log.js';
 import type { AudienceTable } from './audience-table.js';
-import type { PeersReport } from './peers/peers.js';
+import type { ClusterReport } from './cluster/cluster.js';
 
 export interface MetricsSources {
   table: AudienceTable;
   /** Open connections per worker of this node. */
   perWorker(): Map<number, number>;
-  peers(): PeersReport;
+  cluster(): ClusterReport;
+  /** Whether this node is joined to its cluster (or knowingly alone). */
+  joined(): boolean;
   attendance(): AttendanceLogStatus;
   feedSubscribers(): number;
 }
@@ -34,9 +38,9 @@ export class Metrics {
     const gauge = (name: string, help: string, collect: (this: Gauge) => void, labelNames: string[] = []): void => {
       new Gauge({ name, help, labelNames, registers, collect });
     };
-    gauge('audience_meter_viewers', 'Viewers now, all namespaces, this node and its peers.', function () {
+    gauge('audience_meter_viewers', 'Viewers now held by this node, all namespaces (sum() over the nodes: the cluster total).', function () {
       let total = 0;
-      for (const r of sources.table.namespaces.values()) total += r.members;
+      for (const r of sources.table.namespaces.values()) total += r.localMembers;
       this.set(total);
     });
     gauge('audience_meter_local_viewers', 'Viewers now held by this node\'s workers.', function () {
@@ -51,9 +55,16 @@ export class Metrics {
       this.reset();
       for (const [worker, count] of sources.perWorker()) this.set({ worker: String(worker) }, count);
     }, ['worker']);
-    gauge('audience_meter_peers', 'Other nodes heard from (UDP multicast cluster).', function () {
-      this.set(sources.peers().peers.length);
+    gauge('audience_meter_peers', 'Other nodes of the cluster known now.', function () {
+      this.set(sources.cluster().peers.length);
     });
+    gauge('audience_meter_cluster_joined', '1 while this node is joined to its cluster (or alone), 0 while its engine (Redis) is away.', function () {
+      this.set(sources.joined() ? 1 : 0);
+    });
+    gauge('audience_meter_cluster_dropped', 'Messages from other nodes or data under the cluster prefix dropped since the start, by reason.', function () {
+      this.reset();
+      for (const [reason, count] of Object.entries(sources.cluster().dropped)) this.set({ reason }, count);
+    }, ['reason']);
     gauge('audience_meter_attendance_queue', 'Attendance events waiting to be written.', function () {
       this.set(sources.attendance().queued);
     });

@@ -1,7 +1,7 @@
 // Several real daemons in one multicast group on 127.0.0.1, and a way to put datagrams on that group.
 import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import type { PeersReport } from '../../src/primary/peers/peers.js';
+import type { ClusterReport } from '../../src/primary/cluster/cluster.js';
 import { after, before } from 'node:test';
 import { startDaemon, waitFor, type Daemon, type StartOptions } from './daemon.js';
 import { openViewer, type SseClient } from './sse-client.js';
@@ -33,11 +33,11 @@ export function startNode(group: Group, more: string[] = [], options: StartOptio
 }
 
 /** `token`: the daemon's --admin-token, when it has one. */
-export async function peersOf(daemon: Daemon, token?: string): Promise<PeersReport> {
+export async function peersOf(daemon: Daemon, token?: string): Promise<ClusterReport> {
   const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
   const response = await fetch(`http://127.0.0.1:${daemon.notificationPort}/api/peers`, { headers });
   if (response.status !== 200) throw new Error(`GET /api/peers answered ${response.status}`);
-  return response.json() as Promise<PeersReport>;
+  return response.json() as Promise<ClusterReport>;
 }
 
 /** Waits until each daemon lists every other one as a peer; `tokens[i]` is the --admin-token of `daemons[i]`. */
@@ -49,7 +49,7 @@ export async function waitForMesh(daemons: Daemon[], timeoutMs = 10_000, tokens:
   }, timeoutMs, `${daemons.length} nodes to know each other`);
 }
 
-export function droppedTotal(report: PeersReport, reason: string): number {
+export function droppedTotal(report: ClusterReport, reason: string): number {
   return report.dropped[reason] ?? 0;
 }
 

@@ -24,6 +24,8 @@ export interface Route {
   pattern: readonly string[];
   /** Served without the bearer token: only for files that hold no data. */
   public?: boolean;
+  /** When given, a request it refuses goes on to the next routes (a transport's requests on a shared path). */
+  accepts?(req: IncomingMessage): boolean;
   handle(context: RouteContext): void | Promise<void>;
 }
 
@@ -52,7 +54,7 @@ export function createAdminServer(routes: readonly Route[], adminToken: string |
     const allowed = new Set<string>();
     for (const route of routes) {
       const params = match(route.pattern, segments);
-      if (!params) continue;
+      if (!params || (route.accepts && !route.accepts(req))) continue;
       const routeMethod = route.method ?? 'GET';
       if (routeMethod !== method) {
         allowed.add(routeMethod);

@@ -6,7 +6,10 @@ import type { Datagram, NodeIdentity } from '../../protocol/datagram.js';
 import type { DropCounter } from './drop-counter.js';
 import { fromPeer } from './exclusion-order.js';
 import { PeerSessions } from './peer-sessions.js';
-import type { NodeCount, PeerInfo, PeerSink } from './peers.js';
+import type { ClusterSink, NodeCount, NodeInfo } from './cluster.js';
+
+/** A peer as GET /api/nodes describes it under multicast. */
+export type PeerInfo = Required<NodeInfo>;
 
 const debug = debugFor('peers');
 
@@ -61,7 +64,7 @@ export class PeerRegistry {
   constructor(
     private readonly self: NodeIdentity,
     private readonly limits: RegistryLimits,
-    private readonly sink: PeerSink,
+    private readonly sink: ClusterSink,
     private readonly drops: DropCounter,
   ) {
     this.sessions = new PeerSessions(limits, sink, drops);
