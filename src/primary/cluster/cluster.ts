@@ -20,6 +20,11 @@ export interface ClusterSession {
   at: number;
 }
 
+/** The audience-table source that holds a node's counts, whatever the transport. */
+export function nodeSource(id: string): string {
+  return `node:${id}`;
+}
+
 /** The entry time of a change that says a session ended. */
 export const ENDED = 0;
 
@@ -80,6 +85,9 @@ export interface NodeAdmin {
   /** Opens a feed of this node's own events on `out`: its snapshot first, then its joins, leaves and pages. */
   watch(ns: string | undefined, out: FeedOutput): void;
 }
+
+/** Time for another node to answer an admin request (or, for a feed, to send its first event). */
+export const ADMIN_REPLY_TIMEOUT_MS = 3000;
 
 /** An answer from another node, or why there is none: 404 no such target, 502 unreachable or refused, 504 too slow. */
 export type NodeReply<T> = { ok: true; value: T } | { ok: false; status: 404 | 502 | 504; reason: string };

@@ -5,10 +5,21 @@ import type { Options } from '../../options.js';
 import type { Cluster, ClusterSink, LocalState } from './cluster.js';
 import { MulticastCluster } from './multicast.js';
 import { nodeIdentity } from './node-identity.js';
+import { RedisCluster } from './redis-cluster.js';
 import { SingleNode } from './single-node.js';
 
 export function createCluster(options: Options, local: LocalState, sink: ClusterSink): Cluster {
   const identity = nodeIdentity(options.host, options.port);
+  if (options.redis) {
+    return new RedisCluster({
+      url: options.redis,
+      prefix: options.redisPrefix,
+      notifyIntervalMs: options.clusterNotifyInterval * 1000,
+      nodeTimeoutMs: options.clusterNodeTimeout * 1000,
+      secret: options.clusterSecret,
+      identity,
+    }, local, sink);
+  }
   if (!options.clusterAddr) return new SingleNode(identity.id);
   if (options.adminToken && options.notificationPort !== 0 && !options.clusterSecret) {
     // Admin requests forwarded to peers carry the token, and a peer is whoever advertises on the group.

@@ -8,7 +8,7 @@ import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import { createParser } from 'eventsource-parser';
 import { debugFor } from '../../log.js';
 import type { DeliveryTarget } from '../../protocol/ipc.js';
-import type { FeedHandlers, ListingQuery, NodePage, NodeReply } from './cluster.js';
+import { ADMIN_REPLY_TIMEOUT_MS, type FeedHandlers, type ListingQuery, type NodePage, type NodeReply } from './cluster.js';
 
 /** What this needs to know of a peer (from the multicast registry). */
 export interface PeerAdminInfo {
@@ -23,7 +23,7 @@ const debug = debugFor('admin');
 /** Set (to `1`) on forwarded requests: the receiving node acts on its own viewers only. */
 export const FORWARDED_HEADER = 'X-Audience-Meter-Forwarded';
 /** Time for a peer to answer, whole body included (or, for a feed, to send its first event). */
-export const PEER_TIMEOUT_MS = 3000;
+const PEER_TIMEOUT_MS = ADMIN_REPLY_TIMEOUT_MS;
 /** A peer's answer larger than this is refused: a page of 1000 connections is a few hundred KB. */
 const MAX_REPLY_BYTES = 4 << 20;
 /** Characters of a peer's feed that may wait for the end of their event. */

@@ -6,7 +6,7 @@ import type { Datagram, NodeIdentity } from '../../protocol/datagram.js';
 import type { DropCounter } from './drop-counter.js';
 import { fromPeer } from './exclusion-order.js';
 import { PeerSessions } from './peer-sessions.js';
-import type { ClusterSink, NodeCount, NodeInfo } from './cluster.js';
+import { nodeSource, type ClusterSink, type NodeCount, type NodeInfo } from './cluster.js';
 
 /** A peer as GET /api/nodes describes it under multicast. */
 export type PeerInfo = Required<NodeInfo>;
@@ -51,9 +51,7 @@ function adminAddress(address: string, port: number): string | null {
 }
 
 /** The audience-table source of a peer's counts. */
-export function peerSource(id: string): string {
-  return `node:${id}`;
-}
+export const peerSource = nodeSource;
 
 export class PeerRegistry {
   private readonly peers = new Map<string, Peer>();
