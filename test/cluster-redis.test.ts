@@ -157,15 +157,28 @@ describe('garbage under the prefix, and a node that never answers', { skip: redi
   let b: Daemon;
   const client = testClient(scope.db);
   const subscriber = testClient(scope.db);
-  let heartbeat: NodeJS.Timeout | undefined;
+  const heartbeats: NodeJS.Timeout[] = [];
   const viewers: SseClient[] = [];
+
+  /** Keeps a node of the test's own present in Redis (renewed on Redis's clock) until the returned function is called. */
+  async function present(node: string, state: string[]): Promise<() => void> {
+    const renew = async (): Promise<void> => {
+      const [seconds, micros] = await client.time();
+      await client.hset(`${scope.prefix}{cluster}:counts:${node}`, ...state);
+      await client.zadd(`${scope.prefix}{cluster}:nodes`, Number(seconds) * 1000 + Math.floor(Number(micros) / 1000), node);
+    };
+    await renew();
+    const timer = setInterval(() => void renew().catch(() => {}), 100);
+    heartbeats.push(timer);
+    return () => clearInterval(timer);
+  }
 
   before(async () => {
     [a, b] = await Promise.all([startNode(scope), startNode(scope)]);
     await waitForMesh([a, b]);
   });
   after(async () => {
-    clearInterval(heartbeat);
+    for (const timer of heartbeats) clearInterval(timer);
     for (const viewer of viewers) viewer.close();
     await Promise.all([a, b].map((d) => d?.stop()));
     client.disconnect();
@@ -181,10 +194,10 @@ describe('garbage under the prefix, and a node that never answers', { skip: redi
       '{"v":1,"n":"0123456789abcdef","t":"notify","ns":"","d":1}', '{"v":1,"n":"0123456789abcdef","t":"req","id":"x!","request":{}}', '\u0000'.repeat(100)];
     for (const channel of [`${p}state`, `${p}all`, `${p}to:${id}`]) for (const message of junk) await client.publish(channel, message);
     // A node listed in Redis with nonsense in its state, and a member that is no node id at all.
-    const [seconds] = await client.time();
-    await client.hset(`${p}{cluster}:counts:0123456789abcdef`, '\u0000incarnation', '5', 'good-ns', '1 1', 'bad-ns', 'many', '', '1 1');
     await client.hset(`${p}{cluster}:sessions:0123456789abcdef`, 'not-a-session', '[1,2,3]');
-    await client.zadd(`${p}{cluster}:nodes`, Number(seconds) * 1000, 'not a node id', Number(seconds) * 1000, '0123456789abcdef');
+    const leave = await present('0123456789abcdef', ['\u0000incarnation', '5', 'good-ns', '1 1', 'bad-ns', 'many', '', '1 1']);
+    const [seconds] = await client.time();
+    await client.zadd(`${p}{cluster}:nodes`, Number(seconds) * 1000 + 60_000, 'not a node id');
     // A fresh node reads the whole state: it meets the nonsense too.
     const late = await startNode(scope);
     try {
@@ -193,22 +206,18 @@ describe('garbage under the prefix, and a node that never answers', { skip: redi
       await waitFor(async () => (await totalDropped(b)) - beforeB >= 3 * junk.length, WAIT_MS, 'the garbage to be counted as dropped on B');
       await waitFor(async () => ((await peersOf(late)).dropped['bad data under the prefix'] ?? 0) >= 3, WAIT_MS, 'the bad state to be counted');
       for (const node of [a, b, late]) assert.ok(isAlive(node.process.pid!), 'still running');
+      await waitForMembers(late, 'good-ns', 1, WAIT_MS);
       viewers.push(await openViewer(b.port, '/after-garbage'));
       for (const node of [a, b, late]) await waitForMembers(node, 'after-garbage', 1, WAIT_MS);
     } finally {
+      leave();
       await late.stop();
     }
   });
 
   test('an admin request to a node that listens but never answers gets 504; to one that does not listen, 502', async () => {
-    // A node of the test's own: present in Redis (renewed on Redis's clock), subscribed to its inbox, mute.
-    const renew = async (): Promise<void> => {
-      const [seconds, micros] = await client.time();
-      await client.hset(`${scope.prefix}{cluster}:counts:${SILENT}`, '\u0000incarnation', '7', '\u0000seq', '0');
-      await client.zadd(`${scope.prefix}{cluster}:nodes`, Number(seconds) * 1000 + Math.floor(Number(micros) / 1000), SILENT);
-    };
-    await renew();
-    heartbeat = setInterval(() => void renew().catch(() => {}), 100);
+    // A node of the test's own: present in Redis, subscribed to its inbox, mute.
+    const leave = await present(SILENT, ['\u0000incarnation', '7', '\u0000seq', '0']);
     await subscriber.subscribe(`${scope.prefix}to:${SILENT}`);
     // A learns of it when it reads the cluster's state: after a restart of its link, or from a message.
     await client.publish(`${scope.prefix}state`, JSON.stringify({ v: 1, n: SILENT, i: 7, s: 1, c: [], o: [], e: [] }));
@@ -226,7 +235,7 @@ describe('garbage under the prefix, and a node that never answers', { skip: redi
     });
     assert.equal(refused.status, 502);
     assert.match(refused.body, /not listening/);
-    clearInterval(heartbeat);
+    leave();
     // Silent now: dropped within the node timeout by whichever node notices first.
     await waitFor(async () => !(await peersOf(a)).peers.some((peer) => peer.id === SILENT) && !(await peersOf(b)).peers.some((peer) => peer.id === SILENT),
       WAIT_MS, 'the mute node to be dropped');
