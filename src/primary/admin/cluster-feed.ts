@@ -32,7 +32,7 @@ export class ClusterFeed {
         awaitingSnapshot = false;
         resolve(snapshot);
       };
-      const close = this.cluster.watch(node, ns, {
+      const close = this.cluster.requests.watch(node, ns, {
         event: (kind, data) => {
           if (!awaitingSnapshot) return this.relay(subscriber, kind, data);
           const snapshot = kind === 'snapshot' ? parseSnapshot(data) : undefined;

@@ -53,6 +53,6 @@ export async function listAcross(
 
 /** Another node's own listing, or undefined when it gave none. */
 async function nodePage(cluster: Cluster, node: string, query: ListingQuery, after: number): Promise<NodePage | undefined> {
-  const reply = await cluster.listConnections(node, query, after);
+  const reply = await cluster.requests.listConnections(node, query, after);
   return reply.ok && reply.value.connections.length <= query.limit ? reply.value : undefined;
 }

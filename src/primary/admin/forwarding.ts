@@ -15,7 +15,7 @@ export interface NodesDelivery {
 /** Sends the same message to every other node at once. */
 export async function deliverOnNodes(cluster: Cluster, target: DeliveryTarget, event: string, data: string): Promise<NodesDelivery> {
   const nodes = cluster.nodes();
-  const replies = await Promise.all(nodes.map((node) => cluster.deliver(node, target, event, data)));
+  const replies = await Promise.all(nodes.map((node) => cluster.requests.deliver(node, target, event, data)));
   const result: NodesDelivery = { delivered: 0, unreachable: [] };
   replies.forEach((reply, i) => {
     if (reply.ok) result.delivered += reply.value;

@@ -89,7 +89,7 @@ async function send(context: RouteContext, deps: MessageDeps, target: DeliveryTa
     const node = parseConnectionId(target.connection)?.node;
     if (node === undefined || node === deps.cluster.self) return answer(res, 404, 'no such connection on this node');
     if (!deps.cluster.nodes().includes(node)) return answer(res, 404, `no such connection: node ${node} is not in the cluster`);
-    const reply = await deps.cluster.deliver(node, target, event, data);
+    const reply = await deps.cluster.requests.deliver(node, target, event, data);
     return reply.ok ? sendJson(res, { delivered: reply.value }) : answer(res, reply.status, reply.reason);
   }
   const [delivered, elsewhere] = await Promise.all([deps.local.deliver(target, event, data), deliverOnNodes(deps.cluster, target, event, data)]);

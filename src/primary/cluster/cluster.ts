@@ -143,6 +143,15 @@ export interface ClusterReport {
   dropped: Record<string, number>;
 }
 
+/** Request/reply to one other node: each transport has its way (multicast: HTTP; Redis: inbox channels). */
+export interface NodeRequests {
+  listConnections(node: string, query: ListingQuery, after: number): Promise<NodeReply<NodePage>>;
+  /** A message to a target on `node` (a connection it holds, a user, a namespace). */
+  deliver(node: string, target: DeliveryTarget, event: string, data: string): Promise<NodeReply<number>>;
+  /** Opens `node`'s own feed; returns what closes it. */
+  watch(node: string, ns: string | undefined, handlers: FeedHandlers): () => void;
+}
+
 export interface Cluster {
   /** This node's id, the same across restarts. */
   readonly self: string;
@@ -172,11 +181,8 @@ export interface Cluster {
   serve(admin: NodeAdmin): Route[];
   /** The other nodes that admin requests can reach now, in id order. */
   nodes(): string[];
-  listConnections(node: string, query: ListingQuery, after: number): Promise<NodeReply<NodePage>>;
-  /** A message to a target on `node` (a connection it holds, a user, a namespace). */
-  deliver(node: string, target: DeliveryTarget, event: string, data: string): Promise<NodeReply<number>>;
-  /** Opens `node`'s own feed; returns what closes it. */
-  watch(node: string, ns: string | undefined, handlers: FeedHandlers): () => void;
+  /** Admin requests to another node, and their replies, as this transport carries them. */
+  readonly requests: NodeRequests;
 
   /** Leaves the cluster: a goodbye, so the others drop this node's counts at once. */
   stop(): Promise<void>;

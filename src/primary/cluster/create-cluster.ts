@@ -10,16 +10,14 @@ import { SingleNode } from './single-node.js';
 
 export function createCluster(options: Options, local: LocalState, sink: ClusterSink): Cluster {
   const identity = nodeIdentity(options.host, options.port);
-  if (options.redis) {
-    return new RedisCluster({
-      url: options.redis,
-      prefix: options.redisPrefix,
-      notifyIntervalMs: options.clusterNotifyInterval * 1000,
-      nodeTimeoutMs: options.clusterNodeTimeout * 1000,
-      secret: options.clusterSecret,
-      identity,
-    }, local, sink);
-  }
+  // What every transport takes alike: rounds, liveness, the secret that keys user keys, who this node is.
+  const common = {
+    notifyIntervalMs: options.clusterNotifyInterval * 1000,
+    nodeTimeoutMs: options.clusterNodeTimeout * 1000,
+    secret: options.clusterSecret,
+    identity,
+  };
+  if (options.redis) return new RedisCluster({ ...common, url: options.redis, prefix: options.redisPrefix }, local, sink);
   if (!options.clusterAddr) return new SingleNode(identity.id);
   if (options.adminToken && options.notificationPort !== 0 && !options.clusterSecret) {
     // Admin requests forwarded to peers carry the token, and a peer is whoever advertises on the group.
@@ -29,10 +27,7 @@ export function createCluster(options: Options, local: LocalState, sink: Cluster
     group: options.clusterAddr,
     interfaceAddress: options.clusterInterface,
     ttl: options.clusterTtl,
-    notifyIntervalMs: options.clusterNotifyInterval * 1000,
-    nodeTimeoutMs: options.clusterNodeTimeout * 1000,
-    secret: options.clusterSecret,
-    identity,
+    ...common,
     adminPort: options.notificationPort,
     adminToken: options.adminToken,
   }, local, sink);

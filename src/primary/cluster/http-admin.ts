@@ -8,7 +8,7 @@ import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import { createParser } from 'eventsource-parser';
 import { debugFor } from '../../log.js';
 import type { DeliveryTarget } from '../../protocol/ipc.js';
-import { ADMIN_REPLY_TIMEOUT_MS, type FeedHandlers, type ListingQuery, type NodePage, type NodeReply } from './cluster.js';
+import { ADMIN_REPLY_TIMEOUT_MS, type FeedHandlers, type ListingQuery, type NodePage, type NodeReply, type NodeRequests } from './cluster.js';
 
 /** What this needs to know of a peer (from the multicast registry). */
 export interface PeerAdminInfo {
@@ -50,7 +50,7 @@ function messagePath(target: DeliveryTarget): string {
   }
 }
 
-export class HttpAdmin {
+export class HttpAdmin implements NodeRequests {
   constructor(
     private readonly peers: () => readonly PeerInfo[],
     private readonly adminToken: string | undefined,

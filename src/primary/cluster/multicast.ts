@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describeBindError } from '../../listen.js';
 import { debugFor, logError } from '../../log.js';
 import { DatagramEncoder, decodeDatagram, type NodeIdentity } from '../../protocol/datagram.js';
-import type { DeliveryTarget, Exclusion } from '../../protocol/ipc.js';
+import type { Exclusion } from '../../protocol/ipc.js';
 import type { HostPort } from '../../options.js';
 import type { Route } from '../admin/server.js';
 import { DropCounter } from './drop-counter.js';
@@ -20,7 +20,7 @@ import { HttpAdmin } from './http-admin.js';
 import { httpAdminRoutes } from './http-admin-routes.js';
 import { PeerRegistry } from './peer-registry.js';
 import { EXPELLED_REPEAT_MS } from './peer-sessions.js';
-import type { Cluster, ClusterReport, ClusterSession, ClusterSink, FeedHandlers, ListingQuery, LocalState, NodeAdmin, NodePage, NodeReply } from './cluster.js';
+import type { Cluster, ClusterReport, ClusterSession, ClusterSink, LocalState, NodeAdmin } from './cluster.js';
 import { RecentIds } from './recent-ids.js';
 import { userKeys, type UserKeys } from './user-keys.js';
 
@@ -77,14 +77,14 @@ export class MulticastCluster implements Cluster {
   private readonly recentlyExpelled = new RecentIds(EXPELLED_REPEAT_MS, MAX_EXPELLED_REPEATED);
   private roundTimer: NodeJS.Timeout | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
-  private readonly admin: HttpAdmin;
+  readonly requests: HttpAdmin;
   private joined = false;
   private stopped = false;
 
   constructor(private readonly settings: MulticastSettings, private readonly local: LocalState, sink: ClusterSink) {
     this.self = settings.identity.id;
     this.userKey = userKeys(settings.secret);
-    this.admin = new HttpAdmin(() => this.registry.describe(), settings.adminToken);
+    this.requests = new HttpAdmin(() => this.registry.describe(), settings.adminToken);
     this.socket = createSocket({ type: isIP(settings.group.host) === 6 ? 'udp6' : 'udp4', reuseAddr: true });
     this.encoder = new DatagramEncoder(settings.identity, settings.secret);
     this.registry = new PeerRegistry(settings.identity, {
@@ -164,18 +164,6 @@ export class MulticastCluster implements Cluster {
 
   nodes(): string[] {
     return this.registry.describe().map((peer) => peer.id).sort();
-  }
-
-  listConnections(node: string, query: ListingQuery, after: number): Promise<NodeReply<NodePage>> {
-    return this.admin.listConnections(node, query, after);
-  }
-
-  deliver(node: string, target: DeliveryTarget, event: string, data: string): Promise<NodeReply<number>> {
-    return this.admin.deliver(node, target, event, data);
-  }
-
-  watch(node: string, ns: string | undefined, handlers: FeedHandlers): () => void {
-    return this.admin.watch(node, ns, handlers);
   }
 
   describe(): ClusterReport {

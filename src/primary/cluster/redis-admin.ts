@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { createParser, type EventSourceParser } from 'eventsource-parser';
 import { debugFor } from '../../log.js';
 import type { DeliveryTarget } from '../../protocol/ipc.js';
-import { ADMIN_REPLY_TIMEOUT_MS, type FeedHandlers, type FeedOutput, type ListingQuery, type NodeAdmin, type NodePage, type NodeReply } from './cluster.js';
+import { ADMIN_REPLY_TIMEOUT_MS, type FeedHandlers, type FeedOutput, type ListingQuery, type NodeAdmin, type NodePage, type NodeReply, type NodeRequests } from './cluster.js';
 import { parsePage, type InboxMessage, type OutgoingInbox, type Request } from './redis-messages.js';
 
 const debug = debugFor('cluster');
@@ -47,7 +47,7 @@ export interface Inboxes {
   send(node: string, message: OutgoingInbox): Promise<number>;
 }
 
-export class RedisAdmin {
+export class RedisAdmin implements NodeRequests {
   private readonly pending = new Map<string, Pending>();
   private readonly watching = new Map<string, Watching>();
   private readonly watchers = new Map<string, Watcher>();

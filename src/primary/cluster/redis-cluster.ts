@@ -9,10 +9,10 @@
 // others'. Admin requests travel through Redis too (redis-admin.ts). Design and costs: docs/cluster.md.
 import { debugFor, logError, logInfo } from '../../log.js';
 import type { NodeIdentity } from '../../protocol/datagram.js';
-import type { DeliveryTarget, Exclusion } from '../../protocol/ipc.js';
+import type { Exclusion } from '../../protocol/ipc.js';
 import { sessionIdBytes } from '../../protocol/wire-sessions.js';
 import type { Route } from '../admin/server.js';
-import { ENDED, type Cluster, type ClusterReport, type ClusterSession, type ClusterSink, type FeedHandlers, type ListingQuery, type LocalState, type NodeAdmin, type NodeCount, type NodePage, type NodeReply } from './cluster.js';
+import { ENDED, type Cluster, type ClusterReport, type ClusterSession, type ClusterSink, type LocalState, type NodeAdmin, type NodeCount } from './cluster.js';
 import { DropCounter } from './drop-counter.js';
 import { fromPeer, toWire } from './exclusion-order.js';
 import { RecentIds } from './recent-ids.js';
@@ -48,7 +48,7 @@ export class RedisCluster implements Cluster {
   private readonly names: RedisNames;
   private readonly drops = new DropCounter();
   private readonly others: RedisNodes;
-  private readonly admin: RedisAdmin;
+  readonly requests: RedisAdmin;
   private readonly commands: Redis;
   private readonly subscriber: Redis;
   private readonly scripts: ClusterScripts;
@@ -78,7 +78,7 @@ export class RedisCluster implements Cluster {
     this.commands = redisClient(settings.url, `audience-meter:${this.self}`);
     this.subscriber = redisClient(settings.url, `audience-meter:${this.self}:sub`);
     this.scripts = defineScripts(this.commands);
-    this.admin = new RedisAdmin({
+    this.requests = new RedisAdmin({
       send: (node, message) => this.publish(this.names.inbox(node), encodeInbox(this.self, message)),
     });
   }
@@ -148,7 +148,7 @@ export class RedisCluster implements Cluster {
   }
 
   serve(admin: NodeAdmin): Route[] {
-    this.admin.serve(admin);
+    this.requests.serve(admin);
     return [];
   }
 
@@ -156,23 +156,11 @@ export class RedisCluster implements Cluster {
     return this.others.ids();
   }
 
-  listConnections(node: string, query: ListingQuery, after: number): Promise<NodeReply<NodePage>> {
-    return this.admin.listConnections(node, query, after);
-  }
-
-  deliver(node: string, target: DeliveryTarget, event: string, data: string): Promise<NodeReply<number>> {
-    return this.admin.deliver(node, target, event, data);
-  }
-
-  watch(node: string, ns: string | undefined, handlers: FeedHandlers): () => void {
-    return this.admin.watch(node, ns, handlers);
-  }
-
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.roundTimer);
-    this.admin.close();
+    this.requests.close();
     if (this.linkReady()) {
       try {
         await this.scripts.dropNode(this.keysOf(this.self), [this.self, 'goodbye', this.settings.identity.incarnation, this.names.all, VERSION]);
@@ -411,7 +399,7 @@ export class RedisCluster implements Cluster {
     } else if (channel === this.names.inbox(this.self)) {
       const parsed = parseInbox(raw);
       if (!parsed.ok) return this.drops.drop(parsed.reason, 'redis', `on ${channel}`);
-      this.admin.onInbox(parsed.value);
+      this.requests.onInbox(parsed.value);
     }
   }
 
@@ -423,7 +411,7 @@ export class RedisCluster implements Cluster {
     }
     switch (m.t) {
       case 'gone':
-        this.admin.nodeGone(m.node);
+        this.requests.nodeGone(m.node);
         return this.others.gone(m.node, m.incarnation);
       case 'notify':
         return this.sink.notification(m.ns, m.data);

@@ -1,7 +1,7 @@
 // The default without -m or --redis: this node is the whole cluster, so there is nobody to tell anything and
 // no other node to ask. It is joined at once: knowingly alone.
 import type { Route } from '../admin/server.js';
-import type { Cluster, ClusterReport, NodeReply } from './cluster.js';
+import type { Cluster, ClusterReport, NodeReply, NodeRequests } from './cluster.js';
 import { userKeys } from './user-keys.js';
 
 export class SingleNode implements Cluster {
@@ -37,18 +37,15 @@ export class SingleNode implements Cluster {
     return [];
   }
 
-  async listConnections(node: string): Promise<NodeReply<never>> {
-    return alone(node);
-  }
-
-  async deliver(node: string): Promise<NodeReply<never>> {
-    return alone(node);
-  }
-
-  watch(node: string, _ns: string | undefined, handlers: { end(reason: string): void }): () => void {
-    queueMicrotask(() => handlers.end(alone(node).reason));
-    return () => {};
-  }
+  /** No other node to ask: every request names a node that is not in the cluster. */
+  readonly requests: NodeRequests = {
+    listConnections: async (node) => alone(node),
+    deliver: async (node) => alone(node),
+    watch(node, _ns, handlers) {
+      queueMicrotask(() => handlers.end(alone(node).reason));
+      return () => {};
+    },
+  };
 
   async stop(): Promise<void> {}
 }
