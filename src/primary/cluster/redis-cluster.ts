@@ -86,7 +86,8 @@ export class RedisCluster implements Cluster {
   async start(): Promise<void> {
     for (const client of [this.commands, this.subscriber]) {
       client.on('error', (error: Error) => this.linkDown(error.message));
-      client.on('close', () => this.linkDown('connection closed'));
+      // A closed connection says less than the error that closed it (a refused password, a refused connection).
+      client.on('close', () => this.linkDown(this.lastError ?? 'connection closed'));
     }
     this.commands.on('ready', () => void this.linkUp());
     this.subscriber.on('ready', () => void this.subscribe());
