@@ -26,6 +26,8 @@ export interface Options {
   redis: string | undefined;
   /** Starts every key and channel of this cluster in Redis, so several clusters can share one server. */
   redisPrefix: string;
+  /** --redis names a node of a Redis Cluster (the client follows its redirects). */
+  redisCluster: boolean;
   maxConnDuration: number;
   enableUuid: boolean;
   clusterNotifyInterval: number;
@@ -74,6 +76,7 @@ export const defaults: Options = {
   clusterSecret: undefined,
   redis: undefined,
   redisPrefix: 'audience-meter:',
+  redisCluster: false,
   maxConnDuration: 3600,
   enableUuid: false,
   clusterNotifyInterval: 2,
@@ -237,6 +240,7 @@ export function crossCheck(options: Options): string | undefined {
   }
   // One lost advertisement must not make a live node look dead. Checked only in a cluster: without one both
   // options are inert, and 2.x command lines that set them oddly keep starting.
+  if (options.redisCluster && !options.redis) return 'option --redis-cluster needs --redis';
   if (options.clusterAddr && options.redis) {
     return 'option --redis cannot be used with -m (--cluster-addr): choose one cluster transport';
   }

@@ -14,7 +14,7 @@ function run(args: string[]): { status: number | null; stdout: string; stderr: s
 test('--help lists the cluster options', () => {
   const { status, stdout } = run(['--help']);
   assert.equal(status, 0);
-  for (const option of ['--cluster-interface <ip>', '--cluster-ttl <n>', '--cluster-secret <secret>', '--redis <url>', '--redis-prefix <prefix>']) assert.ok(stdout.includes(option), option);
+  for (const option of ['--cluster-interface <ip>', '--cluster-ttl <n>', '--cluster-secret <secret>', '--redis <url>', '--redis-prefix <prefix>', '--redis-cluster']) assert.ok(stdout.includes(option), option);
   assert.match(stdout, /AUDIENCE_METER_CLUSTER_SECRET/);
   assert.match(stdout, /AUDIENCE_METER_REDIS_URL/);
   assert.match(stdout, /default: "audience-meter:"/);
@@ -32,6 +32,7 @@ const badValues: [string[], RegExp][] = [
   [['--redis', 'not a url'], /--redis <url>.*must be a URL/],
   [['--redis', 'redis://127.0.0.1:6379/zero'], /--redis <url>.*database number/],
   [['--redis', 'redis://127.0.0.1:6379', '--redis-prefix', 'with space'], /--redis-prefix <prefix>.*printable characters without spaces/],
+  [['--redis-cluster'], /^audience-meter: option --redis-cluster needs --redis$/],
   [['--redis', 'redis://127.0.0.1:6379', '--cluster-notify-interval', '2', '--cluster-node-timeout', '3'],
     /^audience-meter: option --cluster-node-timeout must be at least twice --cluster-notify-interval$/],
 ];

@@ -18,12 +18,11 @@ import { fromPeer, toWire } from './exclusion-order.js';
 import { RecentIds } from './recent-ids.js';
 import { RedisAdmin } from './redis-admin.js';
 import { redisNames, type RedisNames } from './redis-keys.js';
-import { redactedUrl, redisClient } from './redis-link.js';
+import { redactedUrl, redisClient, type RedisLink } from './redis-link.js';
 import { encodeBroadcast, encodeInbox, encodeState, fromSessionTuple, isNodeCount, isNodeId, parseBroadcast, parseInbox, parseState, VERSION, type BroadcastMessage } from './redis-messages.js';
 import { RedisNodes } from './redis-nodes.js';
 import { defineScripts, INCARNATION_FIELD, SEQ_FIELD, type ClusterScripts } from './redis-scripts.js';
 import { userKeys, type UserKeys } from './user-keys.js';
-import type { Redis } from 'ioredis';
 
 const debug = debugFor('cluster');
 
@@ -34,6 +33,8 @@ const LIMITS = { maxNodes: 4096, maxNamespacesPerNode: 100_000, maxSessionsPerNo
 
 export interface RedisSettings {
   url: string;
+  /** The URL names a node of a Redis Cluster. */
+  cluster: boolean;
   prefix: string;
   notifyIntervalMs: number;
   nodeTimeoutMs: number;
@@ -49,8 +50,8 @@ export class RedisCluster implements Cluster {
   private readonly drops = new DropCounter();
   private readonly others: RedisNodes;
   readonly requests: RedisAdmin;
-  private readonly commands: Redis;
-  private readonly subscriber: Redis;
+  private readonly commands: RedisLink;
+  private readonly subscriber: RedisLink;
   private readonly scripts: ClusterScripts;
   private readonly expelledNews = new RecentIds(2 * EXPELLED_MS, 50_000);
   private readonly sent = { rounds: 0, commands: 0, bytes: 0 };
@@ -75,8 +76,8 @@ export class RedisCluster implements Cluster {
     this.userKey = userKeys(settings.secret);
     this.names = redisNames(settings.prefix);
     this.others = new RedisNodes(settings.identity, LIMITS, sink, this.drops);
-    this.commands = redisClient(settings.url, `audience-meter:${this.self}`);
-    this.subscriber = redisClient(settings.url, `audience-meter:${this.self}:sub`);
+    this.commands = redisClient(settings.url, `audience-meter:${this.self}`, settings.cluster);
+    this.subscriber = redisClient(settings.url, `audience-meter:${this.self}:sub`, settings.cluster);
     this.scripts = defineScripts(this.commands);
     this.requests = new RedisAdmin({
       send: (node, message) => this.publish(this.names.inbox(node), encodeInbox(this.self, message)),

@@ -3,24 +3,47 @@
 // the node re-asserts its whole state when Redis is back, so nothing queued would be worth sending), and
 // reconnection forever with capped exponential backoff and jitter, so nodes that lost Redis together do
 // not come back in step.
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+
+/** A client of one server, or of a Redis Cluster (--redis-cluster: it follows the cluster's redirects). */
+export type RedisLink = Redis | Cluster;
 
 const CONNECT_TIMEOUT_MS = 3000;
 const COMMAND_TIMEOUT_MS = 3000;
 const RETRY_BASE_MS = 100;
 const RETRY_MAX_MS = 5000;
 
-export function redisClient(url: string, connectionName: string): Redis {
-  return new Redis(url, {
-    lazyConnect: true,
+const backoff = (times: number): number => Math.round(Math.min(RETRY_BASE_MS * 2 ** Math.min(times, 10), RETRY_MAX_MS) * (0.8 + 0.4 * Math.random()));
+
+const OPTIONS: RedisOptions = {
+  lazyConnect: true,
+  connectTimeout: CONNECT_TIMEOUT_MS,
+  commandTimeout: COMMAND_TIMEOUT_MS,
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 0,
+  enableReadyCheck: true,
+  autoResubscribe: true,
+  retryStrategy: backoff,
+};
+
+export function redisClient(url: string, connectionName: string, cluster: boolean): RedisLink {
+  if (!cluster) return new Redis(url, { ...OPTIONS, connectionName });
+  // The URL names one node to start from; its user, password and TLS apply to every node.
+  const parsed = new URL(url);
+  const redisOptions: RedisOptions = {
+    ...OPTIONS,
     connectionName,
-    connectTimeout: CONNECT_TIMEOUT_MS,
-    commandTimeout: COMMAND_TIMEOUT_MS,
+    username: decodeURIComponent(parsed.username) || undefined,
+    password: decodeURIComponent(parsed.password) || undefined,
+    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+  return new Cluster([{ host: parsed.hostname, port: Number(parsed.port || 6379) }], {
+    lazyConnect: true,
     enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
     enableReadyCheck: true,
-    autoResubscribe: true,
-    retryStrategy: (times) => Math.round(Math.min(RETRY_BASE_MS * 2 ** Math.min(times, 10), RETRY_MAX_MS) * (0.8 + 0.4 * Math.random())),
+    clusterRetryStrategy: backoff,
+    slotsRefreshTimeout: CONNECT_TIMEOUT_MS,
+    redisOptions,
   });
 }
 

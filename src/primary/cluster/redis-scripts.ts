@@ -3,7 +3,7 @@
 // (redis-keys.ts), so it runs on a Redis Cluster as on one server. Redis 7.0 has no per-field TTL (HEXPIRE):
 // a node's presence is its score in one sorted set, and a node whose score is older than the node timeout is
 // dropped whole (its hashes deleted) by whichever node notices first; the drop is idempotent.
-import type { Redis } from 'ioredis';
+import type { RedisLink } from './redis-link.js';
 
 /** Hash fields that are not namespaces or sessions: names have no control characters, so these cannot clash. */
 export const INCARNATION_FIELD = '\u0000incarnation';
@@ -83,7 +83,7 @@ export interface ClusterScripts {
 }
 
 /** Registers the scripts on a client: ioredis sends EVALSHA, and the script itself after a NOSCRIPT (a restart). */
-export function defineScripts(redis: Redis): ClusterScripts {
+export function defineScripts(redis: RedisLink): ClusterScripts {
   redis.defineCommand('audienceMeterAssert', { numberOfKeys: 3, lua: ASSERT });
   redis.defineCommand('audienceMeterDrop', { numberOfKeys: 3, lua: DROP });
   const commands = redis as unknown as Record<string, (...args: (string | number)[]) => Promise<unknown>>;
