@@ -19,9 +19,10 @@ import { RecentIds } from './recent-ids.js';
 import { RedisAdmin } from './redis-admin.js';
 import { redisNames, type RedisNames } from './redis-keys.js';
 import { redactedUrl, redisClient, type RedisLink } from './redis-link.js';
-import { encodeBroadcast, encodeInbox, encodeState, fromSessionTuple, isNodeCount, isNodeId, parseBroadcast, parseInbox, parseState, VERSION, type BroadcastMessage } from './redis-messages.js';
+import { encodeBroadcast, encodeInbox, encodeState, isNodeId, parseBroadcast, parseInbox, parseState, VERSION, type BroadcastMessage } from './redis-messages.js';
 import { RedisNodes } from './redis-nodes.js';
-import { defineScripts, INCARNATION_FIELD, SEQ_FIELD, type ClusterScripts } from './redis-scripts.js';
+import { defineScripts, type ClusterScripts } from './redis-scripts.js';
+import { readNodeState } from './redis-state.js';
 import { userKeys, type UserKeys } from './user-keys.js';
 
 const debug = debugFor('cluster');
@@ -346,46 +347,17 @@ export class RedisCluster implements Cluster {
     this.others.startReload(node, Date.now());
     try {
       this.count(2, 0);
-      const replies = await this.commands.multi().hgetall(this.names.counts(node)).hgetall(this.names.sessions(node)).exec();
-      const [counts, sessions] = (replies ?? []).map(([error, value]) => (error ? undefined : value)) as [Record<string, string> | undefined, Record<string, string> | undefined];
-      if (!counts || !sessions) throw new Error('the transaction failed');
-      const incarnation = Number(counts[INCARNATION_FIELD]);
-      if (!Number.isSafeInteger(incarnation) || incarnation <= 0) {
+      const state = await readNodeState(this.commands, this.names, node, this.drops);
+      if (!state) {
         // Listed but without state (dropped meanwhile, or data of another program).
         this.others.reloadFailed(node);
         return this.others.gone(node, null);
       }
-      this.others.replace(node, { incarnation, seq: Number(counts[SEQ_FIELD] ?? 0) || 0, counts: this.parseCounts(node, counts), sessions: this.parseSessions(node, sessions) }, Date.now());
+      this.others.replace(node, state, Date.now());
     } catch (error) {
       this.others.reloadFailed(node);
       debug('could not read node %s: %s', node, (error as Error).message);
     }
-  }
-
-  private parseCounts(node: string, fields: Record<string, string>): NodeCount[] {
-    const counts: NodeCount[] = [];
-    for (const [ns, value] of Object.entries(fields)) {
-      if (ns.startsWith('\u0000')) continue;
-      const [members, connections] = value.split(' ').map(Number);
-      const entry = [ns, members, connections];
-      if (isNodeCount(entry)) counts.push(entry);
-      else this.drops.drop('bad data under the prefix', 'redis', `counts of node ${node}: ${JSON.stringify(ns).slice(0, 80)}`);
-    }
-    return counts;
-  }
-
-  private parseSessions(node: string, fields: Record<string, string>): ClusterSession[] {
-    const sessions: ClusterSession[] = [];
-    for (const [id, value] of Object.entries(fields)) {
-      let session: ClusterSession | undefined;
-      try {
-        const tuple = JSON.parse(value) as unknown;
-        session = Array.isArray(tuple) ? fromSessionTuple([id, ...tuple]) : undefined;
-      } catch {}
-      if (session) sessions.push(session);
-      else this.drops.drop('bad data under the prefix', 'redis', `sessions of node ${node}: ${JSON.stringify(id).slice(0, 80)}`);
-    }
-    return sessions;
   }
 
   private onMessage(channel: string, raw: string): void {
