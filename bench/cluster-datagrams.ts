@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { parseArgs } from 'node:util';
 import { DatagramEncoder, type NodeCount } from '../src/protocol/datagram.js';
-import type { PeersReport } from '../src/primary/peers/peers.js';
+import type { ClusterReport } from '../src/primary/cluster/cluster.js';
 import { sleep } from './daemon-io.js';
 import { median } from './run-kit.js';
 import { type Target, startAudienceMeter } from './targets.js';
@@ -115,9 +115,9 @@ async function populate(node: Target): Promise<void> {
   await Promise.all(Array.from({ length: 64 }, lane));
 }
 
-async function peers(node: Target): Promise<PeersReport> {
+async function peers(node: Target): Promise<ClusterReport> {
   const response = await fetch(`http://127.0.0.1:${node.notificationPort!}/api/peers`);
-  return response.json() as Promise<PeersReport>;
+  return response.json() as Promise<ClusterReport>;
 }
 
 function cpuSeconds(pid: number): number {
@@ -153,9 +153,9 @@ async function daemonRun(run: number): Promise<RunFigures> {
     const perNode = nodes.map((_, i) => {
       const [b, a] = [before[i]!, after[i]!];
       const rounds = a.self!.sent.rounds - b.self!.sent.rounds;
-      const missed = a.peers.reduce((sum, p) => sum + p.missed, 0) - b.peers.reduce((sum, p) => sum + p.missed, 0);
+      const missed = a.peers.reduce((sum, p) => sum + (p.missed ?? 0), 0) - b.peers.reduce((sum, p) => sum + (p.missed ?? 0), 0);
       return {
-        datagrams: (a.self!.sent.datagrams - b.self!.sent.datagrams) / rounds,
+        datagrams: (a.self!.sent.datagrams! - b.self!.sent.datagrams!) / rounds,
         bytes: (a.self!.sent.bytes - b.self!.sent.bytes) / rounds,
         missed: missed / rounds,
         cpu: ((cpuAfter[i]! - cpuBefore[i]!) / WINDOW_S) * 100,

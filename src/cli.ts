@@ -14,6 +14,8 @@ import {
   parsePeriod,
   parsePort,
   parseRatio,
+  parseRedisPrefix,
+  parseRedisUrl,
   parseSeconds,
   parseSecret,
   parseSecretFile,
@@ -66,6 +68,9 @@ function buildProgram(): Command {
     .addOption(new Option('--cluster-interface <ip>', 'local address that joins the cluster group and sends to it (default: chosen by the system)').argParser(checked(parseInterfaceAddress)))
     .addOption(new Option('--cluster-ttl <n>', 'multicast TTL of cluster datagrams (1: this network only)').default(d.clusterTtl).argParser(checked(parseTtl)))
     .addOption(new Option('--cluster-secret <secret>', 'signs cluster datagrams (HMAC-SHA256) and ignores unsigned or forged ones').env('AUDIENCE_METER_CLUSTER_SECRET').argParser(checked(parseSecret)))
+    .addOption(new Option('--redis <url>', 'Redis that carries the cluster instead of multicast (redis:// or rediss://)').env('AUDIENCE_METER_REDIS_URL').argParser(checked(parseRedisUrl)))
+    .addOption(new Option('--redis-prefix <prefix>', 'prefix of this cluster\'s keys and channels in Redis').default(d.redisPrefix).argParser(checked(parseRedisPrefix)))
+    .option('--redis-cluster', '--redis names a node of a Redis Cluster', false)
     .addOption(new Option('--notify-delta-ratio <ratio>', 'change in members, as a fraction of the last count pushed, that triggers a push').default(d.notifyDeltaRatio).argParser(checked(parseRatio)))
     .addOption(new Option('--notify-min-delay <seconds>', 'minimum seconds between notifications').default(d.notifyMinDelay).argParser(checked(parsePeriod)))
     .addOption(new Option('--notify-max-delay <seconds>', 'seconds after which a count is pushed even below the delta').default(d.notifyMaxDelay).argParser(checked(parseSeconds)))

@@ -23,6 +23,12 @@ export interface Options {
   clusterTtl: number;
   /** Key of the HMAC-SHA256 tag on every peer datagram; undefined sends and accepts them unsigned. */
   clusterSecret: string | undefined;
+  /** redis:// or rediss:// URL of the Redis that carries the cluster instead of multicast. */
+  redis: string | undefined;
+  /** Starts every key and channel of this cluster in Redis, so several clusters can share one server. */
+  redisPrefix: string;
+  /** --redis names a node of a Redis Cluster (the client follows its redirects). */
+  redisCluster: boolean;
   maxConnDuration: number;
   /** Seconds a SIGTERM takes to move viewers to other nodes before stopping (docs/load-balancers.md); 0: stop at once. */
   drainSeconds: number;
@@ -86,6 +92,9 @@ export const defaults: Options = {
   clusterInterface: undefined,
   clusterTtl: 1,
   clusterSecret: undefined,
+  redis: undefined,
+  redisPrefix: 'audience-meter:',
+  redisCluster: false,
   maxConnDuration: 3600,
   drainSeconds: 0,
   enableUuid: false,
@@ -206,6 +215,26 @@ export function parseMaxDevices(value: string): number {
 }
 
 /** --auth-secret-file: the secret is the file's content, a trailing line break dropped. */
+/** --redis: a redis:// or rediss:// URL (user and password allowed, a database number as its path). */
+export function parseRedisUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidOptionValue('must be a URL such as redis://host:6379/0 or rediss://user:password@host:6380');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new InvalidOptionValue('must start with redis:// or rediss://');
+  if (url.hostname === '') throw new InvalidOptionValue('must name a host');
+  if (!/^(\/\d{0,5})?$/.test(url.pathname)) throw new InvalidOptionValue('may only have a database number as its path, e.g. /0');
+  return value;
+}
+
+/** --redis-prefix: printable, without spaces, so every key and channel name stays readable in redis-cli. */
+export function parseRedisPrefix(value: string): string {
+  if (!/^[\x21-\x7e]{1,64}$/.test(value)) throw new InvalidOptionValue('must be 1 to 64 printable characters without spaces');
+  return value;
+}
+
 export function parseSecretFile(path: string): string {
   let content: string;
   try {
@@ -257,9 +286,13 @@ export function crossCheck(options: Options): string | undefined {
   if (options.notifyMaxDelay < options.notifyMinDelay) {
     return 'option --notify-max-delay must not be smaller than --notify-min-delay';
   }
-  // One lost advertisement must not make a live node look dead. Checked only with -m: without it both
+  // One lost advertisement must not make a live node look dead. Checked only in a cluster: without one both
   // options are inert, and 2.x command lines that set them oddly keep starting.
-  if (options.clusterAddr && options.clusterNodeTimeout < 2 * options.clusterNotifyInterval) {
+  if (options.redisCluster && !options.redis) return 'option --redis-cluster needs --redis';
+  if (options.clusterAddr && options.redis) {
+    return 'option --redis cannot be used with -m (--cluster-addr): choose one cluster transport';
+  }
+  if ((options.clusterAddr || options.redis) && options.clusterNodeTimeout < 2 * options.clusterNotifyInterval) {
     return 'option --cluster-node-timeout must be at least twice --cluster-notify-interval';
   }
   // Without a secret no viewer can be identified: both options would silently do nothing.

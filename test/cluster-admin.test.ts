@@ -1,11 +1,11 @@
-// The admin API across a cluster, with two real daemons in one multicast group: targeted messages sent to
+// The admin API across a cluster, with two real daemons over each transport: targeted messages sent to
 // one node reach exactly their targets on the other, the listing and the live feed cover both nodes, and
 // a peer that refuses the token or does not answer is named rather than hanging or failing the request.
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { DatagramEncoder } from '../src/protocol/datagram.js';
-import { peersOf, randomGroup, sendToGroup, startNode, waitForMesh } from './helpers/cluster.js';
+import { peersOf, randomGroup, sendToGroup, startNode, TRANSPORTS, waitForMesh } from './helpers/cluster.js';
 import { waitFor, type Daemon } from './helpers/daemon.js';
 import { httpRequest, type Reply } from './helpers/http.js';
 import { openViewer, SseClient } from './helpers/sse-client.js';
@@ -52,21 +52,26 @@ async function waitForAdminPorts(daemons: Daemon[], tokens: string[]): Promise<v
   }, 10_000, 'the nodes to know each other\'s admin port');
 }
 
-describe('the admin API of a two-node cluster', () => {
-  const group = randomGroup();
+for (const kind of TRANSPORTS) describe(`the admin API of a two-node cluster (${kind.name})`, { skip: kind.skip }, () => {
+  const group = kind.scope();
+  const multicast = group.transport === 'multicast';
+  // Over Redis no node calls another's admin port: each node may have a token of its own.
+  const tokenB = multicast ? TOKEN : 'another-token-of-node-b-4242';
   let a: Daemon;
   let b: Daemon;
   const viewers: SseClient[] = [];
-  const args = ['--admin-token', TOKEN, '--cluster-secret', 'cluster secret of the admin tests', '--auth-secret', AUTH_SECRET];
+  const args = ['--cluster-secret', 'cluster secret of the admin tests', '--auth-secret', AUTH_SECRET];
+  const admin = (daemon: Daemon) => adminOf(daemon, daemon === b ? tokenB : TOKEN);
 
   before(async () => {
-    [a, b] = await Promise.all([startNode(group, args), startNode(group, args)]);
-    await waitForMesh([a, b], 10_000, [TOKEN, TOKEN]);
-    await waitForAdminPorts([a, b], [TOKEN, TOKEN]);
+    [a, b] = await Promise.all([startNode(group, [...args, '--admin-token', TOKEN]), startNode(group, [...args, '--admin-token', tokenB])]);
+    await waitForMesh([a, b], 10_000, [TOKEN, tokenB]);
+    if (multicast) await waitForAdminPorts([a, b], [TOKEN, TOKEN]);
   });
   after(async () => {
     for (const viewer of viewers) viewer.close();
     await Promise.all([a, b].map((d) => d?.stop()));
+    await group.cleanup?.();
   });
 
   /** A viewer whose `?page=` names it in the listing. */
@@ -80,19 +85,19 @@ describe('the admin API of a two-node cluster', () => {
   /** Waits until `daemon`'s listing of `ns` (every node's) has `expected` connections, and returns them. */
   async function listed(daemon: Daemon, ns: string, expected: number): Promise<Connection[]> {
     let connections: Connection[] = [];
-    await waitFor(async () => (connections = (await adminOf(daemon).json(`/api/connections?ns=${ns}`)).connections).length === expected,
+    await waitFor(async () => (connections = (await admin(daemon).json(`/api/connections?ns=${ns}`)).connections).length === expected,
       5000, `${expected} connections in ${ns}`);
     return connections;
   }
 
   /** Sends `marker` to a whole namespace through `daemon` and waits until each of `clients` has it. */
   async function settle(daemon: Daemon, ns: string, clients: SseClient[], marker: string): Promise<void> {
-    assert.deepEqual(await adminOf(daemon).sent(`/api/namespaces/${ns}/messages`, { event: 'sync', data: marker }), { delivered: clients.length });
+    assert.deepEqual(await admin(daemon).sent(`/api/namespaces/${ns}/messages`, { event: 'sync', data: marker }), { delivered: clients.length });
     await Promise.all(clients.map((c) => waitFor(() => named(c).includes(`sync:${marker}`), 5000, `${marker} on every viewer`)));
   }
 
-  test('GET /api/peers tells where each peer\'s admin API listens', async () => {
-    const [reportA, reportB] = await Promise.all([peersOf(a, TOKEN), peersOf(b, TOKEN)]);
+  if (multicast) test('GET /api/peers tells where each peer\'s admin API listens', async () => {
+    const [reportA, reportB] = await Promise.all([peersOf(a, TOKEN), peersOf(b, tokenB)]);
     assert.deepEqual(reportA.peers.map((peer) => [peer.id, peer.admin]), [[reportB.self!.id, `127.0.0.1:${b.notificationPort}`]]);
     assert.deepEqual(reportB.peers.map((peer) => [peer.id, peer.admin]), [[reportA.self!.id, `127.0.0.1:${a.notificationPort}`]]);
   });
@@ -108,7 +113,7 @@ describe('the admin API of a two-node cluster', () => {
     let after = '';
     for (let pages = 0; ; pages++) {
       assert.ok(pages < 5, 'the walk ends');
-      const page = await adminOf(a).json(`/api/connections?ns=list&limit=2${after ? `&after=${encodeURIComponent(after)}` : ''}`);
+      const page = await admin(a).json(`/api/connections?ns=list&limit=2${after ? `&after=${encodeURIComponent(after)}` : ''}`);
       assert.ok(page.connections.length <= 2);
       assert.equal(page.unreachable, undefined);
       paged.push(...page.connections);
@@ -116,29 +121,31 @@ describe('the admin API of a two-node cluster', () => {
       after = page.next;
     }
     assert.deepEqual(paged.map((c) => c.id), all.map((c) => c.id));
-    // A forwarded request (what a peer sends) lists that node's own viewers only.
-    const own = await adminOf(b).json('/api/connections?ns=list', FORWARDED);
-    assert.deepEqual(own.connections.map((c: Connection) => c.page).sort(), ['/b1', '/b2', '/b3']);
-    assert.equal((await adminOf(a).get('/api/connections?after=12')).status, 400, 'a cursor of another shape');
-    assert.equal((await adminOf(a).get('/api/connections?limit=0')).status, 400);
+    if (multicast) {
+      // A forwarded request (what a peer sends) lists that node's own viewers only.
+      const own = await admin(b).json('/api/connections?ns=list', FORWARDED);
+      assert.deepEqual(own.connections.map((c: Connection) => c.page).sort(), ['/b1', '/b2', '/b3']);
+    }
+    assert.equal((await admin(a).get('/api/connections?after=12')).status, 400, 'a cursor of another shape');
+    assert.equal((await admin(a).get('/api/connections?limit=0')).status, 400);
   });
 
   test('a message sent to A for a connection held by B reaches that viewer and no other', async () => {
     const clients = [await viewer(a, 'targets', '/a1'), ...await Promise.all(['/b1', '/b2', '/b3'].map((page) => viewer(b, 'targets', page)))];
     const chosen = (await listed(a, 'targets', 4)).find((c) => c.page === '/b2')!;
-    const bId = (await peersOf(b, TOKEN)).self!.id;
+    const bId = (await peersOf(b, tokenB)).self!.id;
     assert.ok(chosen.id.startsWith(`${bId}-`), `${chosen.id} names node B`);
-    assert.deepEqual(await adminOf(a).sent(`/api/connections/${encodeURIComponent(chosen.id)}/messages`, { event: 'offer', data: { seat: 'B2' } }), { delivered: 1 });
+    assert.deepEqual(await admin(a).sent(`/api/connections/${encodeURIComponent(chosen.id)}/messages`, { event: 'offer', data: { seat: 'B2' } }), { delivered: 1 });
     // The namespace message goes out after the offer, from A to both nodes: once it has arrived, so has the offer.
     await settle(a, 'targets', clients, 'targets-done');
     assert.deepEqual(clients.map((c) => named(c).filter((m) => m.startsWith('offer:'))), [[], [], ['offer:{"seat":"B2"}'], []]);
     // Unknown connections: one B does not hold (B's answer, relayed), one of a node not in the cluster.
-    assert.equal((await adminOf(a).post(`/api/connections/${bId}-1-zzzz-0/messages`, { event: 'offer' })).status, 404);
-    const stranger = await adminOf(a).post('/api/connections/0123456789abcdef-1-zzzz-0/messages', { event: 'offer' });
+    assert.equal((await admin(a).post(`/api/connections/${bId}-1-zzzz-0/messages`, { event: 'offer' })).status, 404);
+    const stranger = await admin(a).post('/api/connections/0123456789abcdef-1-zzzz-0/messages', { event: 'offer' });
     assert.equal(stranger.status, 404);
     assert.match(stranger.body, /not in the cluster/);
     // The body is checked before anything is forwarded.
-    assert.equal((await adminOf(a).post(`/api/connections/${encodeURIComponent(chosen.id)}/messages`, { data: 1 })).status, 400);
+    assert.equal((await admin(a).post(`/api/connections/${encodeURIComponent(chosen.id)}/messages`, { data: 1 })).status, 400);
   });
 
   test('a message to a user reaches that user\'s connections on both nodes, and no one else', async () => {
@@ -146,33 +153,35 @@ describe('the admin API of a two-node cluster', () => {
     const others = [await viewer(a, 'users-1', '/bob', 'bob'), await viewer(b, 'users-2', '/carol', 'carol'), await viewer(b, 'users-1', '/anonymous')];
     await listed(a, 'users-1', 4);
     await listed(a, 'users-2', 2);
-    assert.deepEqual(await adminOf(b).sent('/api/users/alice/messages', { event: 'notice', data: 'hello alice' }), { delivered: 3 });
+    assert.deepEqual(await admin(b).sent('/api/users/alice/messages', { event: 'notice', data: 'hello alice' }), { delivered: 3 });
     for (const client of alice) await waitFor(() => named(client).includes('notice:hello alice'), 5000, 'the notice');
     await settle(b, 'users-1', [alice[0]!, alice[1]!, others[0]!, others[2]!], 'users-1-done');
     await settle(a, 'users-2', [alice[2]!, others[1]!], 'users-2-done');
     for (const client of others) assert.deepEqual(named(client).filter((m) => m.startsWith('notice:')), []);
   });
 
-  test('a message to a namespace reaches its viewers on both nodes; a forwarded one stays on its node', async () => {
+  test(`a message to a namespace reaches its viewers on both nodes${multicast ? '; a forwarded one stays on its node' : ''}`, async () => {
     const room = [await viewer(a, 'room', '/a'), await viewer(b, 'room', '/b1'), await viewer(b, 'room', '/b2')];
     const hall = await viewer(b, 'hall', '/elsewhere');
     await listed(a, 'room', 3);
     await listed(a, 'hall', 1);
-    assert.deepEqual(await adminOf(a).sent('/api/namespaces/room/messages', { event: 'announcement', data: [1, 2] }), { delivered: 3 });
+    assert.deepEqual(await admin(a).sent('/api/namespaces/room/messages', { event: 'announcement', data: [1, 2] }), { delivered: 3 });
     for (const client of room) await waitFor(() => named(client).includes('announcement:[1,2]'), 5000, 'the announcement');
-    const local = await adminOf(b).post('/api/namespaces/room/messages', { event: 'local', data: 'b only' }, FORWARDED);
-    assert.deepEqual(JSON.parse(local.body), { delivered: 2 });
+    if (multicast) {
+      const local = await admin(b).post('/api/namespaces/room/messages', { event: 'local', data: 'b only' }, FORWARDED);
+      assert.deepEqual(JSON.parse(local.body), { delivered: 2 });
+    }
     await settle(a, 'room', room, 'room-done');
     await settle(a, 'hall', [hall], 'hall-done');
     assert.deepEqual(named(hall), ['sync:hall-done']);
-    assert.deepEqual(room.map((c) => named(c).filter((m) => m.startsWith('local:'))), [[], ['local:b only'], ['local:b only']]);
+    assert.deepEqual(room.map((c) => named(c).filter((m) => m.startsWith('local:'))), [[], multicast ? ['local:b only'] : [], multicast ? ['local:b only'] : []]);
   });
 
   test('the feed on A starts with both nodes\' viewers, then tells joins, page changes and leaves on B', async () => {
     await viewer(a, 'feed', '/on-a');
     await viewer(b, 'feed', '/on-b');
     await listed(a, 'feed', 2);
-    const feed = new SseClient(a.notificationPort, '/api/events?ns=feed', { headers: adminOf(a).auth });
+    const feed = new SseClient(a.notificationPort, '/api/events?ns=feed', { headers: admin(a).auth });
     try {
       await feed.waitForEvents(1);
       assert.equal(feed.events[0]!.event, 'snapshot');
@@ -198,7 +207,7 @@ describe('the admin API of a two-node cluster', () => {
     }
   });
 
-  test('forwarded requests need the token like any other', async () => {
+  if (multicast) test('forwarded requests need the token like any other', async () => {
     const unauthenticated = await httpRequest(b.notificationPort, '/api/namespaces/room/messages', {
       method: 'POST', body: '{"event":"offer"}', headers: { 'Content-Type': 'application/json', ...FORWARDED },
     });

@@ -3,13 +3,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isAlive, waitFor, waitForMembers } from './helpers/daemon.js';
-import { peersOf, startNode, twoNodes, waitForMesh } from './helpers/cluster.js';
+import { peersOf, startNode, TRANSPORTS, twoNodes, waitForMesh } from './helpers/cluster.js';
 
 const LONG_TIMEOUT = ['--cluster-node-timeout', '30'];
 const WAIT_MS = 10_000;
 
-describe('nodes that stop and restart', () => {
-  const nodes = twoNodes(LONG_TIMEOUT);
+for (const kind of TRANSPORTS) describe(`nodes that stop and restart (${kind.name})`, { skip: kind.skip }, () => {
+  const nodes = twoNodes(LONG_TIMEOUT, kind.scope);
   const { group } = nodes;
 
   async function restartB(): Promise<void> {

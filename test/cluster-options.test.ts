@@ -1,5 +1,5 @@
 // The cluster options on the command line: their checks, a clear exit when the group cannot be joined, and
-// GET /api/peers behind the admin token.
+// GET /api/peers (and /api/nodes) behind the admin token, and --redis with a Redis that is not there.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
@@ -14,8 +14,10 @@ function run(args: string[]): { status: number | null; stdout: string; stderr: s
 test('--help lists the cluster options', () => {
   const { status, stdout } = run(['--help']);
   assert.equal(status, 0);
-  for (const option of ['--cluster-interface <ip>', '--cluster-ttl <n>', '--cluster-secret <secret>']) assert.ok(stdout.includes(option), option);
+  for (const option of ['--cluster-interface <ip>', '--cluster-ttl <n>', '--cluster-secret <secret>', '--redis <url>', '--redis-prefix <prefix>', '--redis-cluster']) assert.ok(stdout.includes(option), option);
   assert.match(stdout, /AUDIENCE_METER_CLUSTER_SECRET/);
+  assert.match(stdout, /AUDIENCE_METER_REDIS_URL/);
+  assert.match(stdout, /default: "audience-meter:"/);
 });
 
 const badValues: [string[], RegExp][] = [
@@ -25,6 +27,14 @@ const badValues: [string[], RegExp][] = [
   [['--cluster-interface', 'eth0'], /--cluster-interface <ip>.*IP address of a local interface/],
   [['--cluster-ttl', '256'], /--cluster-ttl <n>.*0 to 255/],
   [['--cluster-secret', 'short'], /--cluster-secret <secret>.*at least 16 characters/],
+  [['-m', '239.255.13.37:314', '--redis', 'redis://127.0.0.1:6379'], /^audience-meter: option --redis cannot be used with -m \(--cluster-addr\): choose one cluster transport$/],
+  [['--redis', 'http://127.0.0.1:6379'], /--redis <url>.*must start with redis:\/\/ or rediss:\/\//],
+  [['--redis', 'not a url'], /--redis <url>.*must be a URL/],
+  [['--redis', 'redis://127.0.0.1:6379/zero'], /--redis <url>.*database number/],
+  [['--redis', 'redis://127.0.0.1:6379', '--redis-prefix', 'with space'], /--redis-prefix <prefix>.*printable characters without spaces/],
+  [['--redis-cluster'], /^audience-meter: option --redis-cluster needs --redis$/],
+  [['--redis', 'redis://127.0.0.1:6379', '--cluster-notify-interval', '2', '--cluster-node-timeout', '3'],
+    /^audience-meter: option --cluster-node-timeout must be at least twice --cluster-notify-interval$/],
 ];
 
 for (const [args, message] of badValues) {
@@ -66,6 +76,26 @@ test('without -m, /api/peers says this node is alone', async () => {
   try {
     const response = await fetch(`http://127.0.0.1:${daemon.notificationPort}/api/peers`);
     assert.deepEqual(await response.json(), { transport: 'none', peers: [], dropped: {} });
+  } finally {
+    await daemon.stop();
+  }
+});
+
+test('with --redis and no Redis there, the node serves its own viewers alone, says so once, and /api/nodes tells it', async () => {
+  // A port nobody listens on: connection refused at once, again and again.
+  const deadPort = await freePort();
+  const daemon = await startDaemon(['--redis', `redis://:secret-password@127.0.0.1:${deadPort}/3`, '--cluster-notify-interval', '0.2', '--cluster-node-timeout', '1'], { workers: 1 });
+  try {
+    const response = await fetch(`http://127.0.0.1:${daemon.notificationPort}/api/nodes`);
+    const report = await response.json() as { transport: string; self: { redis: { url: string; connected: boolean; joined: boolean; lastError: string | null } } };
+    assert.equal(report.transport, 'redis');
+    assert.equal(report.self.redis.connected, false);
+    assert.equal(report.self.redis.joined, false);
+    assert.equal(report.self.redis.url, `redis://:***@127.0.0.1:${deadPort}/3`, 'no password shown');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const lines = daemon.stderr().split('\n').filter((line) => line.includes('is unreachable'));
+    assert.equal(lines.length, 1, daemon.stderr());
+    assert.ok(!daemon.stderr().includes('secret-password'));
   } finally {
     await daemon.stop();
   }

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Datagram, NodeCount } from '../src/protocol/datagram.js';
 import { PLAIN_REQUEST_WORKER, type Exclusion } from '../src/protocol/ipc.js';
-import { DropCounter } from '../src/primary/peers/drop-counter.js';
-import { PeerRegistry, peerSource, type RegistryLimits } from '../src/primary/peers/peer-registry.js';
-import type { PeerSink } from '../src/primary/peers/peers.js';
+import { DropCounter } from '../src/primary/cluster/drop-counter.js';
+import { PeerRegistry, peerSource, type RegistryLimits } from '../src/primary/cluster/peer-registry.js';
+import type { ClusterSink } from '../src/primary/cluster/cluster.js';
 import type { WireSession } from '../src/protocol/wire-sessions.js';
 
 const SELF = { id: '5555555555555555', incarnation: 1000 };
@@ -19,7 +19,7 @@ type Event = ['counts', string, NodeCount[]] | ['gone', string] | ['notification
 
 function setup(limits = LIMITS) {
   const events: Event[] = [];
-  const sink: PeerSink = {
+  const sink: ClusterSink = {
     counts: (peer, entries) => events.push(['counts', peer, [...entries]]),
     gone: (peer) => events.push(['gone', peer]),
     notification: (ns, data) => events.push(['notification', ns, data]),

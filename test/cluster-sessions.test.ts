@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isAlive, sleep, waitFor, waitForMembers, type Daemon } from './helpers/daemon.js';
 import { httpRequest } from './helpers/http.js';
-import { startNode, twoNodes } from './helpers/cluster.js';
+import { startNode, TRANSPORTS, twoNodes } from './helpers/cluster.js';
 import type { SseClient } from './helpers/sse-client.js';
 import { AUTH_SECRET, signToken } from './helpers/tokens.js';
 
@@ -32,8 +32,8 @@ async function waitForUsers(daemon: Daemon, ns: string, expected: number, timeou
   }
 }
 
-describe('--max-devices across nodes', () => {
-  const nodes = twoNodes(['-d', ...AUTH, '--max-devices', '1', '--cluster-secret', 'a secret for the cluster']);
+for (const kind of TRANSPORTS) describe(`--max-devices across nodes (${kind.name})`, { skip: kind.skip }, () => {
+  const nodes = twoNodes(['-d', ...AUTH, '--max-devices', '1', '--cluster-secret', 'a secret for the cluster'], kind.scope);
 
   test('a new device on node B expels the oldest on node A; its reconnection gets 204 on either node', async () => {
     const { a, b } = nodes;
@@ -81,8 +81,8 @@ describe('--max-devices across nodes', () => {
   });
 });
 
-describe('users across nodes', () => {
-  const nodes = twoNodes(AUTH);
+for (const kind of TRANSPORTS) describe(`users across nodes (${kind.name})`, { skip: kind.skip }, () => {
+  const nodes = twoNodes(AUTH, kind.scope);
 
   test('a user watching on two nodes is one user; two users are two; one who leaves is gone from both counts', async () => {
     const { a, b } = nodes;

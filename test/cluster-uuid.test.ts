@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { httpStatus } from './helpers/http.js';
 import { waitForMembers } from './helpers/daemon.js';
-import { twoNodes } from './helpers/cluster.js';
+import { TRANSPORTS, twoNodes } from './helpers/cluster.js';
 
-describe('--enable-uuid across nodes', () => {
-  const nodes = twoNodes(['--enable-uuid']);
+for (const kind of TRANSPORTS) describe(`--enable-uuid across nodes (${kind.name})`, { skip: kind.skip }, () => {
+  const nodes = twoNodes(['--enable-uuid'], kind.scope);
 
   test('a new stream on one node ends the older stream of the same uuid on another', async () => {
     const onA = await nodes.watch(nodes.a, '/uu/user-1');

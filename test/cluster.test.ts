@@ -1,20 +1,21 @@
-// Three real daemons in one multicast group on 127.0.0.1: one audience across nodes, notifications on every
-// node, garbage on the group, and a node killed outright.
+// Three real daemons in one cluster on 127.0.0.1, over each transport (multicast, Redis): one audience across
+// nodes, notifications on every node, garbage on the group (multicast; Redis: cluster-redis.test.ts), and a
+// node killed outright.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { DatagramEncoder } from '../src/protocol/datagram.js';
 import { httpStatus } from './helpers/http.js';
 import { isAlive, readStats, waitFor, waitForMembers, type Daemon } from './helpers/daemon.js';
-import { peersOf, randomGroup, sendToGroup, startNode, waitForMesh, type Group } from './helpers/cluster.js';
+import { peersOf, sendToGroup, startNode, TRANSPORTS, waitForMesh, type ClusterScope, type Group } from './helpers/cluster.js';
 import { openViewer, type SseClient } from './helpers/sse-client.js';
 
 function messages(viewer: SseClient): string[] {
   return viewer.events.map((e) => e.data).filter((data) => !/^\d+$/.test(data));
 }
 
-describe('three nodes, one audience', () => {
-  const group: Group = randomGroup();
+for (const kind of TRANSPORTS) describe(`three nodes, one audience (${kind.name})`, { skip: kind.skip }, () => {
+  const group: ClusterScope = kind.skip ? { transport: kind.name, args: [] } : kind.scope();
   let a: Daemon;
   let b: Daemon;
   let c: Daemon;
@@ -26,6 +27,7 @@ describe('three nodes, one audience', () => {
   after(async () => {
     for (const viewer of viewers) viewer.close();
     await Promise.all([a, b, c].map((d) => d?.stop()));
+    await group.cleanup?.();
   });
 
   async function watch(daemon: Daemon, path: string): Promise<SseClient> {
@@ -58,13 +60,18 @@ describe('three nodes, one audience', () => {
 
   test('/api/peers lists the other nodes; the stats port keeps namespace keys only', async () => {
     const report = await peersOf(a);
-    assert.equal(report.transport, 'udp-multicast');
-    assert.equal(report.self!.group, group.addr);
+    if (group.transport === 'multicast') {
+      assert.equal(report.transport, 'udp-multicast');
+      assert.equal(report.self!.group, (group as Group).addr);
+    } else {
+      assert.equal(report.transport, 'redis');
+      assert.equal(report.self!.redis!.connected, true);
+    }
     assert.equal(report.peers.length, 2);
     const ids = [(await peersOf(b)).self!.id, (await peersOf(c)).self!.id].sort();
     assert.deepEqual(report.peers.map((p) => p.id).sort(), ids);
     for (const peer of report.peers) {
-      assert.match(peer.address, /^127\.0\.0\.1:\d+$/);
+      if (group.transport === 'multicast') assert.match(peer.address!, /^127\.0\.0\.1:\d+$/);
       assert.ok(peer.incarnation > 1_600_000_000_000);
       assert.ok(Math.abs(peer.lastSeen - Date.now() / 1000) < 5, 'seen just now');
       assert.equal(typeof peer.namespaces, 'number');
@@ -79,10 +86,10 @@ describe('three nodes, one audience', () => {
     await Promise.all(audience.map((viewer) => waitFor(() => messages(viewer).length > 0, 5000, 'the notification')));
     for (const viewer of audience) assert.deepEqual(messages(viewer), ['chat=hello%20all']);
     // One that cannot fit in a datagram is refused rather than delivered on this node only.
-    assert.equal(await httpStatus(a.notificationPort, `/news/chat/${'m'.repeat(1200)}`), 413);
+    if (group.transport === 'multicast') assert.equal(await httpStatus(a.notificationPort, `/news/chat/${'m'.repeat(1200)}`), 413);
   });
 
-  test('garbage on the group is dropped and counted; counting goes on', async () => {
+  if (group.transport === 'multicast') test('garbage on the group is dropped and counted; counting goes on', async () => {
     const before = await peersOf(a);
     const encoder = new DatagramEncoder({ id: 'feedfacefeedface', incarnation: Date.now() }, undefined);
     const valid = encoder.counts([['garbage-ns', 3, 3]])[0]!;
@@ -93,7 +100,7 @@ describe('three nodes, one audience', () => {
       mutated[5 + (i % (mutated.length - 5))] ^= 0xff;
       garbage.push(i % 3 === 0 ? mutated.subarray(0, i % mutated.length) : mutated);
     }
-    await sendToGroup(group, garbage);
+    await sendToGroup(group as Group, garbage);
     const total = (report: { dropped: Record<string, number> }): number => Object.values(report.dropped).reduce((sum, n) => sum + n, 0);
     await waitFor(async () => total(await peersOf(a)) - total(before) >= 1000, 10_000, 'the garbage to be counted as dropped');
     for (const node of [a, b, c]) assert.ok(isAlive(node.process.pid!), 'still running');

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SessionRegistry } from '../src/primary/session-registry.js';
 import type { SessionEntry } from '../src/protocol/sessions.js';
-import { ENDED, userKeys } from '../src/protocol/wire-sessions.js';
+import { ENDED } from '../src/primary/cluster/cluster.js';
+import { userKeys } from '../src/primary/cluster/user-keys.js';
 
 function entry(session: string, at: number, user: string | null, ns = 'ev'): SessionEntry {
   return { session, connection: `c-${session}`, ns, user, name: null, at, page: null, browser: null, os: null, device: null, ip: null, transport: 'sse' };

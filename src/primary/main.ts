@@ -6,7 +6,6 @@ import { describeBindError, hostPort, listen, type PortName } from '../listen.js
 import { debugFor, enableAllDebug, logError, logInfo } from '../log.js';
 import type { Options } from '../options.js';
 import type { SessionEntry, SessionExit } from '../protocol/sessions.js';
-import { userKeys } from '../protocol/wire-sessions.js';
 import { AudienceTable } from './audience-table.js';
 import { createDemoServer } from './demo-server.js';
 import { describeTarget, targetForWorkers } from '../attendance/attendance-options.js';
@@ -19,9 +18,9 @@ import { Drain, planDrain } from './drain.js';
 import { Expulsions } from './expulsions.js';
 import { Monitor } from './monitor.js';
 import { collectPushes } from './notifier.js';
-import { createPeers } from './peers/create-peers.js';
-import { nodeIdentity } from './peers/node-identity.js';
-import type { PeerSink } from './peers/peers.js';
+import type { ClusterSink } from './cluster/cluster.js';
+import { createCluster } from './cluster/create-cluster.js';
+import { nodeIdentity } from './cluster/node-identity.js';
 import { Reloader } from './reload.js';
 import { Readiness } from './readiness.js';
 import { SessionRegistry } from './session-registry.js';
@@ -61,7 +60,9 @@ export function startPrimary(options: Options): void {
   if (options.debug) enableAllDebug();
 
   const table = new AudienceTable();
-  const sessions = new SessionRegistry(options.maxDevices, userKeys(options.clusterSecret));
+  // Assigned right below: the registry reads the cluster's user keys, the cluster reads the registry's sessions.
+  let cluster: ReturnType<typeof createCluster>;
+  const sessions = new SessionRegistry(options.maxDevices, (ns, user) => cluster.userKey(ns, user));
   const servers: Server[] = [];
   const timers: NodeJS.Timeout[] = [];
   let listeningWorkers = 0;
@@ -113,7 +114,8 @@ export function startPrimary(options: Options): void {
     table,
     country: geoip?.lookup ?? NO_COUNTRY,
     ipStorage: options.ipStorage,
-    peers: () => peers.describe(),
+    cluster: () => cluster.describe(),
+    joined: () => cluster.isJoined(),
     attendance: () => attendance.status(),
     workers: () => pool.ids(),
     workerSlots: () => pool.slots(),
@@ -124,7 +126,7 @@ export function startPrimary(options: Options): void {
   });
   const expulsions = new Expulsions({ ids: () => pool.ids(), send: (workerId, message) => pool.send(workerId, message) });
 
-  const fromPeers: PeerSink = {
+  const fromNodes: ClusterSink = {
     counts(peer, entries) {
       const now = Date.now();
       for (const [ns, members, connections] of entries) table.setPeerCounts(peer, ns, members, connections, now);
@@ -144,8 +146,8 @@ export function startPrimary(options: Options): void {
       expulsions.note([...expelled]);
     },
   };
-  const peers = createPeers(options, { counts: () => table.localCounts(), sessions: () => sessions.advertised() }, fromPeers);
-  const readiness = new Readiness(() => peers.isJoined(), (message) => pool.broadcast(message));
+  cluster = createCluster(options, { counts: () => table.localCounts(), sessions: () => sessions.advertised() }, fromNodes);
+  const readiness = new Readiness(() => cluster.isJoined(), (message) => pool.broadcast(message));
   const drain = new Drain(planDrain(options.drainSeconds), {
     unready: () => readiness.drain(),
     broadcast: (message) => pool.broadcast(message),
@@ -166,7 +168,7 @@ export function startPrimary(options: Options): void {
         if (message.pages) monitor.pages(message.pages);
         if (message.exclusions.length > 0) {
           pool.broadcast({ type: 'exclude', exclusions: message.exclusions }, workerId);
-          peers.publishExclusions(message.exclusions);
+          cluster.publishExclusions(message.exclusions);
         }
         return;
       }
@@ -207,13 +209,13 @@ export function startPrimary(options: Options): void {
     debug('device limit: expelling %d session(s)', expel.length);
     void expulsions.expel(expel);
     // Its browser may reconnect to another node (behind a load balancer), which must answer 204 too.
-    peers.publishExpelled(expel);
+    cluster.publishExpelled(expel);
   }
 
   /** Identified sessions that opened or ended here, told to the other nodes now rather than at the next round. */
   function shareSessionChanges(): void {
     const changes = sessions.takeChanges();
-    if (changes.length > 0) peers.publishSessions(changes);
+    if (changes.length > 0) cluster.publishSessions(changes);
   }
 
   /** Every session entry and exit (the registry's `crash` and `shutdown` exits included) ends up here. */
@@ -265,7 +267,7 @@ export function startPrimary(options: Options): void {
   }
 
   async function startServers(): Promise<void> {
-    await peers.start();
+    await cluster.start();
     const wanted: [Exclude<PortName, 'public' | 'cluster group'>, Server, number, string | undefined][] = [];
     if (options.statsPort !== 0) wanted.push(['stats', createStatsServer(() => table.snapshot((ns) => sessions.users(ns))), options.statsPort, options.statsHost]);
     if (options.notificationPort !== 0) {
@@ -275,7 +277,7 @@ export function startPrimary(options: Options): void {
         adminHosts: options.adminHosts,
         reports: attendance.reports,
         notify: (ns, data) => {
-          const refused = peers.publishNotification(ns, data);
+          const refused = cluster.publishNotification(ns, data);
           if (refused === undefined) {
             pool.broadcast({ type: 'notify', ns, data });
             monitor.metrics.message('notification');
@@ -285,8 +287,7 @@ export function startPrimary(options: Options): void {
         table,
         usersIn: (ns) => sessions.users(ns),
         monitor,
-        node: nodeIdentity(options.host, options.port).id,
-        describePeers: () => peers.describe(),
+        cluster,
       });
       wanted.push(['notification', server, options.notificationPort, options.notificationHost]);
     }
@@ -308,7 +309,7 @@ export function startPrimary(options: Options): void {
     for (const server of servers) server.close();
     monitor.close();
     // The goodbye first: peers drop this node's counts at once instead of watching them fall as streams end.
-    await peers.stop();
+    await cluster.stop();
     await pool.stop(SHUTDOWN_DEADLINE_MS);
     // After the workers: their last exits are in; whatever is still open ends now as `shutdown`.
     await attendance.close(Date.now(), ATTENDANCE_CLOSE_DEADLINE_MS);

@@ -14,7 +14,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AttendanceLogStatus } from '../attendance/attendance-log.js';
 import type { AudienceTable } from './audience-table.js';
 import { busiestNamespaces } from './busiest-namespaces.js';
-import type { PeersReport } from './peers/peers.js';
+import type { ClusterReport } from './cluster/cluster.js';
 
 export interface MetricsSources {
   table: AudienceTable;
@@ -27,7 +27,9 @@ export interface MetricsSources {
   namespaceLimit: number;
   /** This node's id, as in connection ids and /api/peers. */
   node: string;
-  peers(): PeersReport;
+  cluster(): ClusterReport;
+  /** Whether this node is joined to its cluster (or knowingly alone). */
+  joined(): boolean;
   attendance(): AttendanceLogStatus;
   feedSubscribers(): number;
 }
@@ -90,9 +92,16 @@ export class Metrics {
       }
       for (const [slot, count] of bySlot) this.set({ worker: String(slot) }, count);
     }, ['worker']);
-    gauge('audience_meter_peers', 'Other nodes heard from (UDP multicast cluster).', function () {
-      this.set(sources.peers().peers.length);
+    gauge('audience_meter_peers', 'Other nodes of the cluster known now.', function () {
+      this.set(sources.cluster().peers.length);
     });
+    gauge('audience_meter_cluster_joined', '1 while this node is joined to its cluster (or alone), 0 while its engine (Redis) is away.', function () {
+      this.set(sources.joined() ? 1 : 0);
+    });
+    keptCounter('audience_meter_cluster_dropped_total', 'Messages from other nodes or data under the cluster prefix dropped since the start, by reason.', function () {
+      this.reset();
+      for (const [reason, count] of Object.entries(sources.cluster().dropped)) this.inc({ reason }, count);
+    }, ['reason']);
     gauge('audience_meter_attendance_queue', 'Attendance events waiting to be written.', function () {
       this.set(sources.attendance().queued);
     });

@@ -1,13 +1,14 @@
 // The open sessions the primary knows of: this node's, as its workers' reports announce them, and the
-// identified sessions of the other nodes of a cluster, as they advertise them (wire-sessions.ts). The primary
+// identified sessions of the other nodes of a cluster, as the cluster seam brings them. The primary
 // sees every session of every worker here, so it enforces --max-devices across workers and nodes (the rule
 // is in device-limit.ts; this node expels only its own sessions), counts the distinct users watching each
 // namespace across the cluster, and closes the sessions of a worker that died (reason `crash`).
 //
-// Users are grouped by their key (wire-sessions.ts), the same on every node: a user watching on two nodes
-// is one user, not two.
+// Users are grouped by their cluster key (Cluster.userKey), the same on every node: a user watching on two
+// nodes is one user, not two.
 import type { ExitReason, SessionEntry, SessionExit } from '../protocol/sessions.js';
-import { ENDED, userKeys, type UserKeys, type WireSession } from '../protocol/wire-sessions.js';
+import { ENDED, type ClusterSession } from './cluster/cluster.js';
+import { userKeys } from './cluster/user-keys.js';
 import { DeviceLimit } from './device-limit.js';
 
 interface OpenSession {
@@ -33,7 +34,7 @@ function isOwn(session: OpenSession): boolean {
   return typeof session.holder === 'number';
 }
 
-function toWire({ ns, user, session, at }: IdentifiedSession): WireSession {
+function toCluster({ ns, user, session, at }: IdentifiedSession): ClusterSession {
   return { ns, user, session, at };
 }
 
@@ -41,10 +42,10 @@ export class SessionRegistry {
   private readonly open = new Map<string, OpenSession>();
   private readonly devices: DeviceLimit<IdentifiedSession>;
   /** This node's identified sessions that opened or ended since takeChanges(), by id: the latest news of each. */
-  private changes = new Map<string, WireSession>();
+  private changes = new Map<string, ClusterSession>();
 
-  /** `maxDevices` 0: no limit. `userKey` must be the same function on every node (same cluster secret). */
-  constructor(maxDevices: number, private readonly userKey: UserKeys = userKeys(undefined)) {
+  /** `maxDevices` 0: no limit. `userKey` must be the same function on every node (Cluster.userKey). */
+  constructor(maxDevices: number, private readonly userKey: (ns: string, user: string) => string = userKeys(undefined)) {
     this.devices = new DeviceLimit(maxDevices);
   }
 
@@ -79,7 +80,7 @@ export class SessionRegistry {
    * that ended there. Returns this node's sessions that must now be expelled, the same decision that node
    * and every other one takes.
    */
-  applyPeer(peer: string, open: readonly WireSession[], ended: readonly string[]): string[] {
+  applyPeer(peer: string, open: readonly ClusterSession[], ended: readonly string[]): string[] {
     for (const id of ended) {
       if (this.open.get(id)?.holder === peer) this.close(id);
     }
@@ -100,14 +101,14 @@ export class SessionRegistry {
   }
 
   /** This node's identified sessions, as advertised to the other nodes every round. */
-  *advertised(): Iterable<WireSession> {
+  *advertised(): Iterable<ClusterSession> {
     for (const session of this.open.values()) {
-      if (isOwn(session) && isIdentified(session)) yield toWire(session);
+      if (isOwn(session) && isIdentified(session)) yield toCluster(session);
     }
   }
 
   /** This node's identified sessions that opened or ended (ENDED) since the last call; one opened and ended in between is left out. */
-  takeChanges(): WireSession[] {
+  takeChanges(): ClusterSession[] {
     if (this.changes.size === 0) return [];
     const changes = [...this.changes.values()];
     this.changes = new Map();
@@ -126,7 +127,7 @@ export class SessionRegistry {
   private add(session: OpenSession, expel: string[]): void {
     this.open.set(session.session, session);
     if (!isIdentified(session)) return;
-    if (isOwn(session)) this.changes.set(session.session, toWire(session));
+    if (isOwn(session)) this.changes.set(session.session, toCluster(session));
     for (const beyond of this.devices.add(session)) {
       // Another node's session beyond the limit is that node's to expel: it takes the same decision.
       if (!isOwn(beyond) || beyond.expelled) continue;
@@ -145,7 +146,7 @@ export class SessionRegistry {
     if (isOwn(session)) {
       // Its entry not advertised yet: the other nodes need not hear of it at all.
       if (this.changes.has(id)) this.changes.delete(id);
-      else this.changes.set(id, { ...toWire(session), at: ENDED });
+      else this.changes.set(id, { ...toCluster(session), at: ENDED });
     }
     return true;
   }

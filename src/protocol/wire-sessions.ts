@@ -2,15 +2,10 @@
 // that the device limit and `users` cover the whole cluster. What crosses the network is the least that
 // serves: the namespace, a key standing for the user, the entry time and the session id.
 //
-// The user key is 8 bytes of HMAC-SHA256 of namespace and user id, keyed with --cluster-secret when there is
-// one: user ids of any length fit a fixed size and never travel in clear (with a secret, nobody without it
-// can even test a guess). Every node computes the same key for the same user, so the key is also what the
-// session registry groups a user's sessions by, local ones included. Two users of one namespace share a key
-// with a probability of about n² / 2⁶⁵ for n users: never, in practice.
+// The user key (src/primary/cluster/user-keys.ts) is 8 bytes, sent as they are.
 //
 // A session id travels as its 16 random bytes (the daemon makes them, in base64url), whole: another node must
 // recognise it as a Last-Event-ID to answer 204.
-import { createHmac } from 'node:crypto';
 import type { ByteReader, ByteWriter } from './bytes.js';
 import { MAX_NAME_BYTES } from './namespace.js';
 
@@ -23,25 +18,14 @@ export const ENDED = 0;
 
 export interface WireSession {
   ns: string;
-  /** The user's key (userKeys): USER_KEY_BYTES × 2 hex digits. */
+  /** The user's key (src/primary/cluster/user-keys.ts): USER_KEY_BYTES × 2 hex digits. */
   user: string;
   session: string;
   /** Entry time, ms since the epoch; ENDED when the session ended. */
   at: number;
 }
 
-/** (namespace, user id) → user key; the same function on every node of a cluster. */
-export type UserKeys = (ns: string, user: string) => string;
-
-/** Without a cluster secret the key only keeps user ids out of plain sight: a guess can be tested. */
-const UNKEYED = 'audience-meter user key';
 const USER_KEY = /^[0-9a-f]{16}$/;
-
-export function userKeys(secret: string | undefined): UserKeys {
-  const key = secret ?? UNKEYED;
-  // A namespace has no control characters, so the line break cannot be part of it: no two pairs collide.
-  return (ns, user) => createHmac('sha256', key).update(`${ns}\n${user}`).digest().toString('hex', 0, USER_KEY_BYTES);
-}
 
 /** The id's bytes, or undefined for a string that is not a session id as the daemon makes them. */
 export function sessionIdBytes(id: string): Buffer | undefined {

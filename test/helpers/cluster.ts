@@ -1,12 +1,24 @@
-// Several real daemons in one multicast group on 127.0.0.1, and a way to put datagrams on that group.
+// Several real daemons in one cluster on 127.0.0.1, over either transport: a multicast group of their own,
+// or a Redis prefix of their own (helpers/redis.ts). The suites that cover what crosses nodes run once per
+// transport (TRANSPORTS), as the attendance tests run once per store. And a way to put datagrams on a group.
 import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import type { PeersReport } from '../../src/primary/peers/peers.js';
+import type { ClusterReport } from '../../src/primary/cluster/cluster.js';
 import { after, before } from 'node:test';
 import { startDaemon, waitFor, type Daemon, type StartOptions } from './daemon.js';
+import { redisScope, redisSkip, type RedisScope } from './redis.js';
 import { openViewer, type SseClient } from './sse-client.js';
 
-export interface Group {
+/** Where the nodes of one test's cluster meet: the options that put a node in it. */
+export interface ClusterScope {
+  transport: 'multicast' | 'redis';
+  args: string[];
+  /** Deletes what the cluster left behind (its Redis keys); call it once its nodes are stopped. */
+  cleanup?(): Promise<void>;
+}
+
+export interface Group extends ClusterScope {
+  transport: 'multicast';
   host: string;
   port: number;
   /** `-m` value */
@@ -17,27 +29,41 @@ export interface Group {
 export function randomGroup(): Group {
   const host = `239.255.${randomInt(1, 255)}.${randomInt(1, 255)}`;
   const port = randomInt(20_000, 60_000);
-  return { host, port, addr: `${host}:${port}` };
+  const addr = `${host}:${port}`;
+  return { transport: 'multicast', host, port, addr, args: ['-m', addr, '--cluster-interface', '127.0.0.1'] };
 }
 
+export interface TransportKind {
+  name: 'multicast' | 'redis';
+  /** Why this transport's tests are skipped here, or false. */
+  skip: string | false;
+  /** A cluster of its own. */
+  scope(): ClusterScope;
+}
+
+export const TRANSPORTS: TransportKind[] = [
+  { name: 'multicast', skip: false, scope: randomGroup },
+  { name: 'redis', skip: redisSkip, scope: (): RedisScope => redisScope() },
+];
+
 /** Short intervals so tests are quick; later arguments win, so a test can lengthen them. */
-export function clusterArgs(group: Group, ...more: string[]): string[] {
+export function clusterArgs(scope: ClusterScope, ...more: string[]): string[] {
   return [
-    '-m', group.addr, '--cluster-interface', '127.0.0.1', '--cluster-notify-interval', '0.2', '--cluster-node-timeout', '1',
+    ...scope.args, '--cluster-notify-interval', '0.2', '--cluster-node-timeout', '1',
     '--notify-min-delay', '0.1', '--notify-delta-ratio', '0', ...more,
   ];
 }
 
-export function startNode(group: Group, more: string[] = [], options: StartOptions = {}): Promise<Daemon> {
-  return startDaemon(clusterArgs(group, ...more), { workers: 1, ...options });
+export function startNode(scope: ClusterScope, more: string[] = [], options: StartOptions = {}): Promise<Daemon> {
+  return startDaemon(clusterArgs(scope, ...more), { workers: 1, ...options });
 }
 
 /** `token`: the daemon's --admin-token, when it has one. */
-export async function peersOf(daemon: Daemon, token?: string): Promise<PeersReport> {
+export async function peersOf(daemon: Daemon, token?: string): Promise<ClusterReport> {
   const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
   const response = await fetch(`http://127.0.0.1:${daemon.notificationPort}/api/peers`, { headers });
   if (response.status !== 200) throw new Error(`GET /api/peers answered ${response.status}`);
-  return response.json() as Promise<PeersReport>;
+  return response.json() as Promise<ClusterReport>;
 }
 
 /** Waits until each daemon lists every other one as a peer; `tokens[i]` is the --admin-token of `daemons[i]`. */
@@ -49,7 +75,7 @@ export async function waitForMesh(daemons: Daemon[], timeoutMs = 10_000, tokens:
   }, timeoutMs, `${daemons.length} nodes to know each other`);
 }
 
-export function droppedTotal(report: PeersReport, reason: string): number {
+export function droppedTotal(report: ClusterReport, reason: string): number {
   return report.dropped[reason] ?? 0;
 }
 
@@ -66,18 +92,18 @@ export async function sendToGroup(group: Group, datagrams: Buffer[]): Promise<vo
 }
 
 export interface TwoNodes {
-  readonly group: Group;
+  readonly group: ClusterScope;
   a: Daemon;
   b: Daemon;
   /** Opens a viewer on `daemon` that is closed after the block's tests. */
   watch(daemon: Daemon, path: string): Promise<SseClient>;
 }
 
-/** Two nodes of one fresh group for the enclosing describe block: meshed before its tests, stopped after. */
-export function twoNodes(more: string[] = []): TwoNodes {
+/** Two nodes of one fresh cluster for the enclosing describe block: meshed before its tests, stopped after. */
+export function twoNodes(more: string[] = [], scope: () => ClusterScope = randomGroup): TwoNodes {
   const viewers: SseClient[] = [];
   const nodes: TwoNodes = {
-    group: randomGroup(),
+    group: scope(),
     a: undefined as unknown as Daemon,
     b: undefined as unknown as Daemon,
     async watch(daemon, path) {
@@ -93,6 +119,7 @@ export function twoNodes(more: string[] = []): TwoNodes {
   after(async () => {
     for (const viewer of viewers) viewer.close();
     await Promise.all([nodes.a, nodes.b].map((d) => d?.stop()));
+    await nodes.group.cleanup?.();
   });
   return nodes;
 }

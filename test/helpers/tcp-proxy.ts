@@ -19,6 +19,8 @@ export class TcpProxy {
         socket.on('error', () => { client.destroy(); upstream.destroy(); });
       }
       client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -33,6 +35,7 @@ export class TcpProxy {
     const server = this.server;
     this.server = undefined;
     for (const socket of this.sockets) socket.resetAndDestroy();
+    this.sockets.clear();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }

@@ -1,16 +1,18 @@
 // The admin API's live views: the namespaces with their counts, the open connections (paged), the live
 // feed of joins, leaves and page changes, and, when the attendance log is off, the last hour of counts
 // from memory under the same path and shape as the stored history. The listing and the feed cover every
-// node of a cluster (cluster-listing.ts, cluster-feed.ts); a forwarded request gets this node's only.
+// node of a cluster (cluster-listing.ts, cluster-feed.ts), whatever transport carries the cluster.
 import { answer } from './answer.js';
 import type { AudienceTable } from '../audience-table.js';
-import { describeConnection, type ConnectionsIndex } from '../connections-index.js';
+import type { Cluster } from '../cluster/cluster.js';
+import type { ConnectionsIndex } from '../connections-index.js';
 import { HISTORY_WINDOW_MS, type MemberHistory } from '../member-history.js';
 import { ClusterFeed } from './cluster-feed.js';
-import { listAcross, parseCursor, type ListingQuery, type NodePage } from './cluster-listing.js';
-import type { EventFeed } from './event-feed.js';
-import { isForwarded, type PeerAdmins } from './peer-admins.js';
-import { namespaceParam, timeParam, userParam, type Parsed } from './report-params.js';
+import { listAcross, parseCursor } from './cluster-listing.js';
+import { httpFeedOutput, type EventFeed } from './event-feed.js';
+import { listingQuery, optional, queryNamespace } from './listing-params.js';
+import { localPage } from './node-admin.js';
+import { namespaceParam, timeParam } from './report-params.js';
 import { sendJson } from './respond.js';
 import type { Route } from './server.js';
 
@@ -20,35 +22,13 @@ export interface ApiDeps {
   feed: EventFeed;
   /** Distinct identified users watching `ns` on every node of the cluster. */
   usersIn(ns: string): number;
-  peers: PeerAdmins;
+  cluster: Cluster;
 }
-
-export const DEFAULT_PAGE = 100;
-export const MAX_PAGE = 1000;
 
 const iso = (ms: number): string | null => (ms > 0 ? new Date(ms).toISOString() : null);
 
-function optional<T>(raw: string | null, parse: (raw: string) => Parsed<T>): Parsed<T | undefined> {
-  return raw === null || raw === '' ? { ok: true, value: undefined } : parse(raw);
-}
-
-function integerParam(raw: string | null, name: string, fallback: number, max: number, min = 0): Parsed<number> {
-  if (raw === null || raw === '') return { ok: true, value: fallback };
-  if (!/^\d{1,15}$/.test(raw) || Number(raw) > max || Number(raw) < min) return { ok: false, reason: `${name} must be an integer from ${min} to ${max}` };
-  return { ok: true, value: Number(raw) };
-}
-
-// URLSearchParams has already decoded query values; the path helpers expect them encoded.
-const queryNamespace = (raw: string): Parsed<string> => namespaceParam(encodeURIComponent(raw));
-const queryUser = (raw: string): Parsed<string> => userParam(encodeURIComponent(raw));
-
-function localPage(connections: ConnectionsIndex, query: ListingQuery, after: number): NodePage {
-  const page = connections.list({ ...query, after });
-  return { connections: page.connections.map(describeConnection), next: page.next };
-}
-
 export function apiRoutes(deps: ApiDeps): Route[] {
-  const clusterFeed = new ClusterFeed(deps.feed, deps.peers);
+  const clusterFeed = new ClusterFeed(deps.feed, deps.cluster);
   return [
     {
       pattern: ['api', 'namespaces'],
@@ -67,24 +47,12 @@ export function apiRoutes(deps: ApiDeps): Route[] {
     },
     {
       pattern: ['api', 'connections'],
-      async handle({ req, res, query }) {
-        const ns = optional(query.get('ns'), queryNamespace);
-        const user = optional(query.get('user'), queryUser);
-        // An empty page would have no last connection to continue after.
-        const limit = integerParam(query.get('limit'), 'limit', DEFAULT_PAGE, MAX_PAGE, 1);
-        for (const parsed of [ns, user, limit]) if (!parsed.ok) return answer(res, 400, parsed.reason);
-        if (!ns.ok || !user.ok || !limit.ok) return;
-        const listing: ListingQuery = { ns: ns.value, user: user.value, limit: limit.value };
-        if (isForwarded(req)) {
-          // A peer walking the cluster: this node's own listing, its own cursor.
-          const after = integerParam(query.get('after'), 'after', 0, Number.MAX_SAFE_INTEGER);
-          if (!after.ok) return answer(res, 400, after.reason);
-          const page = localPage(deps.connections, listing, after.value);
-          return sendJson(res, { connections: page.connections, next: page.next === null ? null : String(page.next) });
-        }
+      async handle({ res, query }) {
+        const listing = listingQuery(query);
+        if (!listing.ok) return answer(res, 400, listing.reason);
         const cursor = parseCursor(query.get('after'));
         if (!cursor.ok) return answer(res, 400, cursor.reason);
-        const page = await listAcross(deps.peers, (wanted, after) => localPage(deps.connections, wanted, after), listing, cursor.value);
+        const page = await listAcross(deps.cluster, (wanted, after) => localPage(deps.connections, wanted, after), listing.value, cursor.value);
         // `next` is an opaque cursor: pass it back as ?after= for the following page.
         const { connections, next, unreachable } = page;
         sendJson(res, { connections, next, ...(unreachable.length > 0 ? { unreachable } : {}) });
@@ -92,11 +60,10 @@ export function apiRoutes(deps: ApiDeps): Route[] {
     },
     {
       pattern: ['api', 'events'],
-      handle({ req, res, query }) {
+      handle({ res, query }) {
         const ns = optional(query.get('ns'), queryNamespace);
         if (!ns.ok) return answer(res, 400, ns.reason);
-        const feed = isForwarded(req) ? deps.feed : clusterFeed;
-        feed.subscribe(res, ns.value, deps.connections.all(ns.value));
+        clusterFeed.subscribe(httpFeedOutput(res), ns.value, deps.connections.all(ns.value));
       },
     },
   ];

@@ -1,41 +1,38 @@
-// GET /api/events across a cluster. For each operator's feed, this node opens the same feed on every peer,
-// marked as forwarded (that peer's own viewers only), for as long as the operator's feed stays open. The
+// GET /api/events across a cluster. For each operator's feed, this node opens every other node's own feed
+// through the cluster seam (Cluster.watch), for as long as the operator's feed stays open. The
 // first event merges this node's snapshot with the peers' snapshots (everything that happens meanwhile
 // waits, as it does for this node's own events), then every node's joins, leaves and page changes follow
 // as they come. A peer that joins the cluster later, or could not be reached at first, is subscribed to
 // within RESCAN_MS, and the viewers its snapshot lists are told as joins. Operators are few, so one
 // upstream per operator and peer is cheap, and each feed gets exactly its own `?ns=` from every node.
-import type { ServerResponse } from 'node:http';
 import { messageFrame } from '../../protocol/sse.js';
+import type { Cluster, FeedOutput } from '../cluster/cluster.js';
 import type { ConnectionInfo } from '../connections-index.js';
-import type { PeerInfo } from '../peers/peers.js';
 import { SNAPSHOT_LIMIT, snapshotFrame, snapshotOf, type EventFeed, type Snapshot, type Subscriber } from './event-feed.js';
-import type { PeerAdmins } from './peer-admins.js';
 
 const RESCAN_MS = 1000;
 const RELAYED = new Set(['join', 'leave', 'page']);
 
 export class ClusterFeed {
-  constructor(private readonly feed: EventFeed, private readonly peers: PeerAdmins) {}
+  constructor(private readonly feed: EventFeed, private readonly cluster: Cluster) {}
 
-  /** Like EventFeed.subscribe, with every peer's viewers and events as well. */
-  subscribe(res: ServerResponse, ns: string | undefined, open: Iterable<ConnectionInfo>): void {
-    const subscriber = this.feed.open(res, ns);
+  /** Like EventFeed.subscribe, with every other node's viewers and events as well. */
+  subscribe(out: FeedOutput, ns: string | undefined, open: Iterable<ConnectionInfo>): void {
+    const subscriber = this.feed.open(out, ns);
     const local = snapshotOf(open);
-    const path = `/api/events${ns === undefined ? '' : `?ns=${encodeURIComponent(ns)}`}`;
     /** node id → what closes the upstream */
     const upstreams = new Map<string, () => void>();
     let rescan: NodeJS.Timeout | undefined;
     let closed = false;
 
-    const connect = (peer: PeerInfo): Promise<Snapshot | undefined> => new Promise((resolve) => {
+    const connect = (node: string): Promise<Snapshot | undefined> => new Promise((resolve) => {
       /** The first event of a peer's feed is its snapshot; the others are relayed. */
       let awaitingSnapshot = true;
       const done = (snapshot: Snapshot | undefined): void => {
         awaitingSnapshot = false;
         resolve(snapshot);
       };
-      const close = this.peers.feed(peer, path, {
+      const close = this.cluster.requests.watch(node, ns, {
         event: (kind, data) => {
           if (!awaitingSnapshot) return this.relay(subscriber, kind, data);
           const snapshot = kind === 'snapshot' ? parseSnapshot(data) : undefined;
@@ -43,40 +40,40 @@ export class ClusterFeed {
           done(snapshot);
         },
         end: () => {
-          upstreams.delete(peer.id);
+          upstreams.delete(node);
           done(undefined);
         },
       });
       const stop = (): void => {
         close();
-        upstreams.delete(peer.id);
+        upstreams.delete(node);
         done(undefined);
       };
-      upstreams.set(peer.id, stop);
+      upstreams.set(node, stop);
     });
 
     const lookAround = (): void => {
       const live = new Set<string>();
-      for (const peer of this.peers.list()) {
-        live.add(peer.id);
-        if (upstreams.has(peer.id)) continue;
-        void connect(peer).then((snapshot) => {
+      for (const node of this.cluster.nodes()) {
+        live.add(node);
+        if (upstreams.has(node)) continue;
+        void connect(node).then((snapshot) => {
           for (const connection of snapshot?.connections ?? []) this.relay(subscriber, 'join', JSON.stringify({ ...connection, time: connection.since }));
         });
       }
       for (const [id, stop] of upstreams) if (!live.has(id)) stop();
     };
 
-    res.on('close', () => {
+    out.onClose(() => {
       closed = true;
       clearInterval(rescan);
       for (const stop of upstreams.values()) stop();
     });
 
-    const initial = this.peers.list();
+    const initial = this.cluster.nodes();
     void Promise.all(initial.map(connect)).then((snapshots) => {
       if (closed) return;
-      const unreachable = initial.filter((_, i) => !snapshots[i]).map((peer) => peer.id);
+      const unreachable = initial.filter((_, i) => !snapshots[i]);
       this.feed.release(subscriber, snapshotFrame(merge(local, snapshots), unreachable.length > 0 ? { unreachable } : {}));
       rescan = setInterval(lookAround, RESCAN_MS);
     });

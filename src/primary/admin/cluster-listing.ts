@@ -1,22 +1,13 @@
 // GET /api/connections across a cluster: the nodes' own listings one after the other, in node id order,
-// each in its own arrival order. The cursor names a node and a place in that node's listing (`{node}.{n}`),
-// so a page costs one request to each node it covers, never one to every node, and paging stays exact
+// each in its own arrival order, the other nodes' asked through the cluster seam. The cursor names a node and
+// a place in that node's listing (`{node}.{n}`), so a page costs one request to each node it covers, never
+// one to every node, and paging stays exact
 // while nodes come and go: a node that is gone is skipped, one that joined is listed when the walk gets to
 // its id. A node that cannot answer is skipped too, and named in the answer's `unreachable`.
-import type { PeerAdmins } from './peer-admins.js';
+import type { Cluster, ListingQuery, NodePage } from '../cluster/cluster.js';
 import type { Parsed } from './report-params.js';
 
-export interface ListingQuery {
-  ns: string | undefined;
-  user: string | undefined;
-  limit: number;
-}
-
-/** One node's page: connections as the API describes them; `next` its own cursor (a number), null on its last. */
-export interface NodePage {
-  connections: unknown[];
-  next: number | null;
-}
+export type { ListingQuery, NodePage };
 
 export interface Cursor {
   node: string;
@@ -36,19 +27,19 @@ export function parseCursor(raw: string | null): Parsed<Cursor | undefined> {
 }
 
 export async function listAcross(
-  peers: PeerAdmins,
+  cluster: Cluster,
   localPage: (query: ListingQuery, after: number) => NodePage,
   query: ListingQuery,
   cursor: Cursor | undefined,
 ): Promise<ClusterPage> {
-  const nodes = [peers.self, ...peers.list().map((peer) => peer.id)].sort();
+  const nodes = [cluster.self, ...cluster.nodes()].sort();
   const page: ClusterPage = { connections: [], next: null, unreachable: [] };
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i]!;
     if (cursor && node < cursor.node) continue;
     const after = cursor && node === cursor.node ? cursor.after : 0;
     const wanted = { ...query, limit: query.limit - page.connections.length };
-    const part = node === peers.self ? localPage(wanted, after) : await peerPage(peers, node, wanted, after);
+    const part = node === cluster.self ? localPage(wanted, after) : await nodePage(cluster, node, wanted, after);
     if (!part) {
       page.unreachable.push(node);
       continue;
@@ -60,21 +51,8 @@ export async function listAcross(
   return page;
 }
 
-/** A peer's own listing (a forwarded request), or undefined when it gave none. */
-async function peerPage(peers: PeerAdmins, node: string, query: ListingQuery, after: number): Promise<NodePage | undefined> {
-  const peer = peers.get(node);
-  if (!peer) return undefined;
-  const params = new URLSearchParams({ limit: String(query.limit), after: String(after) });
-  if (query.ns !== undefined) params.set('ns', query.ns);
-  if (query.user !== undefined) params.set('user', query.user);
-  const reply = await peers.request(peer, 'GET', `/api/connections?${params}`);
-  if (!reply.ok || reply.status !== 200) return undefined;
-  try {
-    const { connections, next } = JSON.parse(reply.body) as { connections?: unknown; next?: unknown };
-    if (!Array.isArray(connections) || connections.length > query.limit) return undefined;
-    if (next === null) return { connections, next: null };
-    return typeof next === 'string' && /^\d{1,15}$/.test(next) ? { connections, next: Number(next) } : undefined;
-  } catch {
-    return undefined;
-  }
+/** Another node's own listing, or undefined when it gave none. */
+async function nodePage(cluster: Cluster, node: string, query: ListingQuery, after: number): Promise<NodePage | undefined> {
+  const reply = await cluster.requests.listConnections(node, query, after);
+  return reply.ok && reply.value.connections.length <= query.limit ? reply.value : undefined;
 }

@@ -4,8 +4,10 @@
 // stops reading is dropped once its unsent bytes pass a bound, so a stuck operator cannot grow the primary.
 // Other nodes' events come in through cluster-feed.ts: a subscriber can be opened first and given its
 // snapshot later, its events held meanwhile, and frames already encoded by a peer can be relayed to it.
+// A subscriber writes to a FeedOutput: an operator's response, or another node's relay (the cluster seam).
 import type { ServerResponse } from 'node:http';
 import { messageFrame, KEEPALIVE_FRAME } from '../../protocol/sse.js';
+import type { FeedOutput } from '../cluster/cluster.js';
 import { describeConnection, type ConnectionInfo } from '../connections-index.js';
 
 export type FeedEventKind = 'join' | 'leave' | 'page';
@@ -17,7 +19,7 @@ export const SNAPSHOT_LIMIT = 1000;
 const KEEPALIVE_MS = 25_000;
 
 export interface Subscriber {
-  readonly res: ServerResponse;
+  readonly out: FeedOutput;
   /** Only this namespace's events; undefined for all. */
   readonly ns: string | undefined;
   /** Frames that wait for the snapshot; undefined once it is written. */
@@ -43,33 +45,47 @@ export function snapshotFrame(snapshot: Snapshot, more: Record<string, unknown> 
   return messageFrame(JSON.stringify({ ...snapshot, time: new Date().toISOString(), ...more }), 'snapshot');
 }
 
+/** An operator's response as a feed's output, its SSE head written. */
+export function httpFeedOutput(res: ServerResponse): FeedOutput {
+  res.writeHead(200, {
+    'Content-Type': 'text/event-stream',
+    'Cache-Control': 'no-store',
+    'X-Accel-Buffering': 'no',
+  });
+  return {
+    write: (frame) => void res.write(frame),
+    get buffered() {
+      return res.writableLength;
+    },
+    end: () => res.end(),
+    abort: () => res.destroy(),
+    onClose(listener) {
+      res.on('close', listener);
+      res.on('error', listener);
+    },
+  };
+}
+
 export class EventFeed {
   private readonly subscribers = new Set<Subscriber>();
   private keepalive: NodeJS.Timeout | undefined;
 
-  /** Opens the stream on `res` and writes the snapshot of `open` (already filtered by `ns`). */
-  subscribe(res: ServerResponse, ns: string | undefined, open: Iterable<ConnectionInfo>): void {
-    this.release(this.open(res, ns), snapshotFrame(snapshotOf(open)));
+  /** Opens the stream on `out` and writes the snapshot of `open` (already filtered by `ns`). */
+  subscribe(out: FeedOutput, ns: string | undefined, open: Iterable<ConnectionInfo>): void {
+    this.release(this.open(out, ns), snapshotFrame(snapshotOf(open)));
   }
 
   /**
-   * Opens the stream on `res` without its snapshot: events are held until release(). Take the snapshot
+   * Opens the stream on `out` without its snapshot: events are held until release(). Take the snapshot
    * of this node's connections right away, so that what it misses is exactly what is held.
    */
-  open(res: ServerResponse, ns: string | undefined): Subscriber {
-    res.writeHead(200, {
-      'Content-Type': 'text/event-stream',
-      'Cache-Control': 'no-store',
-      'X-Accel-Buffering': 'no',
-    });
-    const subscriber: Subscriber = { res, ns, held: [], heldBytes: 0 };
+  open(out: FeedOutput, ns: string | undefined): Subscriber {
+    const subscriber: Subscriber = { out, ns, held: [], heldBytes: 0 };
     this.subscribers.add(subscriber);
-    const forget = (): void => {
+    out.onClose(() => {
       this.subscribers.delete(subscriber);
       if (this.subscribers.size === 0) this.stopKeepalive();
-    };
-    res.on('close', forget);
-    res.on('error', forget);
+    });
     this.startKeepalive();
     return subscriber;
   }
@@ -80,7 +96,7 @@ export class EventFeed {
     subscriber.held = undefined;
     subscriber.heldBytes = 0;
     if (!this.subscribers.has(subscriber)) return;
-    subscriber.res.write(snapshot);
+    subscriber.out.write(snapshot);
     for (const frame of held) this.write(subscriber, frame);
   }
 
@@ -106,21 +122,21 @@ export class EventFeed {
   /** Ends every stream (the primary is stopping). */
   close(): void {
     this.stopKeepalive();
-    for (const { res } of this.subscribers) res.end();
+    for (const { out } of this.subscribers) out.end();
     this.subscribers.clear();
   }
 
   private write(subscriber: Subscriber, frame: Buffer): void {
-    const { res } = subscriber;
-    if (res.writableLength + subscriber.heldBytes > MAX_BUFFERED_BYTES) {
+    const { out } = subscriber;
+    if (out.buffered + subscriber.heldBytes > MAX_BUFFERED_BYTES) {
       this.subscribers.delete(subscriber);
-      res.destroy();
+      out.abort();
       return;
     }
     if (subscriber.held) {
       subscriber.held.push(frame);
       subscriber.heldBytes += frame.length;
-    } else res.write(frame);
+    } else out.write(frame);
   }
 
   private startKeepalive(): void {

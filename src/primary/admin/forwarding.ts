@@ -1,54 +1,25 @@
-// Admin requests that concern other nodes: one passed to the node that holds its target, whose answer is
-// relayed as is, and one sent to every peer, whose answers are added up. A peer that cannot answer is named
-// in the answer rather than failing the whole request: the other nodes' viewers got the message.
-import type { ServerResponse } from 'node:http';
-import { answer } from './answer.js';
-import { debugFor } from '../../log.js';
-import { refusal, type PeerAdmins } from './peer-admins.js';
+// Admin messages that concern other nodes, through the cluster seam: one for a connection another node holds,
+// whose answer is relayed, and one for a user or a namespace, sent to every other node, the counts added up.
+// A node that cannot answer is named in the answer rather than failing the whole request: the other nodes'
+// viewers got the message.
+import type { DeliveryTarget } from '../../protocol/ipc.js';
+import type { Cluster } from '../cluster/cluster.js';
 
-const debug = debugFor('admin');
-
-/** Relays the answer of the node that holds the target (502 or 504 with a reason when it gave none). */
-export async function forwardToNode(res: ServerResponse, peers: PeerAdmins, node: string, path: string, body: string): Promise<void> {
-  const peer = peers.get(node);
-  if (!peer) return answer(res, 404, `no such connection: node ${node} is not in the cluster`);
-  const reply = await peers.request(peer, 'POST', path, body);
-  if (!reply.ok) return answer(res, reply.status, reply.reason);
-  if (reply.status === 401) return answer(res, 502, refusal(peer, reply.status));
-  res.writeHead(reply.status, { 'Content-Type': reply.type, 'Content-Length': Buffer.byteLength(reply.body), 'Cache-Control': 'no-store' });
-  res.end(reply.body);
-}
-
-export interface PeersDelivery {
-  /** Connections the answering peers wrote the message to. */
+export interface NodesDelivery {
+  /** Connections the answering nodes wrote the message to. */
   delivered: number;
-  /** Ids of the peers that did not answer `{"delivered": N}` in time. */
+  /** Ids of the nodes that did not answer in time. */
   unreachable: string[];
 }
 
-/** Sends the same message request to every peer at once. */
-export async function deliverOnPeers(peers: PeerAdmins, path: string, body: string): Promise<PeersDelivery> {
-  const everyPeer = peers.list();
-  const replies = await Promise.all(everyPeer.map((peer) => peers.request(peer, 'POST', path, body)));
-  const result: PeersDelivery = { delivered: 0, unreachable: [] };
+/** Sends the same message to every other node at once. */
+export async function deliverOnNodes(cluster: Cluster, target: DeliveryTarget, event: string, data: string): Promise<NodesDelivery> {
+  const nodes = cluster.nodes();
+  const replies = await Promise.all(nodes.map((node) => cluster.requests.deliver(node, target, event, data)));
+  const result: NodesDelivery = { delivered: 0, unreachable: [] };
   replies.forEach((reply, i) => {
-    const peer = everyPeer[i]!;
-    const count = reply.ok && reply.status === 200 ? deliveredIn(reply.body) : undefined;
-    if (count !== undefined) {
-      result.delivered += count;
-      return;
-    }
-    if (reply.ok) debug('message on node %s: %s', peer.id, refusal(peer, reply.status));
-    result.unreachable.push(peer.id);
+    if (reply.ok) result.delivered += reply.value;
+    else result.unreachable.push(nodes[i]!);
   });
   return result;
-}
-
-function deliveredIn(body: string): number | undefined {
-  try {
-    const { delivered } = JSON.parse(body) as { delivered?: unknown };
-    return Number.isSafeInteger(delivered) && (delivered as number) >= 0 ? (delivered as number) : undefined;
-  } catch {
-    return undefined;
-  }
 }

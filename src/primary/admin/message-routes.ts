@@ -3,29 +3,27 @@
 // connections got it. `data` reaches viewers as is when it is a string, else as its JSON text, so a page can
 // send plain text without quotes and structured data the page parses itself.
 //
-// Across a cluster: a connection held by another node is passed to that node (its id names it), and a
-// namespace or user message goes to this node's workers and to every peer at once, the counts added up.
-// A forwarded request (from a peer) acts on this node only, so nothing is forwarded twice.
+// Across a cluster (through the seam, whatever the transport): a connection held by another node is passed
+// to that node (its id names it) and its answer relayed, and a namespace or user message goes to this node's
+// workers and to every other node at once, the counts added up.
 import { answer } from './answer.js';
-import { parseConnectionId, type ConnectionInfo } from '../connections-index.js';
 import { eventNameProblem } from '../../protocol/event-name.js';
 import type { DeliveryTarget } from '../../protocol/ipc.js';
-import { deliverOnPeers, forwardToNode } from './forwarding.js';
+import type { Cluster, NodeAdmin } from '../cluster/cluster.js';
+import { parseConnectionId } from '../connections-index.js';
+import { deliverOnNodes } from './forwarding.js';
 import { readJsonBody } from './json-body.js';
-import { isForwarded, type PeerAdmins } from './peer-admins.js';
 import { namespaceParam, userParam, type Parsed } from './report-params.js';
 import { sendJson } from './respond.js';
 import type { Route, RouteContext } from './server.js';
 
 export interface MessageDeps {
-  /** An open connection of this node, or undefined. */
-  connection(id: string): ConnectionInfo | undefined;
-  /** Sends to the workers that may hold the target and resolves with how many connections received it. */
-  deliver(target: DeliveryTarget, event: string, data: string, worker: number | undefined): Promise<number>;
-  peers: PeerAdmins;
+  /** This node's own deliveries. */
+  local: NodeAdmin;
+  cluster: Cluster;
 }
 
-interface Message {
+export interface Message {
   event: string;
   data: string;
 }
@@ -40,59 +38,71 @@ export function parseMessage(body: unknown): Parsed<Message> {
   return { ok: true, value: { event: name, data: typeof data === 'string' ? data : JSON.stringify(data) } };
 }
 
-/** This node's workers (all of them, or the one holding the connection), or the peer holding the connection. */
-type Destination = { target: DeliveryTarget; worker: number | undefined } | { node: string };
+/** The target a message route names, or a reason it names none. */
+export type TargetOf = (params: Record<string, string>) => Parsed<DeliveryTarget> | 'unknown';
 
-type Resolve = (context: RouteContext) => Parsed<Destination> | 'unknown';
-
-function messageRoute(pattern: string[], deps: MessageDeps, resolve: Resolve): Route {
-  return {
-    method: 'POST',
-    pattern,
-    async handle(context) {
-      const { req, res } = context;
-      const target = resolve(context);
-      if (target === 'unknown') return answer(res, 404, 'no such connection on this node');
-      if (!target.ok) return answer(res, 400, target.reason);
-      const body = await readJsonBody(req);
-      if (!body.ok) return answer(res, body.status, body.reason, body.status === 413 ? { Connection: 'close' } : {});
-      const message = parseMessage(body.value);
-      if (!message.ok) return answer(res, 400, message.reason);
-      const destination = target.value;
-      // The peer checks the body again: pass it on as it came, not as parsed for the workers.
-      const forwarded = JSON.stringify(body.value);
-      if ('node' in destination) return forwardToNode(res, deps.peers, destination.node, req.url!, forwarded);
-      const { event, data } = message.value;
-      const here = deps.deliver(destination.target, event, data, destination.worker);
-      if (destination.target.kind === 'connection' || isForwarded(req)) return sendJson(res, { delivered: await here });
-      const [delivered, elsewhere] = await Promise.all([here, deliverOnPeers(deps.peers, req.url!, forwarded)]);
-      sendJson(res, { delivered: delivered + elsewhere.delivered, ...(elsewhere.unreachable.length > 0 ? { unreachable: elsewhere.unreachable } : {}) });
-    },
-  };
-}
-
-export function messageRoutes(deps: MessageDeps): Route[] {
-  return [
-    messageRoute(['api', 'namespaces', ':ns', 'messages'], deps, ({ params }) => {
+export const MESSAGE_TARGETS: readonly { pattern: string[]; target: TargetOf }[] = [
+  {
+    pattern: ['api', 'namespaces', ':ns', 'messages'],
+    target: (params) => {
       const ns = namespaceParam(params.ns!);
-      return ns.ok ? { ok: true, value: { target: { kind: 'namespace', ns: ns.value }, worker: undefined } } : ns;
-    }),
-    messageRoute(['api', 'users', ':user', 'messages'], deps, ({ params }) => {
+      return ns.ok ? { ok: true, value: { kind: 'namespace', ns: ns.value } } : ns;
+    },
+  },
+  {
+    pattern: ['api', 'users', ':user', 'messages'],
+    target: (params) => {
       const user = userParam(params.user!);
-      return user.ok ? { ok: true, value: { target: { kind: 'user', user: user.value }, worker: undefined } } : user;
-    }),
-    messageRoute(['api', 'connections', ':id', 'messages'], deps, ({ req, params }) => {
-      let id: string;
+      return user.ok ? { ok: true, value: { kind: 'user', user: user.value } } : user;
+    },
+  },
+  {
+    pattern: ['api', 'connections', ':id', 'messages'],
+    target: (params) => {
       try {
-        id = decodeURIComponent(params.id!);
+        return { ok: true, value: { kind: 'connection', connection: decodeURIComponent(params.id!) } };
       } catch {
         return 'unknown';
       }
-      const info = deps.connection(id);
-      if (info) return { ok: true, value: { target: { kind: 'connection', connection: info.connection }, worker: info.worker } };
-      const node = parseConnectionId(id)?.node;
-      if (node === undefined || node === deps.peers.self || isForwarded(req)) return 'unknown';
-      return { ok: true, value: { node } };
-    }),
-  ];
+    },
+  },
+];
+
+/** The target and the message of a message request, or the answer already sent. */
+export async function readMessage(context: RouteContext, targetOf: TargetOf): Promise<{ target: DeliveryTarget; message: Message } | undefined> {
+  const { req, res, params } = context;
+  const target = targetOf(params);
+  if (target === 'unknown') return void answer(res, 404, 'no such connection on this node');
+  if (!target.ok) return void answer(res, 400, target.reason);
+  const body = await readJsonBody(req);
+  if (!body.ok) return void answer(res, body.status, body.reason, body.status === 413 ? { Connection: 'close' } : {});
+  const message = parseMessage(body.value);
+  if (!message.ok) return void answer(res, 400, message.reason);
+  return { target: target.value, message: message.value };
+}
+
+async function send(context: RouteContext, deps: MessageDeps, target: DeliveryTarget, { event, data }: Message): Promise<void> {
+  const { res } = context;
+  if (target.kind === 'connection') {
+    const here = await deps.local.deliver(target, event, data);
+    if (here !== undefined) return sendJson(res, { delivered: here });
+    const node = parseConnectionId(target.connection)?.node;
+    if (node === undefined || node === deps.cluster.self) return answer(res, 404, 'no such connection on this node');
+    if (!deps.cluster.nodes().includes(node)) return answer(res, 404, `no such connection: node ${node} is not in the cluster`);
+    const reply = await deps.cluster.requests.deliver(node, target, event, data);
+    return reply.ok ? sendJson(res, { delivered: reply.value }) : answer(res, reply.status, reply.reason);
+  }
+  const [delivered, elsewhere] = await Promise.all([deps.local.deliver(target, event, data), deliverOnNodes(deps.cluster, target, event, data)]);
+  sendJson(res, { delivered: (delivered ?? 0) + elsewhere.delivered, ...(elsewhere.unreachable.length > 0 ? { unreachable: elsewhere.unreachable } : {}) });
+}
+
+export function messageRoutes(deps: MessageDeps): Route[] {
+  return MESSAGE_TARGETS.map(({ pattern, target: targetOf }) => ({
+    method: 'POST' as const,
+    pattern,
+    async handle(context: RouteContext) {
+      const read = await readMessage(context, targetOf);
+      if (read) await send(context, deps, read.target, read.message);
+    },
+  }));
 }

@@ -30,6 +30,8 @@ export interface Route {
   public?: boolean;
   /** Acts on viewers, so refused cross-site. Every POST route does; a GET route says so here. */
   changes?: boolean;
+  /** When given, a request it refuses goes on to the next routes (a transport's requests on a shared path). */
+  accepts?(req: IncomingMessage): boolean;
   handle(context: RouteContext): void | Promise<void>;
 }
 
@@ -73,7 +75,7 @@ export function createAdminServer(routes: readonly Route[], settings: AdminServe
     const allowed = new Set<string>();
     for (const route of routes) {
       const params = match(route.pattern, segments);
-      if (!params) continue;
+      if (!params || (route.accepts && !route.accepts(req))) continue;
       const routeMethod = route.method ?? 'GET';
       if (routeMethod !== method) {
         allowed.add(routeMethod);

@@ -6,7 +6,10 @@ import type { Datagram, NodeIdentity } from '../../protocol/datagram.js';
 import type { DropCounter } from './drop-counter.js';
 import { fromPeer } from './exclusion-order.js';
 import { PeerSessions } from './peer-sessions.js';
-import type { NodeCount, PeerInfo, PeerSink } from './peers.js';
+import { nodeSource, type ClusterSink, type NodeCount, type NodeInfo } from './cluster.js';
+
+/** A peer as GET /api/nodes describes it under multicast. */
+export type PeerInfo = Required<NodeInfo>;
 
 const debug = debugFor('peers');
 
@@ -48,9 +51,7 @@ function adminAddress(address: string, port: number): string | null {
 }
 
 /** The audience-table source of a peer's counts. */
-export function peerSource(id: string): string {
-  return `node:${id}`;
-}
+export const peerSource = nodeSource;
 
 export class PeerRegistry {
   private readonly peers = new Map<string, Peer>();
@@ -61,7 +62,7 @@ export class PeerRegistry {
   constructor(
     private readonly self: NodeIdentity,
     private readonly limits: RegistryLimits,
-    private readonly sink: PeerSink,
+    private readonly sink: ClusterSink,
     private readonly drops: DropCounter,
   ) {
     this.sessions = new PeerSessions(limits, sink, drops);

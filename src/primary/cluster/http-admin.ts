@@ -1,19 +1,29 @@
-// This node's admin API talking to its peers' admin APIs, for the routes that act on the whole cluster.
-// Every request is marked as forwarded, so the peer answers from its own viewers only and never forwards
-// again (no loops, whatever the cluster's shape), and carries this node's bearer token: the nodes of one
-// cluster share --admin-token. Each one is bounded in time and size, so a slow or dead peer costs a few
-// seconds and a bounded amount of memory, never a hung request.
+// The multicast transport's request/reply: on one LAN, admin requests go to the other node's admin port
+// over HTTP (http-admin-routes.ts answers them there). Every request is marked as forwarded, so the peer
+// answers from its own viewers only and never forwards again (no loops, whatever the cluster's shape), and
+// carries this node's bearer token: the nodes of one multicast cluster share --admin-token. Each one is
+// bounded in time and size, so a slow or dead peer costs a few seconds and a bounded amount of memory,
+// never a hung request.
 import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import { createParser } from 'eventsource-parser';
 import { debugFor } from '../../log.js';
-import type { PeerInfo } from '../peers/peers.js';
+import type { DeliveryTarget } from '../../protocol/ipc.js';
+import { ADMIN_REPLY_TIMEOUT_MS, type FeedHandlers, type ListingQuery, type NodePage, type NodeReply, type NodeRequests } from './cluster.js';
+
+/** What this needs to know of a peer (from the multicast registry). */
+export interface PeerAdminInfo {
+  id: string;
+  /** host:port of its admin port; null until it says, or without one */
+  admin: string | null;
+}
+type PeerInfo = PeerAdminInfo;
 
 const debug = debugFor('admin');
 
 /** Set (to `1`) on forwarded requests: the receiving node acts on its own viewers only. */
 export const FORWARDED_HEADER = 'X-Audience-Meter-Forwarded';
 /** Time for a peer to answer, whole body included (or, for a feed, to send its first event). */
-export const PEER_TIMEOUT_MS = 3000;
+const PEER_TIMEOUT_MS = ADMIN_REPLY_TIMEOUT_MS;
 /** A peer's answer larger than this is refused: a page of 1000 connections is a few hundred KB. */
 const MAX_REPLY_BYTES = 4 << 20;
 /** Characters of a peer's feed that may wait for the end of their event. */
@@ -28,31 +38,67 @@ export type PeerReply =
   | { ok: true; status: number; type: string; body: string }
   | { ok: false; status: 502 | 504; reason: string };
 
-export interface PeerFeedHandlers {
-  event(kind: string, data: string): void;
-  /** Called once, when the feed cannot open or ends (not after close()). */
-  end(reason: string): void;
+/** The path of a message route for `target`, as the admin API has it. */
+function messagePath(target: DeliveryTarget): string {
+  switch (target.kind) {
+    case 'namespace':
+      return `/api/namespaces/${encodeURIComponent(target.ns)}/messages`;
+    case 'user':
+      return `/api/users/${encodeURIComponent(target.user)}/messages`;
+    case 'connection':
+      return `/api/connections/${encodeURIComponent(target.connection)}/messages`;
+  }
 }
 
-export class PeerAdmins {
+export class HttpAdmin implements NodeRequests {
   constructor(
-    /** This node's id */
-    readonly self: string,
     private readonly peers: () => readonly PeerInfo[],
     private readonly adminToken: string | undefined,
   ) {}
 
-  /** The live peers, in id order. */
-  list(): PeerInfo[] {
-    return [...this.peers()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  async listConnections(node: string, query: ListingQuery, after: number): Promise<NodeReply<NodePage>> {
+    const peer = this.get(node);
+    if (!peer) return notInCluster(node);
+    const params = new URLSearchParams({ limit: String(query.limit), after: String(after) });
+    if (query.ns !== undefined) params.set('ns', query.ns);
+    if (query.user !== undefined) params.set('user', query.user);
+    const reply = await this.request(peer, 'GET', `/api/connections?${params}`);
+    if (!reply.ok) return reply;
+    if (reply.status !== 200) return { ok: false, status: 502, reason: refusal(peer, reply.status) };
+    const page = parsePage(reply.body);
+    return page ? { ok: true, value: page } : { ok: false, status: 502, reason: `node ${node} sent a bad listing` };
   }
 
-  get(id: string): PeerInfo | undefined {
+  async deliver(node: string, target: DeliveryTarget, event: string, data: string): Promise<NodeReply<number>> {
+    const peer = this.get(node);
+    if (!peer) return notInCluster(node);
+    const reply = await this.request(peer, 'POST', messagePath(target), JSON.stringify({ event, data }));
+    if (!reply.ok) return reply;
+    if (reply.status === 404) return { ok: false, status: 404, reason: reply.body.trim() || 'no such connection' };
+    const count = reply.status === 200 ? deliveredIn(reply.body) : undefined;
+    if (count === undefined) {
+      const reason = refusal(peer, reply.status);
+      debug('message on node %s: %s', peer.id, reason);
+      return { ok: false, status: 502, reason };
+    }
+    return { ok: true, value: count };
+  }
+
+  watch(node: string, ns: string | undefined, handlers: FeedHandlers): () => void {
+    const peer = this.get(node);
+    if (!peer) {
+      queueMicrotask(() => handlers.end(`node ${node} is not in the cluster`));
+      return () => {};
+    }
+    return this.feed(peer, `/api/events${ns === undefined ? '' : `?ns=${encodeURIComponent(ns)}`}`, handlers);
+  }
+
+  private get(id: string): PeerInfo | undefined {
     return this.peers().find((peer) => peer.id === id);
   }
 
   /** One request to the same path on `peer`; `body` is JSON. Never rejects. */
-  request(peer: PeerInfo, method: 'GET' | 'POST', path: string, body?: string): Promise<PeerReply> {
+  private request(peer: PeerInfo, method: 'GET' | 'POST', path: string, body?: string): Promise<PeerReply> {
     const endpoint = endpointOf(peer);
     if (!endpoint) return Promise.resolve(noAdminPort(peer));
     const headers: Record<string, string | number> = this.headers();
@@ -90,7 +136,7 @@ export class PeerAdmins {
   }
 
   /** Opens `path` on `peer` as an SSE stream; returns what closes it. */
-  feed(peer: PeerInfo, path: string, handlers: PeerFeedHandlers): () => void {
+  private feed(peer: PeerInfo, path: string, handlers: FeedHandlers): () => void {
     let req: ClientRequest | undefined;
     let ended = false;
     const close = (): void => {
@@ -142,7 +188,7 @@ function endpointOf(peer: PeerInfo): { host: string; port: number } | undefined 
 }
 
 /** Why a peer's answer is not what was asked, in one line; a 401 means the nodes' tokens differ. */
-export function refusal(peer: PeerInfo, status: number): string {
+function refusal(peer: PeerInfo, status: number): string {
   return status === 401
     ? `node ${peer.id} refused the admin token: every node of the cluster needs the same --admin-token`
     : `node ${peer.id} answered ${status}`;
@@ -154,4 +200,28 @@ function noAdminPort(peer: PeerInfo): PeerReply & { ok: false } {
 
 function unreachable(peer: PeerInfo, error: Error): PeerReply & { ok: false } {
   return { ok: false, status: 502, reason: `node ${peer.id} (${peer.admin}) is unreachable: ${error.message}` };
+}
+
+function notInCluster(node: string): NodeReply<never> {
+  return { ok: false, status: 404, reason: `no such connection: node ${node} is not in the cluster` };
+}
+
+function deliveredIn(body: string): number | undefined {
+  try {
+    const { delivered } = JSON.parse(body) as { delivered?: unknown };
+    return Number.isSafeInteger(delivered) && (delivered as number) >= 0 ? (delivered as number) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parsePage(body: string): NodePage | undefined {
+  try {
+    const { connections, next } = JSON.parse(body) as { connections?: unknown; next?: unknown };
+    if (!Array.isArray(connections)) return undefined;
+    if (next === null) return { connections, next: null };
+    return typeof next === 'string' && /^\d{1,15}$/.test(next) ? { connections, next: Number(next) } : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,10 +1,10 @@
-// Peers over UDP multicast (`-m ip:port`): every node advertises its own absolute local counts to the group
+// The cluster over UDP multicast (`-m ip:port`), for one LAN: every node advertises its own absolute local counts to the group
 // every --cluster-notify-interval (± jitter, so nodes started together do not send in step), relays
 // notifications and uuid exclusions as datagrams of their own, and says goodbye when it stops. Its identified
 // sessions go out both ways: changes at once, all of them every round (and its recent expulsions, repeated
 // for a while), so a new device expels an old one on another node within milliseconds and a lost datagram
 // is healed at the next round. What it hears goes through decodeDatagram (shape, tag) and the PeerRegistry
-// (order, expiry, caps).
+// (order, expiry, caps). Admin requests go over HTTP from admin port to admin port (http-admin.ts).
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,12 +13,16 @@ import { debugFor, logError } from '../../log.js';
 import { DatagramEncoder, decodeDatagram, type NodeIdentity } from '../../protocol/datagram.js';
 import type { Exclusion } from '../../protocol/ipc.js';
 import type { HostPort } from '../../options.js';
+import type { Route } from '../admin/server.js';
 import { DropCounter } from './drop-counter.js';
 import { toWire } from './exclusion-order.js';
+import { HttpAdmin } from './http-admin.js';
+import { httpAdminRoutes } from './http-admin-routes.js';
 import { PeerRegistry } from './peer-registry.js';
 import { EXPELLED_REPEAT_MS } from './peer-sessions.js';
-import type { LocalState, PeerSink, Peers, PeersReport, WireSession } from './peers.js';
+import type { Cluster, ClusterReport, ClusterSession, ClusterSink, LocalState, NodeAdmin } from './cluster.js';
 import { RecentIds } from './recent-ids.js';
+import { userKeys, type UserKeys } from './user-keys.js';
 
 const debug = debugFor('peers');
 
@@ -58,9 +62,13 @@ export interface MulticastSettings {
   identity: NodeIdentity;
   /** This node's admin (notification) port, 0 when disabled: told to peers so they can forward admin requests. */
   adminPort: number;
+  /** Sent with forwarded admin requests: the nodes of a multicast cluster share it. */
+  adminToken: string | undefined;
 }
 
-export class MulticastPeers implements Peers {
+export class MulticastCluster implements Cluster {
+  readonly self: string;
+  readonly userKey: UserKeys;
   private readonly socket: Socket;
   private readonly encoder: DatagramEncoder;
   private readonly drops = new DropCounter();
@@ -69,10 +77,14 @@ export class MulticastPeers implements Peers {
   private readonly recentlyExpelled = new RecentIds(EXPELLED_REPEAT_MS, MAX_EXPELLED_REPEATED);
   private roundTimer: NodeJS.Timeout | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
+  readonly requests: HttpAdmin;
   private joined = false;
   private stopped = false;
 
-  constructor(private readonly settings: MulticastSettings, private readonly local: LocalState, sink: PeerSink) {
+  constructor(private readonly settings: MulticastSettings, private readonly local: LocalState, sink: ClusterSink) {
+    this.self = settings.identity.id;
+    this.userKey = userKeys(settings.secret);
+    this.requests = new HttpAdmin(() => this.registry.describe(), settings.adminToken);
     this.socket = createSocket({ type: isIP(settings.group.host) === 6 ? 'udp6' : 'udp4', reuseAddr: true });
     this.encoder = new DatagramEncoder(settings.identity, settings.secret);
     this.registry = new PeerRegistry(settings.identity, {
@@ -132,7 +144,7 @@ export class MulticastPeers implements Peers {
     for (const datagram of this.encoder.exclusions(exclusions.map(toWire))) this.send(datagram);
   }
 
-  publishSessions(changes: readonly WireSession[]): void {
+  publishSessions(changes: readonly ClusterSession[]): void {
     for (const datagram of this.encoder.sessions(changes)) this.send(datagram);
   }
 
@@ -142,7 +154,15 @@ export class MulticastPeers implements Peers {
     for (const datagram of this.encoder.expelled(sessions)) this.send(datagram);
   }
 
-  describe(): PeersReport {
+  serve(admin: NodeAdmin): Route[] {
+    return httpAdminRoutes(admin);
+  }
+
+  nodes(): string[] {
+    return this.registry.describe().map((peer) => peer.id).sort();
+  }
+
+  describe(): ClusterReport {
     const { id, incarnation } = this.settings.identity;
     return {
       transport: 'udp-multicast',

@@ -5,7 +5,7 @@
 // passes goes to the sink, where main.ts hands it to the session registry.
 import { ENDED, type WireSession } from '../../protocol/wire-sessions.js';
 import type { DropCounter } from './drop-counter.js';
-import type { PeerSink } from './peers.js';
+import type { ClusterSink } from './cluster.js';
 import { RecentIds } from './recent-ids.js';
 
 /** How long a node repeats each of its expulsions, once per round: browsers reconnect within seconds. */
@@ -33,7 +33,7 @@ export class PeerSessions {
   private readonly byPeer = new Map<string, Map<string, number>>();
   private readonly expelledNews = new RecentIds(EXPELLED_MEMORY_MS, MAX_EXPELLED_REMEMBERED);
 
-  constructor(private readonly limits: PeerSessionLimits, private readonly sink: PeerSink, private readonly drops: DropCounter) {}
+  constructor(private readonly limits: PeerSessionLimits, private readonly sink: ClusterSink, private readonly drops: DropCounter) {}
 
   receive(peer: PeerName, sessions: readonly WireSession[], now: number): void {
     let seen = this.byPeer.get(peer.source);
