@@ -1,8 +1,10 @@
 // Who a viewer is: only a token signed with --auth-secret names a user (DESIGN principle 5). The event
 // site signs a short JWT (HS256) per logged-in viewer; `sub` is the user id, `exp` is honoured, an optional
 // `ns` claim (one name or a list) limits the namespaces it opens, an optional `name` is recorded.
-// Verification uses `jose`, never a hand-written parser.
-import { jwtVerify } from 'jose';
+// Verification uses `fast-jwt` (Apache-2.0), never a hand-written parser: it checks an HMAC with node:crypto
+// synchronously, where WebCrypto (jose 6) hands every token to the thread pool and back through a promise,
+// which cost an identified viewer 3-4 times the CPU of the HMAC itself in a flash crowd (BENCHMARKS.md).
+import { TokenError, createVerifier } from 'fast-jwt';
 
 export interface Identity {
   user: string;
@@ -33,35 +35,26 @@ export const REFUSALS = {
 const ANONYMOUS: IdentityVerdict = { ok: true, identity: null };
 
 export class IdentityVerifier {
-  /**
-   * Imported once: given the secret's bytes, jose imports them into a WebCrypto key for every token, which
-   * doubled the cost of each verification in a flash crowd of identified viewers (BENCHMARKS.md).
-   */
-  private readonly key: Promise<CryptoKey> | undefined;
+  /** Built once with the key: fast-jwt prepares the HMAC key and the checks a single time. */
+  private readonly verifyToken: ((token: string) => Record<string, unknown>) | undefined;
 
   constructor(secret: string | undefined, private readonly requireAuth: boolean) {
-    this.key = secret === undefined
+    this.verifyToken = secret === undefined
       ? undefined
-      : crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+      : createVerifier({ key: secret, algorithms: ['HS256'], clockTolerance: CLOCK_TOLERANCE_SECONDS * 1000, cache: false });
   }
 
-  /**
-   * The verdict without a token is known at once (no promise, so anonymous viewers stay on the synchronous
-   * path); with a token it takes a promise.
-   */
-  verify(token: string | undefined, ns: string): IdentityVerdict | Promise<IdentityVerdict> {
+  /** The verdict on a stream request's token (or its absence), known at once: verification is synchronous. */
+  verify(token: string | undefined, ns: string): IdentityVerdict {
     if (token === undefined || token === '') return this.requireAuth ? refuse('required') : ANONYMOUS;
-    if (this.key === undefined) return refuse('noSecret');
-    return this.verifyToken(token, this.key, ns);
-  }
-
-  private async verifyToken(token: string, key: Promise<CryptoKey>, ns: string): Promise<IdentityVerdict> {
+    if (this.verifyToken === undefined) return refuse('noSecret');
     let payload: Record<string, unknown>;
     try {
-      ({ payload } = await jwtVerify(token, await key, { algorithms: ['HS256'], clockTolerance: CLOCK_TOLERANCE_SECONDS }));
+      payload = this.verifyToken(token);
     } catch (error) {
       return refuse(reasonFor((error as { code?: unknown }).code));
     }
+    if (typeof payload !== 'object' || payload === null) return refuse('malformed');
     const { sub, name, ns: allowed } = payload;
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_CLAIM_LENGTH) return refuse('subject');
     if (name !== undefined && (typeof name !== 'string' || name.length > MAX_CLAIM_LENGTH)) return refuse('claims');
@@ -78,13 +71,16 @@ function refuse(why: keyof typeof REFUSALS): IdentityVerdict {
   return { ok: false, reason: REFUSALS[why] };
 }
 
+/** fast-jwt's stable error codes to the reasons a refused viewer reads. */
 function reasonFor(code: unknown): keyof typeof REFUSALS {
   switch (code) {
-    case 'ERR_JWT_EXPIRED':
+    case TokenError.codes.expired:
       return 'expired';
-    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+    case TokenError.codes.invalidSignature:
       return 'signature';
-    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+    case TokenError.codes.inactive:
+    case TokenError.codes.invalidClaimType:
+    case TokenError.codes.invalidClaimValue:
       return 'notYet';
     default:
       return 'malformed';

@@ -17,11 +17,18 @@ export function countFrame(members: number): Buffer {
 }
 
 /**
- * A stream's first count, carrying its session id: EventSource keeps it as the last event id (later events
+ * A stream's first count, carrying its session id (after `responseHead` when the transport has not written it): EventSource keeps it as the last event id (later events
  * have none) and sends it back as Last-Event-ID when it reconnects.
  */
-export function firstCountFrame(members: number, id: string): Buffer {
-  return Buffer.from(`id: ${id}\ndata: ${members}\n\n`);
+export function firstCountFrame(members: number, id: string, responseHead?: Buffer): Buffer {
+  const frame = `id: ${id}\ndata: ${members}\n\n`;
+  if (responseHead === undefined) return Buffer.from(frame);
+  // The raw fast path's response head and the first frame in one buffer: one write, no cork and writev.
+  // Session ids are base64url and counts digits, so the frame is ASCII: one byte per character.
+  const bytes = Buffer.allocUnsafe(responseHead.length + frame.length);
+  responseHead.copy(bytes, 0);
+  bytes.write(frame, responseHead.length, 'latin1');
+  return bytes;
 }
 
 /**

@@ -1,8 +1,8 @@
 // Whether a stream request may open, decided the same way for both transports (the raw fast path and
 // node:http): an expelled browser reconnecting gets 204, a bad or missing token 401, anyone else a session.
-// Without a token the answer is immediate; with one it is a promise (token verification is async).
+// The answer is immediate, with a token too (its HMAC is checked synchronously).
 import { clientIp } from '../attendance/client-ip.js';
-import type { IdentityVerdict, IdentityVerifier } from '../attendance/identity.js';
+import type { IdentityVerifier } from '../attendance/identity.js';
 import type { Sessions, Visit } from './sessions.js';
 
 /** The parts of a stream request that admission reads, whichever parser read them. */
@@ -13,7 +13,8 @@ export interface StreamRequest {
   userAgent: string | undefined;
   referer: string | undefined;
   forwardedFor: string | undefined;
-  remoteAddress: string | undefined;
+  /** The connection's socket: its peer address is read (a system call) only when sessions record it. */
+  peer: { readonly remoteAddress?: string | undefined };
 }
 
 export type Admission = { admit: true; visit: Visit } | { admit: false; status: 204 | 401; reason: string };
@@ -23,25 +24,19 @@ export const EXPELLED_REASON = 'this session was expelled (device limit)';
 export class Gate {
   constructor(private readonly verifier: IdentityVerifier, private readonly sessions: Sessions, private readonly trustProxy: boolean) {}
 
-  admit(request: StreamRequest): Admission | Promise<Admission> {
-    if (this.sessions.wasExpelled(request.lastEventId, Date.now())) return { admit: false, status: 204, reason: EXPELLED_REASON };
+  admit(request: StreamRequest): Admission {
+    if (request.lastEventId !== undefined && this.sessions.wasExpelled(request.lastEventId, Date.now())) return { admit: false, status: 204, reason: EXPELLED_REASON };
     const query = queryOf(request.target);
     // Only a verified token names a user: no other query parameter is read for identity.
     const verdict = this.verifier.verify(query?.get('token') ?? undefined, request.ns);
-    const page = query?.get('page') || request.referer || undefined;
-    if (verdict instanceof Promise) return verdict.then((v) => this.decide(v, request, page));
-    return this.decide(verdict, request, page);
-  }
-
-  private decide(verdict: IdentityVerdict, request: StreamRequest, page: string | undefined): Admission {
     if (!verdict.ok) return { admit: false, status: 401, reason: verdict.reason };
     return {
       admit: true,
       visit: {
         identity: verdict.identity,
-        page,
+        page: query?.get('page') || request.referer || undefined,
         userAgent: request.userAgent,
-        ip: clientIp(request.remoteAddress, request.forwardedFor, this.trustProxy),
+        ip: this.sessions.recordFacts ? clientIp(request.peer.remoteAddress, request.forwardedFor, this.trustProxy) : null,
       },
     };
   }
