@@ -48,7 +48,7 @@ export type Stage = (typeof STAGES)[number];
 
 const BY_FILE: Array<[RegExp, Stage]> = [
   [/\/(request-head|routes|public-listener|public-server)\.js$|\/protocol\/namespace\.js$/, 'head parse and route'],
-  [/\/(admission|identity|client-ip)\.js$|\/jose\/|webcrypto|internal\/url/, 'admission (token, address)'],
+  [/\/(admission|identity|client-ip)\.js$|\/(jose|fast-jwt)\/|internal\/crypto|internal\/url/, 'admission (token, address)'],
   [/\/worker\/(hub|viewer|streams|lifetimes|viewer-directory|session-ids|uuid-registry|push)\.js$|\/protocol\/sse\.js$/, 'hub, viewer, lifetimes'],
   [/\/worker\/sessions\.js$|user-agent(-cache)?\.js$|ua-parser/, 'session facts (user agent)'],
   [/child_process|\/protocol\/(ipc|sessions|wire-sessions)\.js$|\/worker\/main\.js$/, 'IPC'],
