@@ -179,7 +179,8 @@ async function main(): Promise<void> {
       top: {},
       problems: [...r.problems],
     };
-    if (files.length === 0) run.problems.push(`no profile written in ${out} (did the daemon stop gracefully?)`);
+    // A worker killed at the stop deadline (a busy machine) writes no profile: its run says nothing of the workers.
+    if (files.length < r.rampCpu.length) run.problems.push(`${files.length} of ${r.rampCpu.length} processes wrote a profile in ${out}; this run's missing roles are left out of the medians`);
     for (const f of files) {
       const pid = Number(/\.(\d+)\.\d+\.\d+\.cpuprofile$/.exec(f)?.[1]);
       const role = pid === target.pid ? 'primary' : 'workers';
@@ -192,6 +193,17 @@ async function main(): Promise<void> {
         run.stageUs[role][stage] = (run.stageUs[role][stage] ?? 0) + (s.busyMs > 0 ? (us * ms) / s.busyMs : 0);
       }
       run.top[`${role === 'primary' ? 'primary' : 'worker'} pid ${pid} (busy ${round(s.busyMs)} ms in the profile, ${cpuSeconds} s CPU)`] = s.top.map(([n, ms]) => [n, round(ms)]);
+    }
+    const profiled = (p: 'primary' | 'workers') => files.filter((f) => (Number(/\.(\d+)\.\d+\.\d+\.cpuprofile$/.exec(f)?.[1]) === target.pid) === (p === 'primary')).length;
+    if (profiled('workers') < r.rampCpu.length - 1) {
+      run.workersUs = NaN;
+      run.totalUs = NaN;
+      run.stageUs.workers = Object.fromEntries(STAGES.map((st) => [st, NaN]));
+    }
+    if (profiled('primary') === 0) {
+      run.primaryUs = NaN;
+      run.totalUs = NaN;
+      run.stageUs.primary = Object.fromEntries(STAGES.map((st) => [st, NaN]));
     }
     log(`run ${k + 1}: ${round(run.totalUs)} µs per viewer (primary ${round(run.primaryUs)}, workers ${round(run.workersUs)}), ${run.firstEventsPerSecond}/s`);
     runs.push(run);
@@ -207,7 +219,7 @@ async function main(): Promise<void> {
   for (const role of ['workers', 'primary'] as const) {
     rows.push([`== ${role}`, col(runs.map((r) => (role === 'primary' ? r.primaryUs : r.workersUs)))]);
     for (const stage of STAGES) {
-      const xs = runs.map((r) => r.stageUs[role][stage] ?? 0);
+      const xs = runs.map((r) => r.stageUs[role][stage] ?? (Number.isNaN(role === 'primary' ? r.primaryUs : r.workersUs) ? NaN : 0));
       if (median(xs) >= 0.5) rows.push([`  ${stage}`, col(xs)]);
     }
   }
