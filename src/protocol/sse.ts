@@ -17,8 +17,9 @@ export function countFrame(members: number): Buffer {
 }
 
 /**
- * A stream's first count, carrying its session id (after `responseHead` when the transport has not written it): EventSource keeps it as the last event id (later events
- * have none) and sends it back as Last-Event-ID when it reconnects.
+ * A stream's first count, carrying its session id: EventSource keeps it as the last event id (later events
+ * have none) and sends it back as Last-Event-ID when it reconnects. After `responseHead` when the transport
+ * left the response head to go out with it.
  */
 export function firstCountFrame(members: number, id: string, responseHead?: Buffer): Buffer {
   const frame = `id: ${id}\ndata: ${members}\n\n`;
