@@ -1,7 +1,10 @@
-// audience-meter against nginx + nchan, side by side in one run: the same crowd of idle SSE viewers (30,000
-// over 10 namespaces by default), the same load generator, the same machine, the order alternating from one
-// repeat to the next. Scenarios a (memory per viewer), b (accept rate) and c (fan-out of one message per
-// namespace) for both; the count push for audience-meter alone (nchan has no counts). Prints the ratios.
+// audience-meter against nginx + nchan and the bare-Node floor (bench/bare-sse-server.ts), side by side in
+// one run: the same crowd of idle SSE viewers (30,000 over 10 namespaces by default), the same load generator,
+// the same machine, the order alternating from one repeat to the next, every run from source addresses no
+// earlier run used (TIME_WAIT). Memory per viewer, accept rate and server CPU over the ramp, the fan-out of
+// one message per namespace and the server CPU over those push rounds, for all three; the count push for
+// audience-meter alone (the others have no counts). Prints the ratios to nchan (and to the floor) with the
+// issue-12 targets, medians and per repeat: on a shared machine, ratios within one repeat are the figures.
 //
 // It installs nothing. nginx and the nchan module come from Debian's packages:
 //   apt-get update && apt-get install -y nginx-light libnginx-mod-nchan
@@ -10,16 +13,16 @@
 // config it writes is in bench/targets.ts (nchanConfig).
 //
 //   npm run build && node dist/bench/nchan-compare.js [--repeat 3] [--viewers 30000] [--workers 2] \
-//        [--reuseport] [--only nchan|audience-meter|bare] [--bare]
+//        [--reuseport] [--only nchan|audience-meter|bare] [--no-bare]
 //
-// --bare adds a calibration server (bench/bare-sse-server.ts, one Node.js process doing the least per
-// viewer): what the same load generator measures against it is the floor of this harness on this machine.
+// The bare server (2 Node.js processes doing the least per viewer) is the floor of this harness on this
+// machine: what Node itself costs; --no-bare leaves it out.
 
-import { type Metric, type Row, quietRun, round, runMain, runsTable } from './run-kit.js';
+import { type Metric, type Row, median, quietRun, round, runMain, runsTable } from './run-kit.js';
 import { addressSpan, parseScenario, quietMetrics, report, sourceBaseFor } from './scenario-kit.js';
 import { NCHAN_INSTALL, type Target, nchanAvailability, startBare, startNchan } from './targets.js';
 import { type ViewerRunResult, runViewers, viewerSpec } from './viewer-run.js';
-import { acceptMetrics, fanoutMetrics, memoryMetrics, viewerOptionsFrom } from './viewer-scenario.js';
+import { acceptMetrics, cpuMetrics, fanoutMetrics, memoryMetrics, viewerOptionsFrom } from './viewer-scenario.js';
 
 type Kind = Target['kind'];
 type Run = ViewerRunResult & { loadavgAtStart: number; repeat: number; order: number; redone: string[]; logTail: string[] };
@@ -28,23 +31,21 @@ async function main(): Promise<void> {
   const s = parseScenario('nchan-compare', {
     ...viewerSpec,
     reuseport: { type: 'boolean', default: false },
-    bare: { type: 'boolean', default: false },
+    'no-bare': { type: 'boolean', default: false },
     only: { type: 'string' },
     'nchan-log': { type: 'string' },
   });
   const { values, workers, repeat } = s;
   const { missing } = nchanAvailability();
-  if (missing.length > 0 && values.only !== 'audience-meter') {
+  if (missing.length > 0 && values.only !== 'audience-meter' && values.only !== 'bare') {
     process.stderr.write(`nchan-compare: missing ${missing.join(', ')}\ninstall them with:\n  ${NCHAN_INSTALL}\n`);
     process.exit(2);
   }
   const base = viewerOptionsFrom(values, s.maxSeconds);
   base.countPush = true;
   const kinds: Kind[] =
-    values.only === 'nchan' ? ['nchan'] : values.only === 'audience-meter' ? ['audience-meter'] : values.only === 'bare' ? ['bare'] : ['nchan', 'audience-meter'];
-  // The calibration server shows the harness floor: what the same load generator measures against the least
-  // a Node.js process can do.
-  if (values.bare && !kinds.includes('bare')) kinds.push('bare');
+    values.only === 'nchan' ? ['nchan'] : values.only === 'audience-meter' ? ['audience-meter'] : values.only === 'bare' ? ['bare']
+      : values['no-bare'] ? ['nchan', 'audience-meter'] : ['nchan', 'bare', 'audience-meter'];
 
   const runs: Run[] = [];
   let slot = 0;
@@ -78,32 +79,43 @@ async function main(): Promise<void> {
   const metrics: Array<Metric<Run>> = [
     ...memoryMetrics(),
     ...acceptMetrics(),
+    ...cpuMetrics(),
     ...fanoutMetrics(),
     ...quietMetrics(),
   ];
   const perKind: Partial<Record<Kind, { rows: Row[]; medians: Record<string, number> }>> = {};
   for (const kind of kinds) perKind[kind] = runsTable(of(kind), metrics);
 
-  const am = perKind['audience-meter']?.medians;
-  const nc = perKind.nchan?.medians;
-  const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b !== 0 ? round(a / b, 2) : NaN);
-  // Per repeat as well: each audience-meter run against the nchan run of the same repeat.
-  const paired = (f: (r: Run) => number | undefined) =>
-    Array.from({ length: repeat }, (_, k) => {
-      const a = runs.find((r) => r.kind === 'audience-meter' && r.repeat === k + 1);
-      const b = runs.find((r) => r.kind === 'nchan' && r.repeat === k + 1);
+  const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && Number.isFinite(a) && b !== 0 ? round(a / b, 2) : NaN);
+  /** One figure of `kind` against the same figure of `base` in the same repeat, for every repeat, and their median. */
+  const paired = (kind: Kind, base: Kind, f: (r: Run) => number | undefined) => {
+    const byRepeat = Array.from({ length: repeat }, (_, k) => {
+      const a = runs.find((r) => r.kind === kind && r.repeat === k + 1);
+      const b = runs.find((r) => r.kind === base && r.repeat === k + 1);
       return a && b ? ratio(f(a), f(b)) : NaN;
     });
-  const ratios = {
-    memoryPerViewer: ratio(am?.['memory per viewer (RSS)'], nc?.['memory per viewer (RSS)']),
-    memoryPerViewerByRepeat: paired((r) => r.memory.bytesPerViewerRss),
-    firstEventsPerSecond: ratio(am?.['first events per second'], nc?.['first events per second']),
-    firstEventsPerSecondByRepeat: paired((r) => r.accept.firstEventsPerSecond),
-    steadyFirstEventsPerSecond: ratio(am?.['first events/s, 10-90 %'], nc?.['first events/s, 10-90 %']),
-    fanoutLast: ratio(am?.['message, last viewer'], nc?.['message, last viewer']),
-    fanoutLastByRepeat: paired((r) => r.fanoutLastMs),
-    countPushVsNchanMessage: ratio(am?.['count push, first→last'], nc?.['message, last viewer']),
+    return { median: round(median(byRepeat), 2), byRepeat };
   };
+  const cpuPerViewer = (r: Run) => r.serverCpuRampSeconds / Math.max(1, r.accept.viewers);
+  /** [label, kind, base, figure, target, holds when] — the issue-12 targets. */
+  const wanted: Array<[string, Kind, Kind, (r: Run) => number | undefined, string, (x: number) => boolean]> = [
+    ['server CPU per accepted viewer, am / nchan', 'audience-meter', 'nchan', cpuPerViewer, '≤ 1.40', (x) => x <= 1.4],
+    ['server CPU per accepted viewer, bare / nchan', 'bare', 'nchan', cpuPerViewer, '(the floor)', () => true],
+    ['server CPU per accepted viewer, am / bare', 'audience-meter', 'bare', cpuPerViewer, '', () => true],
+    ['first events per second, am / nchan', 'audience-meter', 'nchan', (r) => r.accept.firstEventsPerSecond, '≥ 0.90', (x) => x >= 0.9],
+    ['memory per idle viewer, am / nchan', 'audience-meter', 'nchan', (r) => r.memory.bytesPerViewerRss, '(am ≤ 4.0 KB)', () => true],
+    ['server CPU over the push rounds, am / nchan', 'audience-meter', 'nchan', (r) => r.serverCpuProbesSeconds, '≤ 0.90', (x) => x <= 0.9],
+    ['message to the last viewer, am / bare', 'audience-meter', 'bare', (r) => r.fanoutLastMs, '≤ 1.10', (x) => x <= 1.1],
+    ['message to the last viewer, am / nchan', 'audience-meter', 'nchan', (r) => r.fanoutLastMs, '', () => true],
+  ];
+  const ratios: Record<string, { median: number; byRepeat: number[]; target: string; holds: boolean | null }> = {};
+  for (const [label, kind, base, f, target, holds] of wanted) {
+    if (!kinds.includes(kind) || !kinds.includes(base)) continue;
+    const p = paired(kind, base, f);
+    ratios[label] = { ...p, target, holds: target.startsWith('≤') || target.startsWith('≥') ? holds(p.median) : null };
+  }
+  const am = perKind['audience-meter']?.medians;
+  const amKb = am?.['memory per viewer (RSS)'];
   const problems = runs.flatMap((r) => [
     ...r.problems.map((p) => `${r.kind} repeat ${r.repeat}: ${p}`),
     ...r.redone.filter((w) => w.startsWith('kept anyway')).map((w) => `${r.kind} repeat ${r.repeat}: ${w}`),
@@ -114,21 +126,18 @@ async function main(): Promise<void> {
     const label = of(kind)[0]?.target ?? kind;
     rows.push([`== ${label}`, ''], ...perKind[kind]!.rows, ['', '']);
   }
-  if (am && nc) {
-    const fmtR = (x: number, byRepeat?: number[]) => `${x.toFixed(2)}${byRepeat ? `  (by repeat: ${byRepeat.map((v) => v.toFixed(2)).join(', ')})` : ''}`;
-    rows.push(
-      ['== audience-meter / nchan (medians)', ''],
-      ['memory per viewer', `${fmtR(ratios.memoryPerViewer, ratios.memoryPerViewerByRepeat)}   target ≤ 0.50`],
-      ['first events per second', `${fmtR(ratios.firstEventsPerSecond, ratios.firstEventsPerSecondByRepeat)}   target ≥ 1.00`],
-      ['first events/s, 10-90 %', fmtR(ratios.steadyFirstEventsPerSecond)],
-      ['message to last viewer', `${fmtR(ratios.fanoutLast, ratios.fanoutLastByRepeat)}   target ≤ 0.50`],
-      ['count push vs nchan message', `${fmtR(ratios.countPushVsNchanMessage)}   target ≤ 0.50`],
-    );
+  if (Object.keys(ratios).length > 0) {
+    rows.push(['== ratios within each repeat (median of the repeats)', `${'median'.padStart(8)}  ${'target'.padEnd(14)} holds   by repeat`]);
+    for (const [label, r] of Object.entries(ratios)) {
+      const holds = r.holds === null ? '' : r.holds ? 'yes' : 'NO';
+      rows.push([label, `${r.median.toFixed(2).padStart(8)}  ${r.target.padEnd(14)} ${holds.padEnd(7)} ${r.byRepeat.map((v) => v.toFixed(2)).join(', ')}`]);
+    }
+    if (amKb !== undefined) rows.push(['memory per idle viewer, am', `${(amKb / 1000).toFixed(2)} KB (target ≤ 4.0 KB: ${amKb <= 4000 ? 'yes' : 'NO'})`]);
   }
   report(s, {
     fields: { viewers: base.viewers, namespaces: base.namespaces.length, workers, repeat, reuseport: values.reuseport, ratios },
     rows,
-    medians: { 'audience-meter': am, nchan: nc },
+    medians: Object.fromEntries(kinds.map((k) => [k, perKind[k]?.medians])),
     problems,
     runs,
     title: `nchan-compare: ${base.viewers.toLocaleString('en-US')} viewers over ${base.namespaces.length} namespaces, ${workers} workers each, ${repeat} repeats`,

@@ -14,11 +14,9 @@
 //        [--stores sqlite,postgres] [--pg postgres://localhost/test]
 
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { SignJWT } from 'jose';
 import pg from 'pg';
 import { type NamespaceStats, StatsWatch, sleep } from './daemon-io.js';
 import { type CpuUse, type Metric, type Row, CpuMeter, fmtInt, fmtMs, intFlag, log, quietRun, round, runMain, runsTable } from './run-kit.js';
@@ -37,6 +35,7 @@ import {
 } from './scenario-kit.js';
 import { type SwarmTotals, nowMs } from './swarm-protocol.js';
 import type { Target } from './targets.js';
+import { tokenFile } from './tokens.js';
 import { expectedPerNamespace } from './viewer-run.js';
 
 type StoreKind = 'sqlite' | 'postgres';
@@ -145,24 +144,6 @@ async function pollUntil(store: Store, target: Target, done: (c: Counts) => bool
     const wait = pollMs - (nowMs() - t);
     if (wait > 0) await sleep(wait);
   }
-}
-
-/** One identity token per viewer (sub viewer-0 … viewer-N−1), a line each, in a temp file. */
-async function tokenFile(viewers: number, secret: string): Promise<{ path: string; remove(): void }> {
-  const key = new TextEncoder().encode(secret);
-  const exp = Math.floor(Date.now() / 1000) + 6 * 3600;
-  const t0 = performance.now();
-  const lines: string[] = [];
-  for (let i = 0; i < viewers; i++) {
-    lines.push(await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(`viewer-${i}`).setIssuedAt().setExpirationTime(exp).sign(key));
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'attendance-bench-'));
-  const path = join(dir, 'tokens.txt');
-  writeFileSync(path, `${lines.join('\n')}\n`);
-  log(`signed ${viewers} tokens in ${round(performance.now() - t0)} ms`);
-  const remove = () => rmSync(dir, { recursive: true, force: true });
-  process.once('exit', remove);
-  return { path, remove };
 }
 
 interface AttendanceRun {

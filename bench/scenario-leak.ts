@@ -52,11 +52,14 @@ interface LeakRun {
   endRssKiB: number;
   /** (end − warm) / warm. */
   growth: number;
+  /** The same for the workers alone (the processes that hold the sockets) and for the primary alone. */
+  workersGrowth: number;
+  primaryGrowth: number;
   idleAfterRssKiB: number;
   /** Namespaces the stats port still listed once the clean delay had passed, and when it first listed none. */
   namespacesLeft: number;
   emptyAfterMs: number | null;
-  series: Array<[seconds: number, cycles: number, rssKiB: number]>;
+  series: Array<[seconds: number, cycles: number, rssKiB: number, primaryRssKiB: number]>;
   errors: number;
   errorCodes: Record<string, number>;
   badStatus: number;
@@ -91,6 +94,8 @@ async function churn(target: Target, o: LeakOptions, maxSeconds: number): Promis
     const series: LeakRun['series'] = [];
     let warm: number | undefined;
     let end: number | undefined;
+    let warmPrimary = NaN;
+    let endPrimary = NaN;
     let lastSample = 0;
     for (;;) {
       await sleep(250);
@@ -99,20 +104,25 @@ async function churn(target: Target, o: LeakOptions, maxSeconds: number): Promis
       const done = t.firstEvent;
       const allExited = fleet.members.every((m) => m.exited);
       if (warm === undefined && done >= o.warmup) {
-        warm = (await sampleTreeMemory(target.pid)).rssKiB;
+        const m = await sampleTreeMemory(target.pid);
+        warm = m.rssKiB;
+        warmPrimary = m.perProcess[0]?.rssKiB ?? NaN;
         log(`  warm-up done (${done} cycles, ${round(elapsed)} s): RSS ${(warm / 1024).toFixed(1)} MiB`);
       }
       // The end reading is taken while the churn still runs: 97 % of the cycles, or 10 s before the deadline.
       const nearEnd = done >= 0.97 * wanted || elapsed >= o.durationS - 10;
       if (warm !== undefined && end === undefined && nearEnd) {
-        end = (await sampleTreeMemory(target.pid)).rssKiB;
+        const m = await sampleTreeMemory(target.pid);
+        end = m.rssKiB;
+        endPrimary = m.perProcess[0]?.rssKiB ?? NaN;
         log(`  near the end (${done} cycles, ${round(elapsed)} s): RSS ${(end / 1024).toFixed(1)} MiB`);
       }
       if (elapsed - lastSample >= 10) {
         lastSample = elapsed;
-        const rss = treeMemory(target.pid).rssKiB;
-        series.push([round(elapsed, 1), done, rss]);
-        log(`  ${round(elapsed)} s: ${done} cycles (${Math.round(done / elapsed)}/s), errors ${t.errors}, RSS ${(rss / 1024).toFixed(1)} MiB`);
+        const m = treeMemory(target.pid);
+        const primary = m.perProcess[0]?.rssKiB ?? 0;
+        series.push([round(elapsed, 1), done, m.rssKiB, primary]);
+        log(`  ${round(elapsed)} s: ${done} cycles (${Math.round(done / elapsed)}/s), errors ${t.errors}, RSS ${(m.rssKiB / 1024).toFixed(1)} MiB (primary ${(primary / 1024).toFixed(1)}, workers ${((m.rssKiB - primary) / 1024).toFixed(1)})`);
       }
       if (done + t.errors + t.badStatus >= wanted || elapsed >= o.durationS || allExited || target.isExited()) break;
     }
@@ -153,6 +163,8 @@ async function churn(target: Target, o: LeakOptions, maxSeconds: number): Promis
       warmRssKiB: warm ?? NaN,
       endRssKiB: end ?? NaN,
       growth,
+      workersGrowth: warm !== undefined && end !== undefined ? round((end - endPrimary - (warm - warmPrimary)) / (warm - warmPrimary), 4) : NaN,
+      primaryGrowth: round((endPrimary - warmPrimary) / warmPrimary, 4),
       idleAfterRssKiB: idleAfter.rssKiB,
       namespacesLeft: left,
       emptyAfterMs,
@@ -220,6 +232,8 @@ async function main(): Promise<void> {
     { label: 'RSS after warm-up (MiB)', get: (r) => r.warmRssKiB, fmt: mib },
     { label: 'RSS near the end (MiB)', get: (r) => r.endRssKiB, fmt: mib },
     { label: 'growth warm-up → end', get: (r) => r.growth, fmt: (x) => `${(x * 100).toFixed(1)} %` },
+    { label: '  of the workers', get: (r) => r.workersGrowth, fmt: (x) => `${(x * 100).toFixed(1)} %` },
+    { label: '  of the primary', get: (r) => r.primaryGrowth, fmt: (x) => `${(x * 100).toFixed(1)} %` },
     { label: 'idle RSS after (MiB)', get: (r) => r.idleAfterRssKiB, fmt: mib },
     { label: 'namespaces left', get: (r) => r.namespacesLeft, fmt: fmtInt },
     { label: 'stats empty after last leave', get: (r) => r.emptyAfterMs ?? undefined, fmt: fmtMs },

@@ -1,4 +1,4 @@
-// Messages between the load coordinator (sse-load) and its swarm child processes (sse-swarm),
+// Messages between the load coordinator (swarm-fleet.ts) and its swarm child processes (sse-swarm),
 // plus the small latency histogram they exchange. Everything here is JSON-serialisable so it can
 // cross the default `child_process.fork` IPC channel.
 

@@ -37,6 +37,8 @@ export interface ViewerRunOptions {
   maxSeconds: number;
   /** Wait up to this long for every viewer's last streamed count to be exact (0: no check). */
   countWaitSeconds?: number;
+  /** Identity tokens, one per line (bench/tokens.ts): viewer k asks with line k. */
+  tokenFile?: string;
 }
 
 export interface AcceptFigures {
@@ -108,8 +110,11 @@ export interface ViewerRunResult {
   fanoutP50Ms: number;
   countPush?: CountPushFigures;
   cpu: CpuUse;
-  /** CPU of each server process during the ramp (first process: the primary or nginx's master), in cores. */
-  rampCpu: Array<{ pid: number; cores: number }>;
+  /** CPU of each server process during the ramp (first process: the primary or nginx's master), in cores and seconds. */
+  rampCpu: Array<{ pid: number; cores: number; seconds: number }>;
+  /** CPU seconds of all server processes over the ramp, and over the message probes (the push rounds). */
+  serverCpuRampSeconds: number;
+  serverCpuProbesSeconds: number;
   /** The ramp on the monotonic clock in µs (the clock of V8's .cpuprofile timestamps). */
   rampWindowUs: [number, number];
   totals: SwarmTotals;
@@ -216,7 +221,10 @@ export async function runViewers(target: Target, o: ViewerRunOptions): Promise<V
     );
     const rampSeconds = (performance.now() - rampT0) / 1000;
     const rampWindowUs: [number, number] = [rampStartUs, Number(process.hrtime.bigint() / 1000n)];
-    const rampCpu = serverPids.map((pid, k) => ({ pid, cores: round((procJiffies(pid) - rampStart[k]!) / 100 / rampSeconds, 2) }));
+    const rampCpu = serverPids.map((pid, k) => {
+      const seconds = (procJiffies(pid) - rampStart[k]!) / 100;
+      return { pid, cores: round(seconds / rampSeconds, 2), seconds: round(seconds, 2) };
+    });
     log(`${target.label}: server CPU during the ramp (cores): ${rampCpu.map((p) => p.cores).join(', ')}`);
     const timings = await fleet.timings();
     const accept = acceptFigures(timings, ready.totals.firstEvent);
@@ -262,6 +270,7 @@ export async function runViewers(target: Target, o: ViewerRunOptions): Promise<V
     }
 
     const fanout: FanoutProbe[] = [];
+    const probesStart = serverPids.map(procJiffies);
     for (let r = 0; r < o.probes; r++) {
       let outcomes: NotifyOutcome[] = [];
       const p = await fleet.probe(
@@ -287,6 +296,7 @@ export async function runViewers(target: Target, o: ViewerRunOptions): Promise<V
       if (probe.publishFailures.length > 0) problems.push(`fan-out ${r + 1}: publish answers ${JSON.stringify(probe.publishFailures.map((f) => f.status))}`);
       await sleep(1000);
     }
+    const serverCpuProbesSeconds = round(serverPids.reduce((sum, pid, k) => sum + procJiffies(pid) - probesStart[k]!, 0) / 100, 2);
 
     let countPush: CountPushFigures | undefined;
     if (o.countPush && target.kind === 'audience-meter') {
@@ -356,6 +366,8 @@ export async function runViewers(target: Target, o: ViewerRunOptions): Promise<V
       countPush,
       cpu: cpuUse,
       rampCpu,
+      serverCpuRampSeconds: round(rampCpu.reduce((sum, p) => sum + p.seconds, 0), 2),
+      serverCpuProbesSeconds,
       rampWindowUs,
       totals,
       problems,

@@ -69,6 +69,15 @@ export function fanoutMetrics(): Array<Metric<ViewerRunResult>> {
   ];
 }
 
+/** Server CPU (every process of the server: utime + stime from /proc) over the ramp and over the message probes. */
+export function cpuMetrics(): Array<Metric<ViewerRunResult>> {
+  return [
+    { label: 'server CPU, ramp (s)', get: (r) => r.serverCpuRampSeconds, fmt: (x) => x.toFixed(2) },
+    { label: 'server CPU per viewer, ramp', get: (r) => (r.serverCpuRampSeconds * 1e6) / Math.max(1, r.accept.viewers), fmt: (x) => `${x.toFixed(0)} µs` },
+    { label: 'server CPU over the probes (s)', get: (r) => (r.fanout.length > 0 ? r.serverCpuProbesSeconds : undefined), fmt: (x) => x.toFixed(2) },
+  ];
+}
+
 export async function viewerScenario(focus: Focus): Promise<void> {
   const s = parseScenario(`scenario-${focus}`, viewerSpec);
   const base = viewerOptionsFrom(s.values, s.maxSeconds);
@@ -81,7 +90,7 @@ export async function viewerScenario(focus: Focus): Promise<void> {
     ),
   );
 
-  const metrics = [...(focus === 'memory' ? memoryMetrics() : focus === 'accept' ? acceptMetrics() : fanoutMetrics()), ...quietMetrics()];
+  const metrics = [...(focus === 'memory' ? memoryMetrics() : focus === 'accept' ? [...acceptMetrics(), ...cpuMetrics()] : fanoutMetrics()), ...quietMetrics()];
   const { rows, medians } = runsTable(runs, metrics);
   report(s, {
     fields: { workers: s.workers, viewers: base.viewers, namespaces: base.namespaces.length, repeat: s.repeat },

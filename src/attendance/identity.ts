@@ -1,8 +1,10 @@
 // Who a viewer is: only a token signed with --auth-secret names a user (DESIGN principle 5). The event
 // site signs a short JWT (HS256) per logged-in viewer; `sub` is the user id, `exp` is honoured, an optional
 // `ns` claim (one name or a list) limits the namespaces it opens, an optional `name` is recorded.
-// Verification uses `jose`, never a hand-written parser.
-import { jwtVerify } from 'jose';
+// Verification uses `fast-jwt` (Apache-2.0), never a hand-written parser: it checks an HMAC with node:crypto
+// synchronously, where WebCrypto (jose 6) hands every token to the thread pool and back through a promise,
+// which cost an identified viewer 3-4 times the CPU of the HMAC itself in a flash crowd (BENCHMARKS.md).
+import { TokenError, createVerifier } from 'fast-jwt';
 import type { AuthSecrets } from '../protocol/ipc.js';
 
 export interface Identity {
@@ -33,53 +35,49 @@ export const REFUSALS = {
 
 const ANONYMOUS: IdentityVerdict = { ok: true, identity: null };
 
-type HmacKey = Promise<CryptoKey>;
+type TokenCheck = (token: string) => Record<string, unknown>;
 
-function importKey(secret: string): HmacKey {
-  return crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+function tokenCheck(secret: string): TokenCheck {
+  return createVerifier({ key: secret, algorithms: ['HS256'], clockTolerance: CLOCK_TOLERANCE_SECONDS * 1000, cache: false });
 }
 
 export class IdentityVerifier {
-  /**
-   * Imported once: given the secret's bytes, jose imports them into a WebCrypto key for every token, which
-   * doubled the cost of each verification in a flash crowd of identified viewers (BENCHMARKS.md).
-   */
-  private key: HmacKey | undefined;
-  private previousKey: HmacKey | undefined;
+  /** Built once per secret: fast-jwt prepares the HMAC key and the checks a single time. */
+  private checkCurrent: TokenCheck | undefined;
+  /** The secret a SIGHUP replaced, still accepted until `previousUntil` (--auth-secret-grace). */
+  private checkPrevious: TokenCheck | undefined;
   private previousUntil = 0;
 
   constructor(secret: string | undefined, private readonly requireAuth: boolean) {
-    this.key = secret === undefined ? undefined : importKey(secret);
+    this.checkCurrent = secret === undefined ? undefined : tokenCheck(secret);
   }
 
-  /** Replaces the keys; a token signed with the previous secret is refused once `previousUntil` is past. */
+  /** Replaces the secrets; a token signed with the previous one is refused once `previousUntil` is past. */
   setSecrets(secrets: AuthSecrets): void {
-    this.key = importKey(secrets.current);
-    this.previousKey = secrets.previous === null ? undefined : importKey(secrets.previous);
+    this.checkCurrent = tokenCheck(secrets.current);
+    this.checkPrevious = secrets.previous === null ? undefined : tokenCheck(secrets.previous);
     this.previousUntil = secrets.previousUntil;
   }
 
-  /**
-   * The verdict without a token is known at once (no promise, so anonymous viewers stay on the synchronous
-   * path); with a token it takes a promise.
-   */
-  verify(token: string | undefined, ns: string): IdentityVerdict | Promise<IdentityVerdict> {
+  /** The verdict on a stream request's token (or its absence), known at once: verification is synchronous. */
+  verify(token: string | undefined, ns: string): IdentityVerdict {
     if (token === undefined || token === '') return this.requireAuth ? refuse('required') : ANONYMOUS;
-    if (this.key === undefined) return refuse('noSecret');
-    const checked = this.verifyToken(token, this.key, ns);
-    const previous = this.previousKey !== undefined && Date.now() < this.previousUntil ? this.previousKey : undefined;
-    if (previous === undefined) return checked;
+    if (this.checkCurrent === undefined) return refuse('noSecret');
+    const verdict = this.verifyWith(this.checkCurrent, token, ns);
     // Only a signature that does not match the current secret is worth a second try with the previous one.
-    return checked.then((verdict) => (!verdict.ok && verdict.reason === REFUSALS.signature ? this.verifyToken(token, previous, ns) : verdict));
+    if (verdict.ok || verdict.reason !== REFUSALS.signature) return verdict;
+    if (this.checkPrevious === undefined || Date.now() >= this.previousUntil) return verdict;
+    return this.verifyWith(this.checkPrevious, token, ns);
   }
 
-  private async verifyToken(token: string, key: HmacKey, ns: string): Promise<IdentityVerdict> {
+  private verifyWith(verifyToken: TokenCheck, token: string, ns: string): IdentityVerdict {
     let payload: Record<string, unknown>;
     try {
-      ({ payload } = await jwtVerify(token, await key, { algorithms: ['HS256'], clockTolerance: CLOCK_TOLERANCE_SECONDS }));
+      payload = verifyToken(token);
     } catch (error) {
       return refuse(reasonFor((error as { code?: unknown }).code));
     }
+    if (typeof payload !== 'object' || payload === null) return refuse('malformed');
     const { sub, name, ns: allowed } = payload;
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_CLAIM_LENGTH) return refuse('subject');
     if (name !== undefined && (typeof name !== 'string' || name.length > MAX_CLAIM_LENGTH)) return refuse('claims');
@@ -96,13 +94,16 @@ function refuse(why: keyof typeof REFUSALS): IdentityVerdict {
   return { ok: false, reason: REFUSALS[why] };
 }
 
+/** fast-jwt's stable error codes to the reasons a refused viewer reads. */
 function reasonFor(code: unknown): keyof typeof REFUSALS {
   switch (code) {
-    case 'ERR_JWT_EXPIRED':
+    case TokenError.codes.expired:
       return 'expired';
-    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+    case TokenError.codes.invalidSignature:
       return 'signature';
-    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+    case TokenError.codes.inactive:
+    case TokenError.codes.invalidClaimType:
+    case TokenError.codes.invalidClaimValue:
       return 'notYet';
     default:
       return 'malformed';

@@ -20,16 +20,31 @@ export interface Sample {
   members: number;
 }
 
-function chunks<T>(items: readonly T[]): T[][] {
+/**
+ * The rows of one write in statements of a few fixed sizes: full ones of ROWS_PER_STATEMENT, then the rest in
+ * powers of two (256, 128, … 1). Each size is one SQL text, so each kind of write prepares at most ten
+ * statements and the stores' statement caches keep them all. One statement per batch size instead prepared a
+ * new statement for nearly every tick's batch under churn (a 450-row INSERT is ~350 KB of native memory in
+ * SQLite), and the cache, emptied when full, left hundreds of them to wait for V8's next full collection:
+ * the primary's RSS ratchet of the 1,000,000-cycle churn (BENCHMARKS.md, issue 12).
+ */
+export function statementChunks<T>(items: readonly T[]): T[][] {
   const out: T[][] = [];
-  for (let i = 0; i < items.length; i += ROWS_PER_STATEMENT) out.push(items.slice(i, i + ROWS_PER_STATEMENT));
+  let i = 0;
+  for (; items.length - i >= ROWS_PER_STATEMENT; i += ROWS_PER_STATEMENT) out.push(items.slice(i, i + ROWS_PER_STATEMENT));
+  for (let size = 256; size >= 1; size >>= 1) {
+    if (items.length - i >= size) {
+      out.push(items.slice(i, i + size));
+      i += size;
+    }
+  }
   return out;
 }
 
 const SESSION_COLUMNS = 'session, ns, user_id, user_name, connection, node, incarnation, transport, entry_at, last_seen, page, browser, os, device, ip, country';
 
 export async function insertSessions(tx: SqlRunner, rows: readonly SessionRow[]): Promise<void> {
-  for (const chunk of chunks(rows)) {
+  for (const chunk of statementChunks(rows)) {
     const params: SqlValue[] = [];
     for (const r of chunk) {
       const at = new Date(r.at);
@@ -44,7 +59,7 @@ export async function closeSessions(tx: SqlRunner, exits: readonly SessionExit[]
   // Within one statement two rows for one session would race; keep the first, as the database would.
   const seen = new Set<string>();
   const firsts = exits.filter((e) => !seen.has(e.session) && seen.add(e.session));
-  for (const chunk of chunks(firsts)) {
+  for (const chunk of statementChunks(firsts)) {
     const params: SqlValue[] = [];
     for (const e of chunk) params.push(e.session, new Date(e.at), e.reason);
     await tx.run(
@@ -57,7 +72,7 @@ export async function closeSessions(tx: SqlRunner, exits: readonly SessionExit[]
 }
 
 export async function insertSamples(tx: SqlRunner, node: string, samples: readonly Sample[]): Promise<void> {
-  for (const chunk of chunks(samples)) {
+  for (const chunk of statementChunks(samples)) {
     const params: SqlValue[] = [];
     for (const s of chunk) params.push(s.ns, new Date(s.at), node, s.members);
     await tx.run(`INSERT INTO ${SAMPLES} (ns, at, node, members) VALUES ${valuesList(chunk.length, 4)} ON CONFLICT (ns, at, node) DO NOTHING`, params);

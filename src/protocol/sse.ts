@@ -33,10 +33,18 @@ export function drawRetryMs(random: number = Math.random()): number {
  * A stream's first count, carrying its session id and its reconnection delay: EventSource keeps the id as the
  * last event id (later events have none) and sends it back as Last-Event-ID when it reconnects, `retry`
  * milliseconds after losing the stream. This frame is made per connection anyway, so the per-connection
- * jitter costs no extra encoding; every later frame stays one buffer for all.
+ * jitter costs no extra encoding; every later frame stays one buffer for all. After `responseHead` when the
+ * transport left the response head to go out with it.
  */
-export function firstCountFrame(members: number, id: string, retryMs: number): Buffer {
-  return Buffer.from(`retry: ${retryMs}\nid: ${id}\ndata: ${members}\n\n`);
+export function firstCountFrame(members: number, id: string, retryMs: number, responseHead?: Buffer): Buffer {
+  const frame = `retry: ${retryMs}\nid: ${id}\ndata: ${members}\n\n`;
+  if (responseHead === undefined) return Buffer.from(frame);
+  // The raw fast path's response head and the first frame in one buffer: one write, no cork and writev.
+  // Session ids are base64url and counts digits, so the frame is ASCII: one byte per character.
+  const bytes = Buffer.allocUnsafe(responseHead.length + frame.length);
+  responseHead.copy(bytes, 0);
+  bytes.write(frame, responseHead.length, 'latin1');
+  return bytes;
 }
 
 /**

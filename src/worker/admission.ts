@@ -1,8 +1,8 @@
 // Whether a stream request may open, decided the same way for both transports (the raw fast path and
 // node:http): an expelled browser reconnecting gets 204, a bad or missing token 401, anyone else a session.
-// Without a token the answer is immediate; with one it is a promise (token verification is async).
+// The answer is immediate, with a token too (its HMAC is checked synchronously).
 import { clientIp, type ProxyTrust } from '../attendance/client-ip.js';
-import type { IdentityVerdict, IdentityVerifier } from '../attendance/identity.js';
+import type { IdentityVerifier } from '../attendance/identity.js';
 import type { Sessions, Visit } from './sessions.js';
 
 /** The parts of a stream request that admission reads, whichever parser read them. */
@@ -13,7 +13,8 @@ export interface StreamRequest {
   userAgent: string | undefined;
   referer: string | undefined;
   forwardedFor: string | undefined;
-  remoteAddress: string | undefined;
+  /** The connection's socket: its peer address is read (a system call) only when sessions record it. */
+  peer: { readonly remoteAddress?: string | undefined };
 }
 
 export type Admission = { admit: true; visit: Visit } | { admit: false; status: 204 | 401; reason: string };
@@ -23,27 +24,21 @@ export const EXPELLED_REASON = 'this session was expelled (device limit)';
 export class Gate {
   constructor(private readonly verifier: IdentityVerifier, private readonly sessions: Sessions, private readonly trustProxy: ProxyTrust) {}
 
-  admit(request: StreamRequest): Admission | Promise<Admission> {
+  admit(request: StreamRequest): Admission {
     const query = queryOf(request.target);
     // ?last-event-id= is how audience.js carries it when it reopens a stream itself (a new EventSource sends none).
     const lastEventId = request.lastEventId ?? query?.get('last-event-id') ?? undefined;
     if (this.sessions.wasExpelled(lastEventId, Date.now())) return { admit: false, status: 204, reason: EXPELLED_REASON };
     // Only a verified token names a user: no other query parameter is read for identity.
     const verdict = this.verifier.verify(query?.get('token') ?? undefined, request.ns);
-    const page = query?.get('page') || request.referer || undefined;
-    if (verdict instanceof Promise) return verdict.then((v) => this.decide(v, request, page));
-    return this.decide(verdict, request, page);
-  }
-
-  private decide(verdict: IdentityVerdict, request: StreamRequest, page: string | undefined): Admission {
     if (!verdict.ok) return { admit: false, status: 401, reason: verdict.reason };
     return {
       admit: true,
       visit: {
         identity: verdict.identity,
-        page,
+        page: query?.get('page') || request.referer || undefined,
         userAgent: request.userAgent,
-        ip: clientIp(request.remoteAddress, request.forwardedFor, this.trustProxy),
+        ip: this.sessions.recordFacts ? clientIp(request.peer.remoteAddress, request.forwardedFor, this.trustProxy) : null,
       },
     };
   }

@@ -40,7 +40,9 @@ const lifetimes = new Lifetimes(hub, options.incrementDelay * 1000, options.maxC
 const uuids = new UuidRegistry(workerId);
 // The node id (from the primary) goes into every connection id, so they are unique across nodes.
 const connectionIds = new ConnectionIds(process.env.AUDIENCE_METER_NODE_ID ?? 'node', workerId);
-const sessions = new Sessions(connectionIds, options.maxDevices > 0);
+// A session's page, device and address are read by the attendance log and the admin port's listing only.
+const recordFacts = options.attendance.kind !== 'off' || options.notificationPort !== 0;
+const sessions = new Sessions(connectionIds, options.maxDevices > 0, recordFacts);
 const directory = new ViewerDirectory(connectionIds);
 // The auth secret is the one secret a worker holds: it verifies viewers' tokens itself. A worker forked
 // after a SIGHUP rotated it finds the current and previous ones in its environment.

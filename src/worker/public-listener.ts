@@ -47,8 +47,11 @@ export function createPublicListener({ streams, fallback, enableUuid, gate, prob
   const awaitingHead = new Set<PendingSocket>();
   let stopped = false;
 
+  /** The sweep's clock, read per connection instead of the system's (the deadline is checked once a second). */
+  let sweptAt = Date.now();
+
   function onConnection(socket: PendingSocket): void {
-    socket[ARRIVED_AT] = Date.now();
+    socket[ARRIVED_AT] = sweptAt;
     awaitingHead.add(socket);
     socket.on('error', onSocketError);
     socket.on('data', onHeadData);
@@ -79,18 +82,14 @@ export function createPublicListener({ streams, fallback, enableUuid, gate, prob
     this.on('data', onStreamData);
     const admission = gate.admit({
       ns: route.ns, target: head.target, lastEventId: head.lastEventId, userAgent: head.userAgent,
-      referer: head.referer, forwardedFor: head.forwardedFor, remoteAddress: this.remoteAddress,
+      referer: head.referer, forwardedFor: head.forwardedFor, peer: this,
     });
-    if (!(admission instanceof Promise)) return startOrRefuse(this, route.ns, route.uuid, admission);
-    // A token is being verified: the socket waits with no listener but its error and extra-data ones. This
-    // closure lives only until the verdict; a viewer that disconnected meanwhile is found destroyed then.
-    const socket = this;
-    admission.then((verdict) => startOrRefuse(socket, route.ns, route.uuid, verdict), () => socket.destroy());
+    startOrRefuse(this, route.ns, route.uuid, admission);
   }
 
   function startOrRefuse(socket: Socket, ns: string, uuid: string | undefined, admission: Admission): void {
-    // Gone (or half-gone) while its token was verified, or the worker is stopping: never counted.
-    if (socket.destroyed || socket.readableEnded || stopped) {
+    // The worker is stopping: never counted.
+    if (stopped) {
       socket.destroy();
       return;
     }
@@ -100,10 +99,7 @@ export function createPublicListener({ streams, fallback, enableUuid, gate, prob
       socket.destroySoon();
       return;
     }
-    socket.cork();
-    socket.write(STREAM_RESPONSE_HEAD);
-    streams.open(socket, socket, ns, uuid, admission.visit);
-    socket.uncork();
+    streams.open(socket, socket, ns, uuid, admission.visit, STREAM_RESPONSE_HEAD);
   }
 
   function handToHttp(socket: Socket, bytes: Buffer): void {
@@ -114,7 +110,9 @@ export function createPublicListener({ streams, fallback, enableUuid, gate, prob
   }
 
   function sweepSlowHeads(): void {
-    const tooOld = Date.now() - HEAD_DEADLINE_MS;
+    sweptAt = Date.now();
+    // Arrival times are up to one sweep early: a client gets at least the full deadline.
+    const tooOld = sweptAt - HEAD_DEADLINE_MS - HEAD_SWEEP_MS;
     for (const socket of awaitingHead) {
       if (socket[ARRIVED_AT]! > tooOld) return;
       debug('dropping a connection that sent no complete request head in %d ms', HEAD_DEADLINE_MS);

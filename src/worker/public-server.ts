@@ -36,8 +36,6 @@ export interface HttpFallbackDeps {
 
 export function createHttpFallback({ streams, uuids, enableUuid, gate, probes }: HttpFallbackDeps): Server {
   function startOrRefuse(req: IncomingMessage, res: ServerResponse, ns: string, uuid: string | undefined, admission: Admission): void {
-    // The viewer went away while its token was verified: nothing to open, nothing to count.
-    if (res.destroyed || req.socket.destroyed || req.socket.readableEnded) return;
     if (!admission.admit) {
       debug('%d %s: %s', admission.status, req.url, admission.reason);
       return answer(res, admission.status, admission.status === 204 ? '' : admission.reason);
@@ -67,11 +65,9 @@ export function createHttpFallback({ streams, uuids, enableUuid, gate, probes }:
         const { ns, uuid } = route;
         const admission = gate.admit({
           ns, target: req.url ?? '/', lastEventId: headerText(req.headers['last-event-id']), userAgent: req.headers['user-agent'],
-          referer: req.headers.referer, forwardedFor: headerText(req.headers['x-forwarded-for']), remoteAddress: req.socket.remoteAddress,
+          referer: req.headers.referer, forwardedFor: headerText(req.headers['x-forwarded-for']), peer: req.socket,
         });
-        if (!(admission instanceof Promise)) return startOrRefuse(req, res, ns, uuid, admission);
-        admission.then((verdict) => startOrRefuse(req, res, ns, uuid, verdict), () => res.destroy());
-        return;
+        return startOrRefuse(req, res, ns, uuid, admission);
       }
     }
   }

@@ -2,7 +2,7 @@
 // next per-tick report and then forgets the entry's facts: all a viewer keeps is its session id and, when
 // the daemon ends it, why. The primary decides device-limit expulsions; this worker carries them out.
 import type { Identity } from '../attendance/identity.js';
-import { deviceFacts } from '../attendance/user-agent.js';
+import { UNKNOWN_DEVICE, deviceFacts } from '../attendance/user-agent.js';
 import { MAX_USER_AGENT, type SessionEntry, type SessionExit } from '../protocol/sessions.js';
 import { ExpelledSessions } from './expelled-sessions.js';
 import { EXPELLED_PUSH } from './push.js';
@@ -28,12 +28,16 @@ export class Sessions {
   private readonly expellable = new Map<string, Viewer>();
   private readonly expelled = new ExpelledSessions();
 
-  constructor(private readonly connectionIds: ConnectionIds, private readonly deviceLimit: boolean) {}
+  /**
+   * `recordFacts`: whether anything will read a session's page, device and address (the attendance log, or
+   * the admin port's connection listing and feed); without either, they are neither parsed nor sent.
+   */
+  constructor(private readonly connectionIds: ConnectionIds, private readonly deviceLimit: boolean, readonly recordFacts = true) {}
 
   /** Starts the viewer's session; its connection number must be set (the viewer directory does that). */
   enter(viewer: Viewer, visit: Visit): void {
     const { identity } = visit;
-    const device = deviceFacts(visit.userAgent);
+    const device = this.recordFacts ? deviceFacts(visit.userAgent) : UNKNOWN_DEVICE;
     this.entered.push({
       session: viewer.session,
       connection: this.connectionIds.name(viewer.connection),
@@ -41,13 +45,13 @@ export class Sessions {
       user: identity?.user ?? null,
       name: identity?.name ?? null,
       at: viewer.openedAt,
-      page: visit.page ? visit.page.slice(0, MAX_PAGE_LENGTH) : null,
+      page: visit.page && this.recordFacts ? visit.page.slice(0, MAX_PAGE_LENGTH) : null,
       browser: device.browser,
       os: device.os,
       device: device.device,
       ip: visit.ip,
       transport: viewer.transport,
-      userAgent: visit.userAgent ? visit.userAgent.slice(0, MAX_USER_AGENT) : null,
+      userAgent: visit.userAgent && this.recordFacts ? visit.userAgent.slice(0, MAX_USER_AGENT) : null,
     });
     if (this.deviceLimit && identity) this.expellable.set(viewer.session, viewer);
   }

@@ -17,15 +17,15 @@ type Carrier = EventEmitter & { [VIEWER]?: Viewer };
 
 export interface Streams {
   /**
-   * Registers an SSE stream whose response head has been written (see `attach`). `carrier` emits 'close'
-   * when the stream is gone.
+   * Registers an SSE stream (see `attach`) whose response head has been written, or is `responseHead`, to go
+   * out in one write with the first count. `carrier` emits 'close' when the stream is gone.
    */
-  open(sink: StreamSink, carrier: EventEmitter, ns: string, uuid: string | undefined, visit: Visit): Viewer;
+  open(sink: StreamSink, carrier: EventEmitter, ns: string, uuid: string | undefined, visit: Visit, responseHead?: Buffer): Viewer;
   /**
    * Registers a viewer made for `hub.roomFor(ns)`: counts it (now or after --increment-delay), files it for
    * targeted messages, applies its uuid, starts its session, and sends its first count.
    */
-  attach(viewer: Viewer, carrier: EventEmitter, visit: Visit): Viewer;
+  attach(viewer: Viewer, carrier: EventEmitter, visit: Visit, responseHead?: Buffer): Viewer;
 }
 
 export function createStreams(hub: Hub, lifetimes: Lifetimes, uuids: UuidRegistry, sessions: Sessions, directory: ViewerDirectory): Streams {
@@ -41,7 +41,7 @@ export function createStreams(hub: Hub, lifetimes: Lifetimes, uuids: UuidRegistr
     sessions.exit(viewer, Date.now());
   }
 
-  function attach(viewer: Viewer, carrier: EventEmitter, visit: Visit): Viewer {
+  function attach(viewer: Viewer, carrier: EventEmitter, visit: Visit, responseHead?: Buffer): Viewer {
     debug('%s opened in %s', viewer.transport, viewer.room.name);
     hub.add(viewer);
     directory.add(viewer, visit.identity?.user ?? null);
@@ -50,13 +50,13 @@ export function createStreams(hub: Hub, lifetimes: Lifetimes, uuids: UuidRegistr
     carrier.on('close', onClose);
     if (viewer.uuid !== undefined) uuids.claim(viewer as Viewer & { uuid: string });
     lifetimes.track(viewer);
-    viewer.sendFirstCount(hub.countFor(viewer));
+    viewer.sendFirstCount(hub.countFor(viewer), responseHead);
     return viewer;
   }
 
   return {
-    open(sink, carrier, ns, uuid, visit) {
-      return attach(new SseViewer(hub.roomFor(ns), sink, Date.now(), uuid, newSessionId()), carrier, visit);
+    open(sink, carrier, ns, uuid, visit, responseHead) {
+      return attach(new SseViewer(hub.roomFor(ns), sink, Date.now(), uuid, newSessionId()), carrier, visit, responseHead);
     },
     attach,
   };

@@ -41,8 +41,11 @@ export abstract class Viewer {
   /** Writes the push in this viewer's format; false when nothing was written (ended, or dropped as too slow). */
   abstract send(push: Push): boolean;
 
-  /** The first frame: the count including this viewer (over SSE, with the session id). */
-  abstract sendFirstCount(members: number): void;
+  /**
+   * The first frame: the count including this viewer (over SSE, with the session id), after `responseHead`
+   * when the transport left the response head to go out with it.
+   */
+  abstract sendFirstCount(members: number, responseHead?: Buffer): void;
 
   /** Ends the connection; the first reason given is the one recorded with the session's exit. */
   end(reason: ExitReason = 'left'): void {
@@ -72,8 +75,8 @@ export class SseViewer extends Viewer {
     return true;
   }
 
-  sendFirstCount(members: number): void {
-    this.sink.write(firstCountFrame(members, this.session, drawRetryMs()));
+  sendFirstCount(members: number, responseHead?: Buffer): void {
+    this.sink.write(firstCountFrame(members, this.session, drawRetryMs(), responseHead));
   }
 
   protected close(): void {

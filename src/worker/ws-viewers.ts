@@ -70,14 +70,13 @@ export function createWsViewers({ hub, streams, gate, directory, enableUuid, pin
     const headers = req.headers;
     const admission = gate.admit({
       ns: route.ns, target: req.url ?? '/', lastEventId: headerText(headers['last-event-id']), userAgent: headers['user-agent'],
-      referer: headers.referer, forwardedFor: headerText(headers['x-forwarded-for']), remoteAddress: req.socket.remoteAddress,
+      referer: headers.referer, forwardedFor: headerText(headers['x-forwarded-for']), peer: req.socket,
     });
-    if (!(admission instanceof Promise)) return acceptOrRefuse(req, socket, head, route.ns, route.uuid, admission);
-    admission.then((verdict) => acceptOrRefuse(req, socket, head, route.ns, route.uuid, verdict), () => socket.destroy());
+    acceptOrRefuse(req, socket, head, route.ns, route.uuid, admission);
   }
 
   function acceptOrRefuse(req: IncomingMessage, socket: Duplex, head: Buffer, ns: string, uuid: string | undefined, admission: Admission): void {
-    // Gone while its token was verified, or the worker is stopping: never counted.
+    // Gone already, or the worker is stopping: never counted.
     if (socket.destroyed || stopped) {
       socket.destroy();
       return;
