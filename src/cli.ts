@@ -9,6 +9,8 @@ import {
   parseHost,
   parseInterfaceAddress,
   parseMaxDevices,
+  parseMaxNamespaces,
+  parseMaxConnsPerIp,
   parsePeriod,
   parsePort,
   parseRatio,
@@ -76,6 +78,8 @@ function buildProgram(): Command {
     .addOption(new Option('--auth-secret-file <path>', 'reads --auth-secret from this file (keeps it out of the process list)').argParser(checked(parseSecretFile)))
     .option('--require-auth', 'refuse viewers without a valid token (401)', false)
     .addOption(new Option('--max-devices <n>', 'streams one user may hold per namespace; the oldest is expelled beyond it (0: no limit)').default(d.maxDevices).argParser(checked(parseMaxDevices)))
+    .addOption(new Option('--max-namespaces <n>', 'namespaces held at once (empty ones awaiting --namespace-clean-delay included); a new one gets 503 past it').default(d.maxNamespaces).argParser(checked(parseMaxNamespaces)))
+    .addOption(new Option('--max-conns-per-ip <n>', 'open streams one client address may hold on this node; 503 past it (0: no limit)').default(d.maxConnsPerIp).argParser(checked(parseMaxConnsPerIp)))
     .option('--trust-proxy', 'take the client address from the first X-Forwarded-For entry (only behind a proxy that sets it)', false)
     .addOption(new Option('--attendance <target>', 'attendance log: a SQLite file path, a postgres:// URL, or off').env('AUDIENCE_METER_ATTENDANCE').default(d.attendance, DEFAULT_ATTENDANCE_PATH).argParser(checked(parseAttendanceTarget)))
     .addOption(new Option('--ip-storage <mode>', 'viewer addresses in the log: full, truncated (/24 or /48) or none').default(d.ipStorage).argParser(checked(parseIpStorage)))

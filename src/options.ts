@@ -44,6 +44,10 @@ export interface Options {
   requireAuth: boolean;
   /** Sessions one user may hold per namespace, across workers and nodes; 0: no limit. */
   maxDevices: number;
+  /** Namespaces the audience table may hold (empty ones awaiting the clean delay included); new ones get 503 past it. */
+  maxNamespaces: number;
+  /** Open streams one client address may hold on this node; 0: no limit. */
+  maxConnsPerIp: number;
   /** Believe the first X-Forwarded-For address (the daemon sits behind a proxy that sets it). */
   trustProxy: boolean;
   /** Where the primary writes sessions and samples: SQLite file, PostgreSQL URL, or off. */
@@ -87,6 +91,8 @@ export const defaults: Options = {
   authSecret: undefined,
   requireAuth: false,
   maxDevices: 0,
+  maxNamespaces: 100_000,
+  maxConnsPerIp: 0,
   trustProxy: false,
   attendance: { kind: 'sqlite', path: './audience-meter.db' },
   ipStorage: 'truncated',
@@ -174,6 +180,14 @@ export function parseToken(value: string): string {
 
 export function parseMaxDevices(value: string): number {
   return parseInteger(value, 0, 1000, 'must be a whole number from 0 (no limit) to 1000');
+}
+
+export function parseMaxNamespaces(value: string): number {
+  return parseInteger(value, 1, 10_000_000, 'must be a whole number from 1 to 10000000');
+}
+
+export function parseMaxConnsPerIp(value: string): number {
+  return parseInteger(value, 0, 1_000_000, 'must be a whole number from 0 (no limit) to 1000000');
 }
 
 /** --auth-secret-file: the secret is the file's content, a trailing line break dropped. */

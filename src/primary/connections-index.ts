@@ -19,6 +19,8 @@ export interface ConnectionInfo {
   readonly os: string | null;
   readonly device: string | null;
   readonly country: string | null;
+  /** The client's address as the worker resolved it: counted per address, never listed. */
+  readonly ip: string | null;
   /** Entry time, ms since epoch. */
   readonly at: number;
   page: string | null;
@@ -47,7 +49,12 @@ export class ConnectionsIndex {
   private readonly byConnection = new Map<string, ConnectionInfo>();
   /** Exits name sessions, page changes name connections. */
   private readonly bySession = new Map<string, ConnectionInfo>();
+  /** Open connections per client address (--max-conns-per-ip). */
+  private readonly byAddress = new Map<string, number>();
   private nextSeq = 1;
+
+  /** `onAddress` hears each address's new count of open connections. */
+  constructor(private readonly onAddress: (ip: string, open: number) => void = () => {}) {}
 
   /** Returns the new connection, or undefined for an entry already known (a repeated report). */
   enter(entry: SessionEntry, country: string | null): ConnectionInfo | undefined {
@@ -65,12 +72,14 @@ export class ConnectionsIndex {
       os: entry.os,
       device: entry.device,
       country,
+      ip: entry.ip,
       at: entry.at,
       page: entry.page,
       pageAt: entry.at,
     };
     this.byConnection.set(info.connection, info);
     this.bySession.set(info.session, info);
+    this.countAddress(info.ip, 1);
     return info;
   }
 
@@ -80,7 +89,16 @@ export class ConnectionsIndex {
     if (!info) return undefined;
     this.bySession.delete(session);
     this.byConnection.delete(info.connection);
+    this.countAddress(info.ip, -1);
     return info;
+  }
+
+  private countAddress(ip: string | null, delta: number): void {
+    if (ip === null) return;
+    const open = (this.byAddress.get(ip) ?? 0) + delta;
+    if (open > 0) this.byAddress.set(ip, open);
+    else this.byAddress.delete(ip);
+    this.onAddress(ip, open);
   }
 
   /** Returns the connection whose page changed, or undefined when it is not open or the report is older. */

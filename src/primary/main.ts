@@ -1,12 +1,14 @@
 // The primary process: owns the audience table, decides count pushes, serves the stats, notification and
 // demo ports, and relays what concerns every worker. It never holds a viewer's connection.
 import type { Server } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
 import { parseWorkerMessage, type CountEntry, type WorkerMessage } from '../protocol/ipc.js';
 import { describeBindError, listen } from '../listen.js';
 import { debugFor, enableAllDebug, logError, logInfo } from '../log.js';
 import type { Options } from '../options.js';
 import type { SessionEntry, SessionExit } from '../protocol/sessions.js';
 import { userKeys } from '../protocol/wire-sessions.js';
+import { AdmissionLimits } from './admission-limits.js';
 import { AudienceTable } from './audience-table.js';
 import { createDemoServer } from './demo-server.js';
 import { targetForWorkers } from '../attendance/attendance-options.js';
@@ -40,9 +42,17 @@ function sourceOf(workerId: number): string {
 
 export function startPrimary(options: Options): void {
   process.title = 'audience-meter: primary';
+  // The primary's live data is small (a record per namespace, a few per connection), but a flood makes it
+  // allocate fast for a while, and V8 then grows its young generation from 2 to 32 MB; it gives that back only
+  // at a collection under a low allocation rate, which an idle primary does not run for minutes, so every
+  // flood left it 40 MB larger (BENCHMARKS.md, namespace floods). Young-generation collections stay cheap
+  // at this size, as little of what the primary allocates survives one. Set here, not inherited: the workers,
+  // which carry the viewers, keep V8's defaults.
+  setFlagsFromString('--semi-space-growth-factor=1');
   if (options.debug) enableAllDebug();
 
   const table = new AudienceTable();
+  const limits = new AdmissionLimits(options.maxNamespaces, options.maxConnsPerIp);
   const sessions = new SessionRegistry(options.maxDevices, userKeys(options.clusterSecret));
   const servers: Server[] = [];
   const timers: NodeJS.Timeout[] = [];
@@ -92,6 +102,7 @@ export function startPrimary(options: Options): void {
     attendance: () => attendance.status(),
     workers: () => pool.ids(),
     send: (workerId, message) => pool.send(workerId, message),
+    addressOpen: (ip, open) => limits.address(ip, open, Date.now()),
   });
   const expulsions = new Expulsions({ ids: () => pool.ids(), send: (workerId, message) => pool.send(workerId, message) });
 
@@ -100,6 +111,7 @@ export function startPrimary(options: Options): void {
       const now = Date.now();
       for (const [ns, members, connections] of entries) table.setPeerCounts(peer, ns, members, connections, now);
       shareOthersCounts();
+      shareLimits();
     },
     gone(peer) {
       table.dropSource(peer, Date.now());
@@ -133,6 +145,7 @@ export function startPrimary(options: Options): void {
           pool.broadcast({ type: 'exclude', exclusions: message.exclusions }, workerId);
           peers.publishExclusions(message.exclusions);
         }
+        shareLimits();
         return;
       }
       case 'delivered':
@@ -142,6 +155,7 @@ export function startPrimary(options: Options): void {
         expulsions.noted(workerId, message.id);
         return;
       case 'listening':
+        pool.send(workerId, limits.current());
         if (++listeningWorkers === options.workers) {
           attendance.start();
           logInfo(`listening on ${message.address} with ${options.workers} worker${options.workers === 1 ? '' : 's'}`);
@@ -209,6 +223,13 @@ export function startPrimary(options: Options): void {
     }
   }
 
+  /** The limits' verdict, to every worker when it changed (after each report, peer round and sweep). */
+  function shareLimits(): void {
+    limits.namespaces(table.namespaces.size, Date.now());
+    const change = limits.takeChange();
+    if (change) pool.broadcast(change);
+  }
+
   function pushCounts(): void {
     const pushes = collectPushes(table.namespaces.values(), Date.now(), {
       deltaRatio: options.notifyDeltaRatio,
@@ -222,6 +243,7 @@ export function startPrimary(options: Options): void {
 
   function sweepNamespaces(): void {
     for (const ns of table.sweep(Date.now(), options.namespaceCleanDelay * 1000)) debug('deleted empty namespace %s', ns);
+    shareLimits();
   }
 
   async function startServers(): Promise<void> {

@@ -10,6 +10,7 @@ import { Hub } from './hub.js';
 import { Lifetimes } from './lifetimes.js';
 import { IdentityVerifier } from '../attendance/identity.js';
 import { Gate } from './admission.js';
+import { Limits } from './limits.js';
 import { createPublicListener } from './public-listener.js';
 import { createHttpFallback } from './public-server.js';
 import { ConnectionIds } from './session-ids.js';
@@ -39,7 +40,8 @@ const connectionIds = new ConnectionIds(process.env.AUDIENCE_METER_NODE_ID ?? 'n
 const sessions = new Sessions(connectionIds, options.maxDevices > 0);
 const directory = new ViewerDirectory(connectionIds);
 // The auth secret is the one secret a worker holds: it verifies viewers' tokens itself.
-const gate = new Gate(new IdentityVerifier(options.authSecret, options.requireAuth), sessions, options.trustProxy);
+const limits = new Limits((ns) => hub.isLive(ns));
+const gate = new Gate(new IdentityVerifier(options.authSecret, options.requireAuth), sessions, options.trustProxy, limits);
 const streams = createStreams(hub, lifetimes, uuids, sessions, directory);
 const fallback = createHttpFallback({ streams, uuids, enableUuid: options.enableUuid, gate });
 // WebSocket upgrades are declined by the raw fast path and arrive at node:http.
@@ -85,6 +87,9 @@ function onPrimaryMessage(message: PrimaryMessage): void {
       return;
     case 'exclude':
       uuids.applyRemote(message.exclusions);
+      return;
+    case 'limits':
+      limits.update(message.namespacesFull, message.fullAddresses);
       return;
     case 'note-expelled':
       sessions.noteExpelled(message.sessions, Date.now());

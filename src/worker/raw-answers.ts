@@ -2,7 +2,7 @@
 // response, encoded once per status and reason. Reasons come from small fixed sets (admission.ts,
 // identity.ts, routes.ts), so the cache stays small.
 
-const STATUS_TEXT = { 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 405: 'Method Not Allowed' };
+const STATUS_TEXT = { 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 405: 'Method Not Allowed', 503: 'Service Unavailable' };
 export type RawStatus = keyof typeof STATUS_TEXT;
 
 export function isRawStatus(status: number): status is RawStatus {

@@ -18,8 +18,8 @@ export class SseClient {
   private buffer = '';
   private readonly req;
 
-  constructor(port: number, path: string, { method = 'GET', headers = {} as Record<string, string> } = {}) {
-    this.req = request({ host: '127.0.0.1', port, path, method, agent: false, headers: { Accept: 'text/event-stream', ...headers } });
+  constructor(port: number, path: string, { method = 'GET', headers = {} as Record<string, string>, localAddress = undefined as string | undefined } = {}) {
+    this.req = request({ host: '127.0.0.1', port, path, method, agent: false, localAddress, headers: { Accept: 'text/event-stream', ...headers } });
     this.req.on('response', (res) => {
       this.status = res.statusCode ?? 0;
       this.headers = res.headers;
