@@ -13,7 +13,7 @@
 // ports never run out). Bounded by --max-seconds.
 //
 //   npm run build && node dist/bench/scenario-namespace-flood.js [--floods 10] [--namespaces 50000] \
-//     [--concurrency 400] [--clean-delay 2] [--settle 15]
+//     [--concurrency 400] [--clean-delay 2] [--settle 15] [--max-namespaces 100000] [--daemon other/bin/audience-meter]
 
 import net from 'node:net';
 import { readStats, sleep } from './daemon-io.js';
@@ -115,6 +115,8 @@ async function main(): Promise<void> {
     'clean-delay': { type: 'string', default: '2' },
     settle: { type: 'string', default: '15' },
     'source-base': { type: 'string', default: '2' },
+    // Above the flood by default; 0 passes no --max-namespaces (a daemon from before the option, e.g. --daemon of an older checkout).
+    'max-namespaces': { type: 'string', default: '100000' },
   });
   const v = s.values as Record<string, unknown>;
   const floods = intFlag(v, 'floods', 1, 20);
@@ -125,7 +127,9 @@ async function main(): Promise<void> {
   const sourceBase = intFlag(v, 'source-base', 2, 200);
   if (sourceBase + Math.ceil(namespaces / STREAMS_PER_ADDRESS) > 254) throw new Error('too many source addresses for --source-base');
 
-  const extra = ['--attendance', 'off', '--namespace-clean-delay', String(cleanDelay), '--max-namespaces', String(namespaces * 2)];
+  const maxNamespaces = intFlag(v, 'max-namespaces', 0, 10_000_000);
+  if (maxNamespaces !== 0 && maxNamespaces <= namespaces) throw new Error('--max-namespaces must be above --namespaces (or 0)');
+  const extra = ['--attendance', 'off', '--namespace-clean-delay', String(cleanDelay), ...(maxNamespaces > 0 ? ['--max-namespaces', String(maxNamespaces)] : [])];
   const loadavgAtStart = load1();
   const run = await withDaemon(s, { extra }, async (target): Promise<FloodRun> => {
     const problems: string[] = [];
@@ -163,7 +167,7 @@ async function main(): Promise<void> {
     ['other processes (cores)', String(run.cpu.othersCores)],
   ];
   report(s, {
-    fields: { namespaces, floods, cleanDelay, settle, concurrency },
+    fields: { namespaces, floods, cleanDelay, settle, concurrency, maxNamespaces },
     rows,
     medians: { before, afterOne: first.afterPrimaryRssKiB, afterLast: last.afterPrimaryRssKiB },
     problems: run.problems,
