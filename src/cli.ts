@@ -11,6 +11,8 @@ import {
   parseInterfaceAddress,
   parseMaxDevices,
   parseMetricsNamespaces,
+  parseMaxNamespaces,
+  parseMaxConnsPerIp,
   parsePeriod,
   parsePort,
   parseRatio,
@@ -91,6 +93,8 @@ function buildProgram(): Command {
     .option('--require-auth', 'refuse viewers without a valid token (401)', false)
     .addOption(new Option('--max-devices <n>', 'streams one user may hold per namespace; the oldest is expelled beyond it (0: no limit)').default(d.maxDevices).argParser(checked(parseMaxDevices)))
     .addOption(new Option('--trust-proxy [proxies]', 'believe X-Forwarded-For from these proxies (loopback, addresses, CIDR ranges, comma-separated): the client is the right-most address not among them').argParser(checked(parseTrustedProxies)))
+    .addOption(new Option('--max-namespaces <n>', 'namespaces held at once (empty ones awaiting --namespace-clean-delay included); a new one gets 503 past it').default(d.maxNamespaces).argParser(checked(parseMaxNamespaces)))
+    .addOption(new Option('--max-conns-per-ip <n>', 'open streams one client address may hold on this node; 503 past it (0: no limit)').default(d.maxConnsPerIp).argParser(checked(parseMaxConnsPerIp)))
     .addOption(new Option('--attendance <target>', 'attendance log: a SQLite file path, a postgres:// URL, or off').env('AUDIENCE_METER_ATTENDANCE').default(d.attendance, DEFAULT_ATTENDANCE_PATH).argParser(checked(parseAttendanceTarget)))
     .addOption(new Option('--ip-storage <mode>', 'viewer addresses in the log: full, truncated (/24 or /48) or none').default(d.ipStorage).argParser(checked(parseIpStorage)))
     .addOption(new Option('--geoip-db <file>', 'MaxMind DB file (.mmdb) giving each session\'s country (default: no country)'))

@@ -61,6 +61,10 @@ export interface Options {
   requireAuth: boolean;
   /** Sessions one user may hold per namespace, across workers and nodes; 0: no limit. */
   maxDevices: number;
+  /** Namespaces the audience table may hold (empty ones awaiting the clean delay included); new ones get 503 past it. */
+  maxNamespaces: number;
+  /** Open streams one client address may hold on this node; 0: no limit. */
+  maxConnsPerIp: number;
   /**
    * The proxies whose X-Forwarded-For is believed (proxy-addr's forms: `loopback`, addresses, CIDR ranges);
    * the client is the right-most address not in this list. Empty: the header is ignored.
@@ -119,6 +123,8 @@ export const defaults: Options = {
   authSecretGrace: 3600,
   requireAuth: false,
   maxDevices: 0,
+  maxNamespaces: 100_000,
+  maxConnsPerIp: 0,
   trustProxy: [],
   attendance: { kind: 'sqlite', path: './audience-meter.db' },
   ipStorage: 'truncated',
@@ -212,6 +218,14 @@ export function parseMetricsNamespaces(value: string): number {
 
 export function parseMaxDevices(value: string): number {
   return parseInteger(value, 0, 1000, 'must be a whole number from 0 (no limit) to 1000');
+}
+
+export function parseMaxNamespaces(value: string): number {
+  return parseInteger(value, 1, 10_000_000, 'must be a whole number from 1 to 10000000');
+}
+
+export function parseMaxConnsPerIp(value: string): number {
+  return parseInteger(value, 0, 1_000_000, 'must be a whole number from 0 (no limit) to 1000000');
 }
 
 /** --auth-secret-file: the secret is the file's content, a trailing line break dropped. */

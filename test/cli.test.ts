@@ -53,6 +53,9 @@ const badValues: [string[], RegExp][] = [
   [['--max-devices', '-1'], /--max-devices <n>.*whole number/],
   [['--max-devices', 'two', '--auth-secret', 'a-secret-of-16-chars'], /--max-devices <n>.*whole number/],
   [['--require-auth'], /--require-auth needs --auth-secret/],
+  [['--max-namespaces', '0'], /--max-namespaces <n>.*whole number from 1/],
+  [['--max-namespaces', 'many'], /--max-namespaces <n>.*whole number from 1/],
+  [['--max-conns-per-ip', '-3'], /--max-conns-per-ip <n>.*whole number from 0/],
   [['--max-devices', '2'], /--max-devices needs --auth-secret/],
   [['--auth-secret', 'a-secret-of-16-chars', '--auth-secret-file', BIN], /--auth-secret-file cannot be used with --auth-secret/],
 ];

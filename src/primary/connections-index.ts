@@ -22,6 +22,8 @@ export interface ConnectionInfo {
   /** The viewer's address as the attendance log stores it (--ip-storage: full, truncated or none). */
   readonly address: string | null;
   readonly userAgent: string | null;
+  /** The client's address as the worker resolved it: counted per address, never listed. */
+  readonly ip: string | null;
   /** Entry time, ms since epoch. */
   readonly at: number;
   page: string | null;
@@ -50,7 +52,12 @@ export class ConnectionsIndex {
   private readonly byConnection = new Map<string, ConnectionInfo>();
   /** Exits name sessions, page changes name connections. */
   private readonly bySession = new Map<string, ConnectionInfo>();
+  /** Open connections per client address (--max-conns-per-ip). */
+  private readonly byAddress = new Map<string, number>();
   private nextSeq = 1;
+
+  /** `onAddress` hears each address's new count of open connections. */
+  constructor(private readonly onAddress: (ip: string, open: number) => void = () => {}) {}
 
   /** Returns the new connection, or undefined for an entry already known (a repeated report). */
   enter(entry: SessionEntry, { country, address }: { country: string | null; address: string | null }): ConnectionInfo | undefined {
@@ -70,12 +77,14 @@ export class ConnectionsIndex {
       country,
       address,
       userAgent: entry.userAgent ?? null,
+      ip: entry.ip,
       at: entry.at,
       page: entry.page,
       pageAt: entry.at,
     };
     this.byConnection.set(info.connection, info);
     this.bySession.set(info.session, info);
+    this.countAddress(info.ip, 1);
     return info;
   }
 
@@ -85,7 +94,16 @@ export class ConnectionsIndex {
     if (!info) return undefined;
     this.bySession.delete(session);
     this.byConnection.delete(info.connection);
+    this.countAddress(info.ip, -1);
     return info;
+  }
+
+  private countAddress(ip: string | null, delta: number): void {
+    if (ip === null) return;
+    const open = (this.byAddress.get(ip) ?? 0) + delta;
+    if (open > 0) this.byAddress.set(ip, open);
+    else this.byAddress.delete(ip);
+    this.onAddress(ip, open);
   }
 
   /** Returns the connection whose page changed, or undefined when it is not open or the report is older. */

@@ -1,11 +1,13 @@
 // The primary process: owns the audience table, decides count pushes, serves the stats, notification and
 // demo ports, and relays what concerns every worker. It never holds a viewer's connection.
 import type { Server } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
 import { AUTH_SECRETS_ENV, parseWorkerMessage, type CountEntry, type WorkerMessage } from '../protocol/ipc.js';
 import { describeBindError, hostPort, listen, type PortName } from '../listen.js';
 import { debugFor, enableAllDebug, logError, logInfo } from '../log.js';
 import type { Options } from '../options.js';
 import type { SessionEntry, SessionExit } from '../protocol/sessions.js';
+import { AdmissionLimits } from './admission-limits.js';
 import { AudienceTable } from './audience-table.js';
 import { createDemoServer } from './demo-server.js';
 import { describeTarget, targetForWorkers } from '../attendance/attendance-options.js';
@@ -57,12 +59,20 @@ function sourceOf(workerId: number): string {
 
 export function startPrimary(options: Options): void {
   process.title = 'audience-meter: primary';
+  // The primary's live data is small (a record per namespace, a few per connection), but a flood makes it
+  // allocate fast for a while, and V8 then grows its young generation from 2 to 32 MB; it gives that back only
+  // at a collection under a low allocation rate, which an idle primary does not run for minutes, so every
+  // flood left it 40 MB larger (BENCHMARKS.md, namespace floods). Young-generation collections stay cheap
+  // at this size, as little of what the primary allocates survives one. Set here, not inherited: the workers,
+  // which carry the viewers, keep V8's defaults.
+  setFlagsFromString('--semi-space-growth-factor=1');
   if (options.debug) enableAllDebug();
 
   const table = new AudienceTable();
   // Assigned right below: the registry reads the cluster's user keys, the cluster reads the registry's sessions.
   let cluster: ReturnType<typeof createCluster>;
   const sessions = new SessionRegistry(options.maxDevices, (ns, user) => cluster.userKey(ns, user));
+  const limits = new AdmissionLimits(options.maxNamespaces, options.maxConnsPerIp);
   const servers: Server[] = [];
   const timers: NodeJS.Timeout[] = [];
   let listeningWorkers = 0;
@@ -123,6 +133,7 @@ export function startPrimary(options: Options): void {
     namespaceLimit: options.metricsNamespaces,
     node: nodeIdentity(options.host, options.port).id,
     send: (workerId, message) => pool.send(workerId, message),
+    addressOpen: (ip, open) => limits.address(ip, open, Date.now()),
   });
   const expulsions = new Expulsions({ ids: () => pool.ids(), send: (workerId, message) => pool.send(workerId, message) });
 
@@ -131,6 +142,7 @@ export function startPrimary(options: Options): void {
       const now = Date.now();
       for (const [ns, members, connections] of entries) table.setPeerCounts(peer, ns, members, connections, now);
       shareOthersCounts();
+      shareLimits();
     },
     gone(peer) {
       table.dropSource(peer, Date.now());
@@ -170,6 +182,7 @@ export function startPrimary(options: Options): void {
           pool.broadcast({ type: 'exclude', exclusions: message.exclusions }, workerId);
           cluster.publishExclusions(message.exclusions);
         }
+        shareLimits();
         return;
       }
       case 'delivered':
@@ -183,6 +196,7 @@ export function startPrimary(options: Options): void {
         pool.send(workerId, readiness.current());
         const drainUnderWay = drain.message();
         if (drainUnderWay) pool.send(workerId, drainUnderWay);
+        pool.send(workerId, limits.current());
         if (++listeningWorkers === options.workers) {
           attendance.start();
           readiness.listen();
@@ -251,6 +265,13 @@ export function startPrimary(options: Options): void {
     }
   }
 
+  /** The limits' verdict, to every worker when it changed (after each report, peer round and sweep). */
+  function shareLimits(): void {
+    limits.namespaces(table.namespaces.size, Date.now());
+    const change = limits.takeChange();
+    if (change) pool.broadcast(change);
+  }
+
   function pushCounts(): void {
     const pushes = collectPushes(table.namespaces.values(), Date.now(), {
       deltaRatio: options.notifyDeltaRatio,
@@ -264,6 +285,7 @@ export function startPrimary(options: Options): void {
 
   function sweepNamespaces(): void {
     for (const ns of table.sweep(Date.now(), options.namespaceCleanDelay * 1000)) debug('deleted empty namespace %s', ns);
+    shareLimits();
   }
 
   async function startServers(): Promise<void> {

@@ -1,7 +1,10 @@
 // The last hour of each namespace's member count, in memory, for the admin page's chart when the attendance
-// log is off (with the log on, the stored samples serve it). One sample per namespace every few seconds in
-// a fixed-size ring, and a namespace's series goes when the namespace does: memory stays bounded by the
-// number of live namespaces.
+// log is off (with the log on, the stored samples serve it). Every live namespace is sampled at the same
+// instants, every few seconds, so the instants are kept once for all (a ring of the last hour's), and a
+// namespace keeps only its changes: the sample from which its count took each value. A namespace that
+// lived a minute with one viewer costs two small entries, not an hour-long ring (a flood of 50,000 such
+// namespaces once held 200 MB of rings in the primary), and its series goes when the namespace does.
+// Memory stays bounded by the live namespaces and by how often their counts change within the hour.
 
 export interface HistorySample {
   /** ms since epoch */
@@ -12,57 +15,61 @@ export interface HistorySample {
 export const HISTORY_WINDOW_MS = 3600 * 1000;
 export const HISTORY_STEP_MS = 10 * 1000;
 
-class Ring {
-  private readonly at: Float64Array;
-  private readonly members: Uint32Array;
-  private next = 0;
-  private length = 0;
-
-  constructor(capacity: number) {
-    this.at = new Float64Array(capacity);
-    this.members = new Uint32Array(capacity);
-  }
-
-  push(at: number, members: number): void {
-    this.at[this.next] = at;
-    this.members[this.next] = members;
-    this.next = (this.next + 1) % this.at.length;
-    this.length = Math.min(this.length + 1, this.at.length);
-  }
-
-  /** Oldest first. */
-  samples(from: number, to: number): HistorySample[] {
-    const out: HistorySample[] = [];
-    const start = (this.next - this.length + this.at.length) % this.at.length;
-    for (let i = 0; i < this.length; i++) {
-      const index = (start + i) % this.at.length;
-      const at = this.at[index]!;
-      if (at >= from && at <= to) out.push({ at, members: this.members[index]! });
-    }
-    return out;
-  }
+/** One namespace's count as changes: from sample `since[i]` on (until `since[i + 1]`), it was `members[i]`. */
+interface Series {
+  since: number[];
+  members: number[];
+  /** The last sample this namespace was in: one it missed means it is gone. */
+  seenAt: number;
 }
 
 export class MemberHistory {
-  private readonly series = new Map<string, Ring>();
+  /** Samples kept: the last hour's, and the one that starts it. */
   private readonly capacity = Math.ceil(HISTORY_WINDOW_MS / HISTORY_STEP_MS) + 1;
+  /** When sample n was taken is times[n % capacity], for the last `capacity` samples. */
+  private readonly times = new Float64Array(this.capacity);
+  /** Samples taken so far; the next one is number `taken`. */
+  private taken = 0;
+  private readonly series = new Map<string, Series>();
 
   /** Every live namespace's count at `at`; namespaces absent from `counts` are forgotten. */
   sample(counts: Iterable<readonly [ns: string, members: number]>, at: number): void {
-    const seen = new Set<string>();
+    const n = this.taken++;
+    this.times[n % this.capacity] = at;
+    const oldest = n - this.capacity + 1;
     for (const [ns, members] of counts) {
-      seen.add(ns);
-      let ring = this.series.get(ns);
-      if (!ring) {
-        ring = new Ring(this.capacity);
-        this.series.set(ns, ring);
+      const series = this.series.get(ns);
+      if (!series) {
+        this.series.set(ns, { since: [n], members: [members], seenAt: n });
+        continue;
       }
-      ring.push(at, members);
+      series.seenAt = n;
+      if (series.members.at(-1) !== members) {
+        series.since.push(n);
+        series.members.push(members);
+      }
+      // A change is needed while the next one starts inside the window.
+      let drop = 0;
+      while (drop + 1 < series.since.length && series.since[drop + 1]! <= oldest) drop++;
+      if (drop > 0) {
+        series.since.splice(0, drop);
+        series.members.splice(0, drop);
+      }
     }
-    for (const ns of this.series.keys()) if (!seen.has(ns)) this.series.delete(ns);
+    for (const [ns, series] of this.series) if (series.seenAt !== n) this.series.delete(ns);
   }
 
+  /** Oldest first. */
   samples(ns: string, from: number, to: number): HistorySample[] {
-    return this.series.get(ns)?.samples(from, to) ?? [];
+    const series = this.series.get(ns);
+    if (!series) return [];
+    const out: HistorySample[] = [];
+    let change = 0;
+    for (let n = Math.max(series.since[0]!, this.taken - this.capacity); n < this.taken; n++) {
+      while (change + 1 < series.since.length && series.since[change + 1]! <= n) change++;
+      const at = this.times[n % this.capacity]!;
+      if (at >= from && at <= to) out.push({ at, members: series.members[change]! });
+    }
+    return out;
   }
 }

@@ -19,16 +19,19 @@ export interface MonitorDeps extends Omit<MetricsSources, 'perWorker' | 'feedSub
   /** Sends to one worker; false when that worker is gone. */
   send(worker: number, message: DeliverMessage): boolean;
   workers(): number[];
+  /** An address's count of open connections on this node changed. */
+  addressOpen(ip: string, open: number): void;
 }
 
 export class Monitor {
-  readonly connections = new ConnectionsIndex();
+  readonly connections: ConnectionsIndex;
   readonly feed = new EventFeed();
   readonly history = new MemberHistory();
   readonly metrics: Metrics;
   private readonly deliveries: Deliveries;
 
   constructor(private readonly deps: MonitorDeps) {
+    this.connections = new ConnectionsIndex(deps.addressOpen);
     this.metrics = new Metrics({ ...deps, perWorker: () => this.connections.perWorker(), feedSubscribers: () => this.feed.size });
     this.deliveries = new Deliveries(deps.send);
   }

@@ -64,6 +64,8 @@ export type PrimaryMessage =
   | { type: 'others'; entries: CountEntry[] }
   /** Throttled count pushes for viewers. */
   | { type: 'push'; entries: CountEntry[] }
+  /** What the node's limits refuse now (see primary/admission-limits.ts); sent when it changes. */
+  | { type: 'limits'; namespacesFull: boolean; fullAddresses: string[] }
   /** A 2.x notification: `data` is sent as is to every viewer of `ns`. */
   | { type: 'notify'; ns: string; data: string }
   | { type: 'exclude'; exclusions: Exclusion[] }
@@ -202,9 +204,16 @@ export function parsePrimaryMessage(raw: unknown): PrimaryMessage | undefined {
       return typeof m.ready === 'boolean' && isName(m.reason) && !/[\r\n]/.test(m.reason) ? (m as PrimaryMessage) : undefined;
     case 'drain':
       return isCount(m.ms) && isCount(m.retryMs) ? (m as PrimaryMessage) : undefined;
+    case 'limits':
+      return typeof m.namespacesFull === 'boolean' && isArrayOf(m.fullAddresses, isAddress) ? (m as PrimaryMessage) : undefined;
     case 'shutdown':
       return m as PrimaryMessage;
     default:
       return undefined;
   }
+}
+
+/** A client address as the workers resolve it (an IPv4 or IPv6 text). */
+function isAddress(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= 64;
 }

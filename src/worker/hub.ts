@@ -56,6 +56,11 @@ export class Hub {
     }
   }
 
+  /** Whether `ns` has viewers on this worker or, as last told, elsewhere. */
+  isLive(ns: string): boolean {
+    return this.rooms.has(ns) || this.others.has(ns);
+  }
+
   /** The count a new viewer sees first: everyone elsewhere, everyone counted here, and itself. */
   countFor(viewer: Viewer): number {
     return (this.others.get(viewer.room.name) ?? 0) + viewer.room.members + (viewer.counted ? 0 : 1);

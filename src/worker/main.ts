@@ -13,6 +13,7 @@ import { Lifetimes } from './lifetimes.js';
 import { IdentityVerifier } from '../attendance/identity.js';
 import { compileProxyTrust } from '../attendance/client-ip.js';
 import { Gate } from './admission.js';
+import { Limits } from './limits.js';
 import { createPublicListener } from './public-listener.js';
 import { createHttpFallback } from './public-server.js';
 import { Probes } from './probes.js';
@@ -49,7 +50,8 @@ const directory = new ViewerDirectory(connectionIds);
 const verifier = new IdentityVerifier(options.authSecret, options.requireAuth);
 const reloadedSecrets = authSecretsFromEnv(process.env[AUTH_SECRETS_ENV]);
 if (reloadedSecrets) verifier.setSecrets(reloadedSecrets);
-const gate = new Gate(verifier, sessions, compileProxyTrust(options.trustProxy));
+const limits = new Limits((ns) => hub.isLive(ns));
+const gate = new Gate(verifier, sessions, compileProxyTrust(options.trustProxy), limits, options.maxConnsPerIp > 0);
 const streams = createStreams(hub, lifetimes, uuids, sessions, directory);
 const probes = new Probes();
 const drain = new StreamDrain(hub);
@@ -97,6 +99,9 @@ function onPrimaryMessage(message: PrimaryMessage): void {
       return;
     case 'exclude':
       uuids.applyRemote(message.exclusions);
+      return;
+    case 'limits':
+      limits.update(message.namespacesFull, message.fullAddresses);
       return;
     case 'note-expelled':
       sessions.noteExpelled(message.sessions, Date.now());

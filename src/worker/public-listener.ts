@@ -24,6 +24,8 @@ const STREAM_RESPONSE_HEAD = Buffer.from(
   `HTTP/1.1 200 OK\r\n${Object.entries({ ...SSE_HEADERS, Connection: 'close' }).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`,
 );
 
+const NOT_HTTP1_REASON = 'not an HTTP/1.x request head (request line, CRLF line ends, no control bytes)';
+
 const PARTIAL_HEAD = Symbol('audience-meter.partialHead');
 const ARRIVED_AT = Symbol('audience-meter.arrivedAt');
 type PendingSocket = Socket & { [PARTIAL_HEAD]?: Buffer; [ARRIVED_AT]?: number };
@@ -69,6 +71,7 @@ export function createPublicListener({ streams, fallback, enableUuid, gate, prob
     awaitingHead.delete(this);
     this.off('data', onHeadData);
     this.off('close', onEarlyClose);
+    if (head === 'malformed' || head === 'foreign') return refuseHead(this, head);
     const route = head === 'decline' ? undefined : routeRequest(head.method, head.target, head.accept, enableUuid);
     if (route?.kind === 'probe' && bytes.length === head.length) {
       this.end(probes.raw(route.probe));
@@ -100,6 +103,18 @@ export function createPublicListener({ streams, fallback, enableUuid, gate, prob
       return;
     }
     streams.open(socket, socket, ns, uuid, admission.visit, STREAM_RESPONSE_HEAD);
+  }
+
+  /** Not HTTP/1.x: decided at the first byte that could not be, so the socket is freed now, not at the deadline. */
+  function refuseHead(socket: Socket, why: 'malformed' | 'foreign'): void {
+    if (why === 'foreign') {
+      debug('closing a connection that opened with another protocol (TLS or HTTP/2)');
+      socket.destroy();
+      return;
+    }
+    debug('400 on bytes that are not an HTTP/1.x request head');
+    socket.write(rawAnswer(400, NOT_HTTP1_REASON));
+    socket.destroySoon();
   }
 
   function handToHttp(socket: Socket, bytes: Buffer): void {

@@ -2,8 +2,14 @@
 // body asking for an event stream. It never guesses: anything it does not fully understand (another
 // method, a body, an upgrade, folded or odd headers, HTTP/1.0 keep-alive games) is declined, and the
 // caller hands the bytes to node:http, whose parser answers every other case. Fuzzed in
-// test/request-head.test.ts.
-
+// test/request-head.test.ts and, on the real daemon, test/request-head-daemon.test.ts.
+//
+// It also decides as early as it can that bytes are no HTTP/1.x request at all, so that no client waits for
+// the head deadline, nor gets an answer from node:http's leniency (HTTP/0.9, bare LF line ends). Each chunk
+// is checked against the grammar a head could still follow (RFC 9112: a request line `method SP target SP
+// HTTP/1.x`, field lines, every line ended by CRLF, no control bytes but HT): the first byte off it makes
+// the head 'malformed' (400). The opening of another protocol, a TLS record or the HTTP/2 preface, is
+// 'foreign': its client would not understand an HTTP/1.1 answer, so the socket is only closed.
 /** The request line and headers may take at most this many bytes (node:http gets the same limit). */
 export const MAX_HEAD_BYTES = 8192;
 
@@ -20,19 +26,39 @@ export interface RequestHead {
   length: number;
 }
 
-export type HeadResult = RequestHead | 'incomplete' | 'decline';
+/**
+ * `incomplete`: a head could still follow, wait for more bytes. `decline`: an HTTP/1.x head the fast path does
+ * not serve (node:http answers it). `malformed`: cannot be an HTTP/1.x head (answer 400). `foreign`: another
+ * protocol's opening (close at once).
+ */
+export type HeadResult = RequestHead | 'incomplete' | 'decline' | 'malformed' | 'foreign';
 
 const REQUEST_LINE = /^(GET|POST) (\/[\x21-\x7e]*) HTTP\/1\.[01]$/;
+// What any HTTP/1.x head looks like, finished or still arriving: a token method, a target of visible bytes
+// (obs-text included, node:http judges those), the version; field lines start with a token and a colon
+// (or are folds, which node:http judges too).
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]";
+const ANY_REQUEST_LINE = new RegExp(`^${TOKEN}+ [\\x21-\\x7e\\x80-\\xff]+ HTTP/1\\.[01]$`);
+const REQUEST_LINE_SO_FAR = new RegExp(`^(${TOKEN}*|${TOKEN}+ [\\x21-\\x7e\\x80-\\xff]*|${TOKEN}+ [\\x21-\\x7e\\x80-\\xff]+ (H(T(T(P(/(1(\\.[01]?)?)?)?)?)?)?)?)$`);
+const ANY_FIELD_LINE = new RegExp(`^(${TOKEN}+:|[ \\t])`);
+const FIELD_LINE_SO_FAR = new RegExp(`^(${TOKEN}*$|${TOKEN}+:|[ \\t])`);
+/** Control bytes (CR and LF outside a CRLF included) that no line of a head may hold; HT is allowed. */
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+const TLS_HANDSHAKE_RECORD = 0x16;
+const HTTP2_PREFACE_LINE = /^PRI \* HTTP\/2/;
 const HEADER_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*([\x20-\x7e\t\x80-\xff]*?)[ \t]*$/;
 // Headers that mean the request is not a plain body-less stream request.
 const DECLINE_IF_PRESENT = new Set(['transfer-encoding', 'upgrade', 'expect']);
 
 export function readRequestHead(bytes: Buffer): HeadResult {
+  if (bytes[0] === TLS_HANDSHAKE_RECORD) return 'foreign';
   const end = bytes.indexOf('\r\n\r\n');
+  // latin1 maps each byte to one char, so lengths and offsets stay byte-exact.
+  const lines = bytes.toString('latin1', 0, end === -1 ? Math.min(bytes.length, MAX_HEAD_BYTES) : end).split('\r\n');
+  const verdict = plausibleHttp1(lines, end !== -1);
+  if (verdict !== undefined) return verdict;
   if (end === -1) return bytes.length >= MAX_HEAD_BYTES ? 'decline' : 'incomplete';
   if (end + 4 > MAX_HEAD_BYTES) return 'decline';
-  // latin1 maps each byte to one char, so lengths and offsets stay byte-exact.
-  const lines = bytes.toString('latin1', 0, end).split('\r\n');
   const requestLine = REQUEST_LINE.exec(lines[0]!);
   if (!requestLine) return 'decline';
   const head: RequestHead = { method: requestLine[1] as 'GET' | 'POST', target: requestLine[2]!, length: end + 4 };
@@ -65,4 +91,25 @@ export function readRequestHead(bytes: Buffer): HeadResult {
     }
   }
   return head;
+}
+
+/**
+ * undefined while `lines` (the head split at CRLF; with `complete` false, the last one still arriving) can be,
+ * or become, an HTTP/1.x head; otherwise why not.
+ */
+function plausibleHttp1(lines: string[], complete: boolean): 'malformed' | 'foreign' | undefined {
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i]!;
+    const arriving = !complete && i === lines.length - 1;
+    // A CR at the very end may be the start of a CRLF still on its way.
+    if (arriving && line.endsWith('\r')) line = line.slice(0, -1);
+    if (CONTROL.test(line)) return 'malformed';
+    if (i === 0) {
+      if (HTTP2_PREFACE_LINE.test(line)) return 'foreign';
+      if (!(arriving ? REQUEST_LINE_SO_FAR : ANY_REQUEST_LINE).test(line)) return 'malformed';
+    } else if (!(arriving ? FIELD_LINE_SO_FAR : ANY_FIELD_LINE).test(line)) {
+      return 'malformed';
+    }
+  }
+  return undefined;
 }
