@@ -11,7 +11,7 @@ import { routeRequest, routeUpgrade } from '../src/worker/routes.js';
 import { STORES } from './helpers/attendance-stores.js';
 import { startDaemon, waitFor, waitForMembers, type Daemon } from './helpers/daemon.js';
 import { httpRequest } from './helpers/http.js';
-import { lastRetry } from './helpers/reconnecting-viewer.js';
+import { retriesOf } from './helpers/reconnecting-viewer.js';
 import { openViewer } from './helpers/sse-client.js';
 import { openWsViewer, wsRefusal } from './helpers/ws-client.js';
 
@@ -168,12 +168,14 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     assert.equal(await daemon.exited, 0);
     for (const viewer of viewers) {
       assert.equal(viewer.ended, true);
-      const retry = lastRetry(viewer.body);
-      assert.ok(retry !== undefined && retry >= 500 && retry <= 1500, `a retry: of 0.5 to 1.5 s before the end (${retry})`);
+      // The first frame's retry: (drawn per connection), then the drain's own just before the end.
+      const retries = retriesOf(viewer.body);
+      assert.equal(retries.length, 2, `the first frame's retry: and the drain's (${retries.join(', ')})`);
+      assert.ok(retries[1]! >= 500 && retries[1]! <= 1500, `a retry: of 0.5 to 1.5 s before the end (${retries[1]})`);
     }
     // Each exit is written as its stream ended, over the window: not all at the stop.
     const sessions = viewers.map((v) => v.events[0]!.id!);
-    const exits = await store.rows(`SELECT exit_reason, exit_at FROM sessions WHERE session IN (${sessions.map(() => '?').join(',')})`, sessions);
+    const exits = await store.rows(`SELECT exit_reason, exit_at FROM audience_meter_sessions WHERE session IN (${sessions.map(() => '?').join(',')})`, sessions);
     assert.equal(exits.length, viewers.length);
     assert.deepEqual(new Set(exits.map((r) => r.exit_reason)), new Set(['shutdown']));
     assert.ok(new Set(exits.map((r) => r.exit_at)).size > viewers.length / 2, 'exits at many different times');
@@ -195,7 +197,7 @@ test('a second SIGTERM during the drain stops at once', async () => {
   await waitFor(() => code !== undefined, 20_000, 'the daemon to exit');
   assert.equal(code, 0);
   await viewer.waitForEnd();
-  assert.equal(lastRetry(viewer.body), undefined, 'ended by the stop, not by the drain');
+  assert.equal(retriesOf(viewer.body).length, 1, 'ended by the stop, not by the drain: only the first frame\'s retry:');
   assert.match(daemon.stderr(), /SIGTERM again: stopping now/);
 });
 
@@ -206,7 +208,7 @@ test('a worker that restarts during the drain joins it: its new streams end in t
   daemon.process.kill('SIGTERM');
   // The spread has begun once the only stream is ended (by the drain: with a retry).
   await first.waitForEnd(10_000);
-  assert.ok(lastRetry(first.body) !== undefined);
+  assert.equal(retriesOf(first.body).length, 2, 'ended by the drain: its retry: after the first frame\'s');
   process.kill(worker!, 'SIGKILL');
   await waitFor(() => daemon.workerPids().some((pid) => pid !== worker), 10_000, 'a new worker');
   const alive = (): Promise<boolean> => httpRequest(daemon.port, '/healthz').then((r) => r.status === 200, () => false);
@@ -214,5 +216,5 @@ test('a worker that restarts during the drain joins it: its new streams end in t
   const late = await openViewer(daemon.port, '/respawn');
   assert.equal(await daemon.exited, 0);
   assert.equal(late.ended, true);
-  assert.ok(lastRetry(late.body) !== undefined, 'ended by the drain, not cut by the stop');
+  assert.equal(retriesOf(late.body).length, 2, 'ended by the drain, not cut by the stop');
 });

@@ -18,8 +18,12 @@ export interface Attempt {
 
 /** The last `retry:` value in an SSE body. */
 export function lastRetry(body: string): number | undefined {
-  const all = [...body.matchAll(/^retry: ?(\d+)$/gm)];
-  return all.length === 0 ? undefined : Number(all.at(-1)![1]);
+  return retriesOf(body).at(-1);
+}
+
+/** Every `retry:` a stream carried, in order: its first frame's (drawn per connection), then a drain's. */
+export function retriesOf(body: string): number[] {
+  return [...body.matchAll(/^retry: ?(\d+)$/gm)].map((match) => Number(match[1]));
 }
 
 export class ReconnectingViewer {
