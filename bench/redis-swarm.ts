@@ -14,14 +14,14 @@
 //        [--interval 2000] [--processes 2] [--full 2] [--out bench/results/redis-swarm.json]
 //
 // Multicast runs only up to 64 nodes (the transport's peer cap) and every multicast node is full.
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import { freePorts, sleep } from './daemon-io.js';
+import { redisInfo, startRedis } from './redis-server.js';
 import type { FromNodes, NodesSetup, ToNodes } from './redis-swarm-nodes.js';
 import { CpuMeter, log, median, percentile, round, runMain } from './run-kit.js';
 import { repoRoot } from './targets.js';
@@ -82,38 +82,6 @@ class NodesProcess {
       this.tell({ t: 'stats' });
     });
   }
-}
-
-async function startRedis(): Promise<{ url: string; pid: number; client: Redis; stop: () => void }> {
-  const [port] = await freePorts(1);
-  // Pub/sub output limit raised: at join every node publishes its whole state to every subscriber at once.
-  const server = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-    '--client-output-buffer-limit', 'pubsub 1gb 256mb 60', '--maxclients', '10000'], { stdio: 'ignore' });
-  let client: Redis;
-  for (let k = 0; ; k++) {
-    client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
-    client.on('error', () => {});
-    try {
-      await client.connect();
-      break;
-    } catch {
-      client.disconnect();
-      if (k > 50) throw new Error('redis-server did not start');
-      await sleep(100);
-    }
-  }
-  return { url: `redis://127.0.0.1:${port}`, pid: server.pid!, client, stop: () => { client.disconnect(); server.kill('SIGKILL'); } };
-}
-
-async function redisInfo(client: Redis): Promise<{ cpuMs: number; commands: number; inBytes: number; outBytes: number }> {
-  const text = await client.info();
-  const field = (name: string): number => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(text)?.[1] ?? NaN);
-  return {
-    cpuMs: (field('used_cpu_sys') + field('used_cpu_user')) * 1000,
-    commands: field('total_commands_processed'),
-    inBytes: field('total_net_input_bytes'),
-    outBytes: field('total_net_output_bytes'),
-  };
 }
 
 /** The whole cluster's namespaces held, summed over nodes, in expectation: Σ_k N (1 − e^(−V_k / N)). */
