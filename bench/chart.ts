@@ -9,8 +9,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { chromium } from 'playwright-core';
 import { log, runMain } from './run-kit.js';
+import { esc, kfmt, logTicks, niceTicks, svgToPng } from './svg-kit.js';
 import { repoRoot } from './targets.js';
 import type { SweepFile, SweepPoint } from './viewer-sweep.js';
 
@@ -22,26 +22,6 @@ const TOP = 88;
 const LEFTS = [85, 625];
 const COLORS: Record<string, string> = { 'audience-meter': '#1f6fd1', nchan: '#e07b00' };
 const NAMES: Record<string, string> = { 'audience-meter': 'audience-meter', nchan: 'nginx + nchan' };
-
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-const kfmt = (n: number) => (n >= 1000 ? `${n / 1000}k` : String(n));
-
-/** Round-ish upper bound for an axis, and its ticks. */
-function niceTicks(max: number, count = 5): number[] {
-  const raw = max / count;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
-  return Array.from({ length: Math.ceil(max / step) + 1 }, (_, k) => k * step);
-}
-
-/** Ticks 1, 3, 10, 30, … covering [min, max], for a log axis. */
-function logTicks(min: number, max: number): number[] {
-  const out: number[] = [];
-  for (let e = Math.floor(Math.log10(min)); e <= Math.ceil(Math.log10(max)); e++) for (const m of [1, 3]) out.push(m * 10 ** e);
-  const lo = out.filter((t) => t <= min).pop() ?? out[0]!;
-  const hi = out.find((t) => t >= max) ?? out[out.length - 1]!;
-  return out.filter((t) => t >= lo && t <= hi);
-}
 
 function panel(
   left: number,
@@ -145,16 +125,9 @@ async function main(): Promise<void> {
   const data = JSON.parse(readFileSync(resolve(repoRoot, values.in!), 'utf8')) as SweepFile;
   const svg = chartSvg(data);
   if (values.svg) writeFileSync(values.svg, svg);
-  const browser = await chromium.launch({ executablePath: values.chromium });
-  try {
-    const page = await browser.newPage({ viewport: { width: W, height: H }, deviceScaleFactor: 1 });
-    await page.setContent(`<!doctype html><html><body style="margin:0">${svg}</body></html>`);
-    const out = resolve(repoRoot, values.out!);
-    await page.screenshot({ path: out, clip: { x: 0, y: 0, width: W, height: H } });
-    log(`chart written to ${out}`);
-  } finally {
-    await browser.close();
-  }
+  const out = resolve(repoRoot, values.out!);
+  await svgToPng(svg, W, H, out, values.chromium);
+  log(`chart written to ${out}`);
 }
 
 runMain('chart', main);
