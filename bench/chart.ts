@@ -6,12 +6,7 @@
 //   npm run build && node dist/bench/chart.js [--in bench/results/sweep.json] \
 //        [--out bench/results/memory-and-fanout.png] [--svg /tmp/chart.svg]
 
-import { readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { log, runMain } from './run-kit.js';
-import { esc, kfmt, logTicks, niceTicks, svgToPng } from './svg-kit.js';
-import { repoRoot } from './targets.js';
+import { chartMain, esc, kfmt, logTicks, niceTicks, svgOpen } from './svg-kit.js';
 import type { SweepFile, SweepPoint } from './viewer-sweep.js';
 
 const W = 1100;
@@ -89,21 +84,7 @@ export function chartSvg(data: SweepFile): string {
     .filter((s) => data.points.some((p) => p.system === s))
     .map((s, k) => `<rect x="${85 + k * 190}" y="14" width="14" height="14" fill="${COLORS[s]}"/><text x="${105 + k * 190}" y="26" class="legend">${esc(NAMES[s]!)}</text>`)
     .join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">
-<style>
-  text { font-family: "DejaVu Sans", Arial, sans-serif; fill: #222; }
-  .title { font-size: 15px; font-weight: bold; }
-  .legend { font-size: 14px; }
-  .axis { font-size: 12px; fill: #444; }
-  .tick { font-size: 11px; fill: #444; }
-  .small { font-size: 10px; }
-  .value { font-size: 11px; font-weight: bold; }
-  .grid { stroke: #e4e4e4; stroke-width: 1; }
-  .frame { fill: none; stroke: #999; stroke-width: 1; }
-  .target { stroke: #c00; stroke-width: 1.2; stroke-dasharray: 5 4; }
-  .target-label { fill: #c00; }
-</style>
-<rect width="100%" height="100%" fill="#fff"/>
+  return `${svgOpen(W, H)}
 ${legend}
 ${panel(LEFTS[0]!, 'Memory per idle viewer', 'RSS of all server processes, idle server subtracted', 'bytes per viewer', data.points, (p) => p.bytesPerViewerRss, (v) => `${Math.round(v).toLocaleString('en-US')}`, xs, { target: { y: 5000, label: 'target: 5 KB' } })}
 ${panel(LEFTS[1]!, 'Push: time until the last viewer has it', 'one message per namespace, sent at once (log scale)', 'milliseconds', data.points, (p) => p.fanoutLastMs, (v) => `${Math.round(v)}`, xs, { logY: true })}
@@ -112,22 +93,4 @@ ${panel(LEFTS[1]!, 'Push: time until the last viewer has it', 'one message per n
 `;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      in: { type: 'string', default: 'bench/results/sweep.json' },
-      out: { type: 'string', default: 'bench/results/memory-and-fanout.png' },
-      svg: { type: 'string' },
-      chromium: { type: 'string', default: '/usr/bin/chromium' },
-    },
-    strict: true,
-  });
-  const data = JSON.parse(readFileSync(resolve(repoRoot, values.in!), 'utf8')) as SweepFile;
-  const svg = chartSvg(data);
-  if (values.svg) writeFileSync(values.svg, svg);
-  const out = resolve(repoRoot, values.out!);
-  await svgToPng(svg, W, H, out, values.chromium);
-  log(`chart written to ${out}`);
-}
-
-runMain('chart', main);
+chartMain<SweepFile>('chart', { in: 'bench/results/sweep.json', out: 'bench/results/memory-and-fanout.png' }, { width: W, height: H }, chartSvg);

@@ -5,13 +5,8 @@
 //
 //   npm run build && node dist/bench/cluster-chart.js [--in bench/results/redis-swarm.json] \
 //        [--out bench/results/cluster-scale.png] [--svg /tmp/cluster.svg]
-import { readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { SwarmFile, SwarmPoint } from './redis-swarm.js';
-import { log, runMain } from './run-kit.js';
-import { esc, kfmt, logTicks, niceTicks, svgToPng } from './svg-kit.js';
-import { repoRoot } from './targets.js';
+import { chartMain, esc, kfmt, logTicks, niceTicks, svgOpen } from './svg-kit.js';
 
 const W = 1100;
 const H = 860;
@@ -99,27 +94,13 @@ export function clusterChartSvg(data: SwarmFile): string {
     { title: 'CPU per node per round', subtitle: 'a full node (whole table of the cluster), ms of CPU (log)', yLabel: 'ms per round', value: (p) => p.perNode.fullCpuMsPerRound, fmt: ms, logY: true },
     { title: 'Bytes per node per round', subtitle: 'sent + received (Redis: its subscriber socket) (log)', yLabel: 'bytes per round', value: (p) => p.perNode.sentBytesPerRound + p.perNode.receivedBytesPerRound, fmt: bytes, logY: true },
     { title: 'Redis CPU per round', subtitle: 'used_cpu_sys + used_cpu_user from INFO, ms (log)', yLabel: 'ms per round', value: (p) => p.redis?.cpuMsPerRound, fmt: ms, logY: true },
-    { title: 'Convergence: a change until every node shows it', subtitle: 'slowest of the probes (one per round), ms', yLabel: 'milliseconds', value: (p) => p.convergenceMs.max, fmt: (v) => String(Math.round(v)), logY: false, target: { y: TARGET_MS, label: 'target: one round (2 s + 10 % jitter) + one tick' } },
+    { title: 'Convergence: a change until every node shows it', subtitle: 'slowest of the probes (one per round), ms; saturated points left out', yLabel: 'milliseconds', value: (p) => (p.machine.saturated ? undefined : p.convergenceMs.max), fmt: (v) => String(Math.round(v)), logY: false, target: { y: TARGET_MS, label: 'target: one round (2 s + 10 % jitter) + one tick' } },
   ];
   const panels = specs.map((spec, i) => panel(LEFTS[i % 2]!, TOPS[Math.floor(i / 2)]!, spec, points, xs, nsList)).join('\n');
   const first = points.find((p) => !p.skipped);
   const note = `Simulated nodes (the daemon's RedisCluster / MulticastCluster)${first ? `, ${first.viewers / first.namespaces} viewers per namespace, Zipf popularity, joins/leaves per round = ${first.eventsPerRound / first.namespaces * 100} % of the namespaces, round ${first.intervalMs} ms` : ''}.`;
   const note2 = `2 shared cores, ${data.measured}. bench/redis-swarm.ts + bench/cluster-chart.ts`;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">
-<style>
-  text { font-family: "DejaVu Sans", Arial, sans-serif; fill: #222; }
-  .title { font-size: 15px; font-weight: bold; }
-  .legend { font-size: 14px; }
-  .axis { font-size: 12px; fill: #444; }
-  .tick { font-size: 11px; fill: #444; }
-  .small { font-size: 11px; }
-  .value { font-size: 11px; font-weight: bold; }
-  .grid { stroke: #e4e4e4; stroke-width: 1; }
-  .frame { fill: none; stroke: #999; stroke-width: 1; }
-  .target { stroke: #c00; stroke-width: 1.2; stroke-dasharray: 5 4; }
-  .target-label { fill: #c00; }
-</style>
-<rect width="100%" height="100%" fill="#fff"/>
+  return `${svgOpen(W, H, 11)}
 ${legend}
 ${panels}
 <text x="90" y="${H - 26}" class="small">${esc(note)}</text>
@@ -128,22 +109,4 @@ ${panels}
 `;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      in: { type: 'string', default: 'bench/results/redis-swarm.json' },
-      out: { type: 'string', default: 'bench/results/cluster-scale.png' },
-      svg: { type: 'string' },
-      chromium: { type: 'string', default: '/usr/bin/chromium' },
-    },
-    strict: true,
-  });
-  const data = JSON.parse(readFileSync(resolve(repoRoot, values.in!), 'utf8')) as SwarmFile;
-  const svg = clusterChartSvg(data);
-  if (values.svg) writeFileSync(values.svg, svg);
-  const out = resolve(repoRoot, values.out!);
-  await svgToPng(svg, W, H, out, values.chromium);
-  log(`chart written to ${out}`);
-}
-
-runMain('cluster-chart', main);
+chartMain<SwarmFile>('cluster-chart', { in: 'bench/results/redis-swarm.json', out: 'bench/results/cluster-scale.png' }, { width: W, height: H }, clusterChartSvg);

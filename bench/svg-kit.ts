@@ -1,6 +1,11 @@
 // What the bench charts share: SVG text escaping, axis ticks, and the PNG made by headless Chromium
 // (playwright-core, /usr/bin/chromium) from an SVG drawn by hand (no chart library).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
+import { log, runMain } from './run-kit.js';
+import { repoRoot } from './targets.js';
 
 export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 export const kfmt = (n: number): string => (n >= 1000 ? `${n / 1000}k` : String(n));
@@ -32,4 +37,43 @@ export async function svgToPng(svg: string, width: number, height: number, out: 
   } finally {
     await browser.close();
   }
+}
+
+/** The opening of a chart's SVG: its size, the shared styles (small text at `smallPx`), a white background. */
+export function svgOpen(width: number, height: number, smallPx = 10): string {
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">
+<style>
+  text { font-family: "DejaVu Sans", Arial, sans-serif; fill: #222; }
+  .title { font-size: 15px; font-weight: bold; }
+  .legend { font-size: 14px; }
+  .axis { font-size: 12px; fill: #444; }
+  .tick { font-size: 11px; fill: #444; }
+  .small { font-size: ${smallPx}px; }
+  .value { font-size: 11px; font-weight: bold; }
+  .grid { stroke: #e4e4e4; stroke-width: 1; }
+  .frame { fill: none; stroke: #999; stroke-width: 1; }
+  .target { stroke: #c00; stroke-width: 1.2; stroke-dasharray: 5 4; }
+  .target-label { fill: #c00; }
+</style>
+<rect width="100%" height="100%" fill="#fff"/>`;
+}
+
+/** A chart script's command line: --in (JSON), --out (PNG), --svg (a copy of the SVG), --chromium. */
+export function chartMain<T>(name: string, defaults: { in: string; out: string }, size: { width: number; height: number }, draw: (data: T) => string): void {
+  runMain(name, async () => {
+    const { values } = parseArgs({
+      options: {
+        in: { type: 'string', default: defaults.in },
+        out: { type: 'string', default: defaults.out },
+        svg: { type: 'string' },
+        chromium: { type: 'string', default: '/usr/bin/chromium' },
+      },
+      strict: true,
+    });
+    const svg = draw(JSON.parse(readFileSync(resolve(repoRoot, values.in!), 'utf8')) as T);
+    if (values.svg) writeFileSync(values.svg, svg);
+    const out = resolve(repoRoot, values.out!);
+    await svgToPng(svg, size.width, size.height, out, values.chromium);
+    log(`chart written to ${out}`);
+  });
 }
