@@ -34,7 +34,10 @@ export async function startRedis(): Promise<RedisServer> {
       break;
     } catch {
       client.disconnect();
-      if (k > 50) throw new Error('redis-server did not start');
+      if (k > 50) {
+        server.kill('SIGKILL');
+        throw new Error('redis-server did not start');
+      }
       await sleep(100);
     }
   }
