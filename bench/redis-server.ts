@@ -25,6 +25,9 @@ export async function startRedis(): Promise<RedisServer> {
   // Pub/sub output limit raised: at join every node publishes its whole state to every subscriber at once.
   const server = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
     '--client-output-buffer-limit', 'pubsub 1gb 256mb 60', '--maxclients', '10000'], { stdio: 'ignore' });
+  // Whatever ends the benchmark (an error, the deadline, Ctrl-C) ends its server too.
+  const killOnExit = (): void => void server.kill('SIGKILL');
+  process.once('exit', killOnExit);
   let client: Redis;
   for (let k = 0; ; k++) {
     client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
@@ -41,7 +44,7 @@ export async function startRedis(): Promise<RedisServer> {
       await sleep(100);
     }
   }
-  return { url: `redis://127.0.0.1:${port}`, pid: server.pid!, client, stop: () => { client.disconnect(); server.kill('SIGKILL'); } };
+  return { url: `redis://127.0.0.1:${port}`, pid: server.pid!, client, stop: () => { process.off('exit', killOnExit); client.disconnect(); server.kill('SIGKILL'); } };
 }
 
 export async function redisInfo(client: Redis): Promise<RedisCounters> {
