@@ -328,12 +328,15 @@ export class RedisCluster implements Cluster {
   private async reloadAll(): Promise<void> {
     try {
       this.count(2, 0);
+      const started = Date.now();
       const [ids, expelled] = await Promise.all([
         this.commands.zrange(this.names.nodes, 0, -1),
         this.commands.zrangebyscore(this.names.expelled, Date.now() - EXPELLED_MS, '+inf'),
       ]);
       const live = new Set(ids.filter((id) => id !== this.self));
-      for (const id of this.others.ids()) if (!live.has(id)) this.others.gone(id, null);
+      // A node missing from the list is gone, unless its state message came in while the list was read: it
+      // joined after the list was taken (forgetting it then would lose it until its next change).
+      for (const id of this.others.ids()) if (!live.has(id) && !this.others.heardSince(id, started)) this.others.gone(id, null);
       await Promise.all([...live].map((id) => this.reloadNode(id)));
       this.expelled(expelled.filter((id) => sessionIdBytes(id) !== undefined));
     } catch (error) {

@@ -138,6 +138,12 @@ export class RedisNodes {
     for (const node of [...this.nodes.keys()]) this.forget(node, why);
   }
 
+  /** Whether the node was heard from (a message or a reload) at or after `since` (ms). */
+  heardSince(node: string, since: number): boolean {
+    const known = this.nodes.get(node);
+    return known !== undefined && known.lastSeen >= since;
+  }
+
   ids(): string[] {
     return [...this.nodes.keys()].sort();
   }
