@@ -10,15 +10,18 @@
 // to the process's real CPU time over the ramp (utime + stime from /proc), divided by the viewers.
 // --identified gives every viewer its own token (HS256, --auth-secret set on the daemon). --repeat N runs N
 // fresh daemons and prints the median per stage. The .cpuprofile files stay in --out/run-K (open them in
-// Chrome DevTools → Performance, or VS Code).
+// Chrome DevTools → Performance, or VS Code). --heap also takes a heap snapshot of every worker once the
+// crowd is in and idle, and prints what the workers' heaps hold per viewer, by kind (bench/heap-census.ts).
 //
 //   npm run build && node dist/bench/profile-accept.js [--viewers 30000] [--workers 2] [--identified] \
-//        [--repeat 3] [--out /tmp/am-prof]
+//        [--repeat 3] [--out /tmp/am-prof] [--heap]
 
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { awaitSnapshot, census, type CensusRow } from './heap-census.js';
+import { processTree } from './proc-mem.js';
 import { deadline, emit, intFlag, log, median, round, runMain, type Row } from './run-kit.js';
 import { startAudienceMeter } from './targets.js';
 import { tokenFile } from './tokens.js';
@@ -127,7 +130,32 @@ interface ProfileRun {
   /** µs per viewer by process role and stage: the stage's share of the busy samples × the role's CPU. */
   stageUs: Record<'primary' | 'workers', Partial<Record<Stage, number>>>;
   top: Record<string, Array<[string, number]>>;
+  /** --heap: the workers' heaps per viewer (summed over workers, divided by their sockets). */
+  heap?: { sockets: number; bytesPerViewer: number; rows: CensusRow[] };
   problems: string[];
+}
+
+/** Snapshots every worker of the daemon (primary `pid`) and sums their census; rows per socket held. */
+async function workerHeaps(pid: number, dir: string): Promise<NonNullable<ProfileRun['heap']> | string> {
+  const workers = processTree(pid).filter((p) => p !== pid);
+  for (const w of workers) process.kill(w, 'SIGUSR2');
+  const byKind = new Map<string, CensusRow>();
+  let total = 0;
+  for (const w of workers) {
+    const file = await awaitSnapshot(dir, w, 120_000);
+    if (file === undefined) return `worker ${w} wrote no heap snapshot in 120 s`;
+    const c = census(file);
+    total += c.totalBytes;
+    for (const r of c.rows) {
+      const sum = byKind.get(r.kind) ?? { kind: r.kind, count: 0, bytes: 0 };
+      sum.count += r.count;
+      sum.bytes += r.bytes;
+      byKind.set(r.kind, sum);
+    }
+  }
+  const sockets = Math.max(1, byKind.get('object: Socket')?.count ?? 0);
+  const rows = [...byKind.values()].sort((a, b) => b.bytes - a.bytes).map((r) => ({ kind: r.kind, count: round(r.count / sockets, 2), bytes: round(r.bytes / sockets, 1) }));
+  return { sockets, bytesPerViewer: round(total / sockets), rows };
 }
 
 async function main(): Promise<void> {
@@ -139,6 +167,7 @@ async function main(): Promise<void> {
       out: { type: 'string', default: '/tmp/am-prof' },
       repeat: { type: 'string', default: '1' },
       identified: { type: 'boolean', default: false },
+      heap: { type: 'boolean', default: false },
       'max-seconds': { type: 'string', default: '900' },
       'daemon-arg': { type: 'string', multiple: true, default: [] },
       'daemon-env': { type: 'string', multiple: true, default: [] },
@@ -163,10 +192,12 @@ async function main(): Promise<void> {
       workers: intFlag(values, 'workers', 1, 64),
       extra: [...(tokens ? ['--auth-secret', secret] : []), ...values['daemon-arg']!],
       env: values['daemon-env'],
-      nodeArgs: ['--cpu-prof', '--cpu-prof-dir', out],
+      nodeArgs: ['--cpu-prof', '--cpu-prof-dir', out, ...(values.heap ? ['--heapsnapshot-signal=SIGUSR2', '--diagnostic-dir', out] : [])],
     });
+    let heap: ProfileRun['heap'] | string | undefined;
+    const whileLoaded = values.heap ? async () => void (heap = await workerHeaps(target.pid, out)) : undefined;
     // Fresh source addresses per run: the last run's TIME_WAIT sockets must not slow this one.
-    const r = await runViewers(target, { ...base, sourceBase: base.sourceBase + k * 10, tokenFile: tokens?.path });
+    const r = await runViewers(target, { ...base, sourceBase: base.sourceBase + k * 10, tokenFile: tokens?.path, whileLoaded });
     await target.stop();
     const files = readdirSync(out).filter((f) => f.endsWith('.cpuprofile'));
     const run: ProfileRun = {
@@ -177,7 +208,8 @@ async function main(): Promise<void> {
       workersUs: 0,
       stageUs: { primary: {}, workers: {} },
       top: {},
-      problems: [...r.problems],
+      ...(typeof heap === 'object' ? { heap } : {}),
+      problems: [...r.problems, ...(typeof heap === 'string' ? [heap] : [])],
     };
     // A worker killed at the stop deadline (a busy machine) writes no profile: its run says nothing of the workers.
     if (files.length < r.rampCpu.length) run.problems.push(`${files.length} of ${r.rampCpu.length} processes wrote a profile in ${out}; this run's missing roles are left out of the medians`);
@@ -224,6 +256,10 @@ async function main(): Promise<void> {
     }
   }
   const last = runs[runs.length - 1]!;
+  if (last.heap) {
+    rows.push(['', ''], [`== last run, workers' heaps per viewer (${last.heap.sockets} sockets)`, `${last.heap.bytesPerViewer} B in all; kinds with ≥ 16 B or ≥ 0.5 per viewer`]);
+    for (const h of last.heap.rows.filter((x) => x.bytes >= 16 || x.count >= 0.5).slice(0, 30)) rows.push([`  ${h.bytes} B, ${h.count} per viewer`, h.kind]);
+  }
   for (const [proc, top] of Object.entries(last.top)) {
     rows.push(['', ''], [`== last run, ${proc}`, 'self time in the profile']);
     for (const [name, ms] of top) rows.push([`  ${ms} ms`, name]);

@@ -39,6 +39,8 @@ export interface ViewerRunOptions {
   countWaitSeconds?: number;
   /** Identity tokens, one per line (bench/tokens.ts): viewer k asks with line k. */
   tokenFile?: string;
+  /** Runs once the crowd is in and settled (after the loaded memory sample), before the probes: a heap snapshot, say. */
+  whileLoaded?: (viewers: number) => Promise<void>;
 }
 
 export interface AcceptFigures {
@@ -241,6 +243,7 @@ export async function runViewers(target: Target, o: ViewerRunOptions): Promise<V
     const processes = processFiles(loaded);
     const viewers = Math.max(1, ready.totals.firstEvent);
     log(`${target.label}: loaded RSS ${(loaded.rssKiB / 1024).toFixed(1)} MiB = ${Math.round(((loaded.rssKiB - idle.rssKiB) * 1024) / viewers)} B per viewer`);
+    if (o.whileLoaded) await o.whileLoaded(viewers);
 
     let stats: ViewerRunResult['stats'];
     if (target.statsPort !== undefined) {
