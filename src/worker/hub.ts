@@ -1,7 +1,7 @@
 // This worker's namespaces: which viewers each holds, how many are counted, and what changed since the
 // last report to the primary. Reports carry absolute counts (DESIGN principle 1).
 import type { CountEntry, ReportEntry } from '../protocol/ipc.js';
-import type { Push } from './push.js';
+import { KEEPALIVE_PUSH, type Push } from './push.js';
 import type { Viewer } from './viewer.js';
 
 export class Room {
@@ -11,7 +11,11 @@ export class Room {
   /** Viewers counted since the last report (the primary adds them to `connections`). */
   joined = 0;
 
-  constructor(readonly name: string) {}
+  /**
+   * When every viewer here last got bytes (ms since epoch): a push to the whole room or a keep-alive. A viewer
+   * that joined later got its first count later still, so no stream here has been silent for longer.
+   */
+  constructor(readonly name: string, public wroteAt = Date.now()) {}
 }
 
 export class Hub {
@@ -87,15 +91,25 @@ export class Hub {
   }
 
   /** Sends `push` to every viewer of `ns`; returns how many it was written to. */
-  broadcast(ns: string, push: Push): number {
+  broadcast(ns: string, push: Push, now = Date.now()): number {
     const room = this.rooms.get(ns);
+    if (!room) return 0;
+    room.wroteAt = now;
     let written = 0;
-    if (room) for (const viewer of room.viewers) if (viewer.send(push)) written++;
+    for (const viewer of room.viewers) if (viewer.send(push)) written++;
     return written;
   }
 
-  broadcastAll(push: Push): void {
-    for (const room of this.rooms.values()) for (const viewer of room.viewers) viewer.send(push);
+  /**
+   * The keep-alive, to the rooms that got nothing for `idleMs`: a room that had a push since needs none, so a
+   * busy namespace costs no write per viewer for it.
+   */
+  keepAlive(now: number, idleMs: number): void {
+    for (const room of this.rooms.values()) {
+      if (now - room.wroteAt < idleMs) continue;
+      room.wroteAt = now;
+      for (const viewer of room.viewers) viewer.send(KEEPALIVE_PUSH);
+    }
   }
 
   /** Every viewer in a room, room by room; one whose connection is ending stays until its 'close'. */

@@ -5,11 +5,12 @@
 // second they are due instead, and each check ends the seconds that have come.
 import type { Hub } from './hub.js';
 import type { Viewer } from './viewer.js';
-import { KEEPALIVE_PUSH } from './push.js';
 
 const INCREMENT_CHECK_MS = 100;
 const DURATION_CHECK_MS = 1000;
-const KEEPALIVE_MS = 15_000;
+/** No SSE stream goes longer than this without a byte (proxies' idle timeouts are set above it: docs/proxies.md). */
+export const KEEPALIVE_MS = 15_000;
+const KEEPALIVE_CHECK_MS = 1000;
 /** The shortest share of --max-conn-duration a connection may be given (the option stays a maximum). */
 export const MIN_LIFETIME_SHARE = 0.9;
 
@@ -39,7 +40,8 @@ export class Lifetimes {
   start(): void {
     if (this.incrementDelayMs > 0) this.timers.push(setInterval(() => this.countDue(Date.now()), INCREMENT_CHECK_MS));
     if (this.maxDurationMs > 0) this.timers.push(setInterval(() => this.endExpired(Date.now()), DURATION_CHECK_MS));
-    this.timers.push(setInterval(() => this.hub.broadcastAll(KEEPALIVE_PUSH), KEEPALIVE_MS));
+    // Checked each second, a room silent for 14 s gets the keep-alive: none waits past 15 s, a busy one never gets it.
+    this.timers.push(setInterval(() => this.hub.keepAlive(Date.now(), KEEPALIVE_MS - KEEPALIVE_CHECK_MS), KEEPALIVE_CHECK_MS));
   }
 
   stop(): void {
