@@ -77,4 +77,6 @@ if (cluster.isPrimary) {
   server.listen({ port: Number(values.port), host: '127.0.0.1', backlog: 4096 });
   process.on('message', (m: [string, string]) => broadcast(m[0], m[1]));
   process.on('disconnect', () => process.exit(0));
+  // The primary's SIGTERM reaches workers as one too: exit normally, so `node --cpu-prof` writes a profile.
+  process.on('SIGTERM', () => process.exit(0));
 }

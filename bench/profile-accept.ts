@@ -12,9 +12,11 @@
 // fresh daemons and prints the median per stage. The .cpuprofile files stay in --out/run-K (open them in
 // Chrome DevTools → Performance, or VS Code). --heap also takes a heap snapshot of every worker once the
 // crowd is in and idle, and prints what the workers' heaps hold per viewer, by kind (bench/heap-census.ts).
+// --bare profiles the bare-Node floor (bench/bare-sse-server.ts) the same way instead: Node's own share of
+// each stage, to hold the daemon's against.
 //
 //   npm run build && node dist/bench/profile-accept.js [--viewers 30000] [--workers 2] [--identified] \
-//        [--repeat 3] [--out /tmp/am-prof] [--heap]
+//        [--repeat 3] [--out /tmp/am-prof] [--heap] [--bare]
 
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -23,7 +25,7 @@ import { parseArgs } from 'node:util';
 import { awaitSnapshot, census, type CensusRow } from './heap-census.js';
 import { processTree } from './proc-mem.js';
 import { deadline, emit, intFlag, log, median, round, runMain, type Row } from './run-kit.js';
-import { startAudienceMeter } from './targets.js';
+import { startAudienceMeter, startBare } from './targets.js';
 import { tokenFile } from './tokens.js';
 import { runViewers, viewerSpec } from './viewer-run.js';
 import { viewerOptionsFrom } from './viewer-scenario.js';
@@ -50,7 +52,7 @@ export const STAGES = [
 export type Stage = (typeof STAGES)[number];
 
 const BY_FILE: Array<[RegExp, Stage]> = [
-  [/\/(request-head|routes|public-listener|public-server)\.js$|\/protocol\/namespace\.js$/, 'head parse and route'],
+  [/\/(request-head|routes|public-listener|public-server)\.js$|\/protocol\/namespace\.js$|\/bench\/bare-sse-server\.js$/, 'head parse and route'],
   [/\/(admission|identity|client-ip)\.js$|\/(jose|fast-jwt)\/|internal\/crypto|internal\/url/, 'admission (token, address)'],
   [/\/worker\/(hub|viewer|streams|lifetimes|viewer-directory|session-ids|uuid-registry|push)\.js$|\/protocol\/sse\.js$/, 'hub, viewer, lifetimes'],
   [/\/worker\/sessions\.js$|user-agent(-cache)?\.js$|ua-parser/, 'session facts (user agent)'],
@@ -168,6 +170,7 @@ async function main(): Promise<void> {
       repeat: { type: 'string', default: '1' },
       identified: { type: 'boolean', default: false },
       heap: { type: 'boolean', default: false },
+      bare: { type: 'boolean', default: false },
       'max-seconds': { type: 'string', default: '900' },
       'daemon-arg': { type: 'string', multiple: true, default: [] },
       'daemon-env': { type: 'string', multiple: true, default: [] },
@@ -187,13 +190,16 @@ async function main(): Promise<void> {
     rmSync(out, { recursive: true, force: true });
     mkdirSync(out, { recursive: true });
     log(`== run ${k + 1}/${repeat}`);
-    const target = await startAudienceMeter({
-      bin: values.daemon,
-      workers: intFlag(values, 'workers', 1, 64),
-      extra: [...(tokens ? ['--auth-secret', secret] : []), ...values['daemon-arg']!],
-      env: values['daemon-env'],
-      nodeArgs: ['--cpu-prof', '--cpu-prof-dir', out, ...(values.heap ? ['--heapsnapshot-signal=SIGUSR2', '--diagnostic-dir', out] : [])],
-    });
+    const nodeArgs = ['--cpu-prof', '--cpu-prof-dir', out, ...(values.heap ? ['--heapsnapshot-signal=SIGUSR2', '--diagnostic-dir', out] : [])];
+    const target = values.bare
+      ? await startBare({ nodeArgs })
+      : await startAudienceMeter({
+          bin: values.daemon,
+          workers: intFlag(values, 'workers', 1, 64),
+          extra: [...(tokens ? ['--auth-secret', secret] : []), ...values['daemon-arg']!],
+          env: values['daemon-env'],
+          nodeArgs,
+        });
     let heap: ProfileRun['heap'] | string | undefined;
     const whileLoaded = values.heap ? async () => void (heap = await workerHeaps(target.pid, out)) : undefined;
     // Fresh source addresses per run: the last run's TIME_WAIT sockets must not slow this one.
@@ -244,7 +250,7 @@ async function main(): Promise<void> {
 
   const col = (xs: number[]) => [...xs.map((x) => round(x).toString()), round(median(xs)).toString()].map((c) => c.padStart(8)).join(' ');
   const rows: Row[] = [
-    [`µs per new viewer (${values.identified ? 'identified' : 'anonymous'})`, [...runs.map((_, k) => `run ${k + 1}`), 'median'].map((c) => c.padStart(8)).join(' ')],
+    [`µs per new viewer (${values.bare ? 'the bare-Node floor' : values.identified ? 'identified' : 'anonymous'})`, [...runs.map((_, k) => `run ${k + 1}`), 'median'].map((c) => c.padStart(8)).join(' ')],
     ['first events per second', col(runs.map((r) => r.firstEventsPerSecond))],
     ['server CPU, all processes', col(runs.map((r) => r.totalUs))],
   ];

@@ -108,10 +108,10 @@ export async function startAudienceMeter(opts: {
 }
 
 /** Starts the calibration server (bench/bare-sse-server.ts): one Node.js process, the least work per viewer. */
-export async function startBare(opts: { logPath?: string } = {}): Promise<Target> {
+export async function startBare(opts: { logPath?: string; nodeArgs?: string[] } = {}): Promise<Target> {
   const script = fileURLToPath(new URL('./bare-sse-server.js', import.meta.url));
   const [port, controlPort] = await freePorts(2);
-  const args = [script, '--port', String(port), '--control-port', String(controlPort)];
+  const args = [...(opts.nodeArgs ?? []), script, '--port', String(port), '--control-port', String(controlPort)];
   const target = launch({
     kind: 'bare',
     label: 'bare Node.js server, 2 processes (calibration)',

@@ -91,6 +91,8 @@ export interface CountPushFigures {
 export interface ProcessFiles {
   pid: number;
   rssKiB: number;
+  /** The same process's RSS before the crowd (-1 if it was not there): what each process adds per viewer. */
+  idleRssKiB: number;
   openFiles: number;
   fileLimit: number;
 }
@@ -132,7 +134,7 @@ export function expectedPerNamespace(viewers: number, namespaces: string[]): Rec
 }
 
 /** Open files and their limit for each process of a tree (from /proc). */
-export function processFiles(mem: TreeMemory): ProcessFiles[] {
+export function processFiles(mem: TreeMemory, idle?: TreeMemory): ProcessFiles[] {
   return mem.perProcess.map((p) => {
     let openFiles = -1;
     let fileLimit = -1;
@@ -143,7 +145,8 @@ export function processFiles(mem: TreeMemory): ProcessFiles[] {
     } catch {
       /* gone */
     }
-    return { pid: p.pid, rssKiB: p.rssKiB, openFiles, fileLimit };
+    const idleRssKiB = idle?.perProcess.find((q) => q.pid === p.pid)?.rssKiB ?? -1;
+    return { pid: p.pid, rssKiB: p.rssKiB, idleRssKiB, openFiles, fileLimit };
   });
 }
 
@@ -240,7 +243,7 @@ export async function runViewers(target: Target, o: ViewerRunOptions): Promise<V
 
     await sleep(o.settleSeconds * 1000);
     const loaded = await sampleTreeMemory(target.pid);
-    const processes = processFiles(loaded);
+    const processes = processFiles(loaded, idle);
     const viewers = Math.max(1, ready.totals.firstEvent);
     log(`${target.label}: loaded RSS ${(loaded.rssKiB / 1024).toFixed(1)} MiB = ${Math.round(((loaded.rssKiB - idle.rssKiB) * 1024) / viewers)} B per viewer`);
     if (o.whileLoaded) await o.whileLoaded(viewers);

@@ -47,7 +47,16 @@ export function memoryMetrics(): Array<Metric<ViewerRunResult>> {
     { label: 'loaded RSS (MiB)', get: (r) => r.memory.loadedRssKiB / 1024, fmt: (x) => x.toFixed(1) },
     { label: 'memory per viewer (RSS)', get: (r) => r.memory.bytesPerViewerRss, fmt: bytes },
     { label: 'memory per viewer (PSS)', get: (r) => r.memory.bytesPerViewerPss, fmt: bytes },
+    // The first process is the primary (nginx's master); the others hold the sockets.
+    { label: '… of which the first process (RSS)', get: (r) => perViewerOf(r, r.memory.processes.slice(0, 1)), fmt: bytes },
+    { label: '… of which the others (RSS)', get: (r) => perViewerOf(r, r.memory.processes.slice(1)), fmt: bytes },
   ];
+}
+
+/** What `processes` added per viewer between the idle and the loaded samples (NaN if one was not there idle). */
+function perViewerOf(r: ViewerRunResult, processes: ViewerRunResult['memory']['processes']): number {
+  if (processes.some((p) => p.idleRssKiB === undefined || p.idleRssKiB < 0)) return NaN;
+  return (processes.reduce((sum, p) => sum + p.rssKiB - p.idleRssKiB, 0) * 1024) / Math.max(1, r.accept.viewers);
 }
 
 export function acceptMetrics(): Array<Metric<ViewerRunResult>> {
