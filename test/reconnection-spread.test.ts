@@ -1,6 +1,6 @@
 // How the daemon spreads viewers' reconnections (issue 10, defect 6): a `retry:` drawn per SSE stream in its
-// first event, and each connection's --max-conn-duration drawn between 0.9 and 1.0 of it, filed by second
-// on the worker's one coarse timer. Units on Lifetimes with stand-in viewers, then the real daemon.
+// first event, and each connection's --max-conn-duration drawn between 0.9 and 1.0 of it, to the second,
+// ended by the worker's one coarse timer. Units on Lifetimes with stand-in viewers, then the real daemon.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { drawRetryMs, firstCountFrame, RETRY_MAX_MS, RETRY_MIN_MS } from '../src/protocol/sse.js';
@@ -25,15 +25,18 @@ function standIn(openedAt: number, ended: Array<[Viewer, string]>): Viewer {
 }
 
 test('--max-conn-duration: each connection ends between 0.9 and 1.0 of it, spread over the seconds between', () => {
-  const hub = { count() {}, broadcastAll() {} } as unknown as Hub;
+  // The viewers a hub holds: a viewer that left is no longer one of them.
+  const held: Viewer[] = [];
+  const hub = { count() {}, forEachViewer: (visit: (v: Viewer) => void) => held.forEach((v) => visit(v)) } as unknown as Hub;
   const maxMs = 100_000;
   const lifetimes = new Lifetimes(hub, 0, maxMs);
   const ended: Array<[Viewer, string]> = [];
   const openedAt = Date.now();
   const viewers = Array.from({ length: 1000 }, () => standIn(openedAt, ended));
   for (const viewer of viewers) lifetimes.track(viewer);
+  held.push(...viewers);
   const gone = viewers.pop()!;
-  lifetimes.forget(gone); // a viewer that left is never ended
+  lifetimes.forget(gone); // a viewer that left is never ended, even while a hub still lists it
 
   const seconds = new Set(viewers.map((v) => v.endsAtSecond));
   assert.ok(seconds.size >= 8, `1,000 viewers who joined together end over ${seconds.size} seconds (10 s of draw)`);
@@ -50,6 +53,7 @@ test('--max-conn-duration: each connection ends between 0.9 and 1.0 of it, sprea
   // After a jump of the clock far ahead, what was filed still ends, and only once.
   const later = standIn(Date.now(), ended);
   lifetimes.track(later);
+  held.push(later);
   lifetimes.endExpired(Date.now() + 365 * 86_400_000);
   assert.equal(ended.at(-1)![0], later);
   assert.equal(ended.length, viewers.length + 1);

@@ -1,16 +1,18 @@
 // The per-worker clock for viewers: --increment-delay, --max-conn-duration and keep-alives run on a few
 // coarse timers for the whole worker, never one timer per connection. The increment delay is the same for
 // every viewer, so insertion order is its expiry order and each check stops at the first viewer not yet due.
-// Maximum durations are drawn per connection (see `drawLifetimeMs`), so those viewers are filed by the
-// second they are due instead, and each check ends the seconds that have come.
+// Maximum durations are drawn per connection (see `drawLifetimeMs`): a viewer carries the second it is due,
+// and the check each second walks the worker's viewers and ends those whose second has come. A walk costs a
+// comparison per viewer per second, which is cheaper than filing each connection as it opens and closes
+// (a set entry per viewer, made and deleted per connection; BENCHMARKS.md, issue 12).
 import type { Hub } from './hub.js';
 import type { Viewer } from './viewer.js';
 
 const INCREMENT_CHECK_MS = 100;
-const DURATION_CHECK_MS = 1000;
+/** The once-a-second check: maximum durations and keep-alives. */
+const SECOND_MS = 1000;
 /** No SSE stream goes longer than this without a byte (proxies' idle timeouts are set above it: docs/proxies.md). */
 export const KEEPALIVE_MS = 15_000;
-const KEEPALIVE_CHECK_MS = 1000;
 /** The shortest share of --max-conn-duration a connection may be given (the option stays a maximum). */
 export const MIN_LIFETIME_SHARE = 0.9;
 
@@ -25,10 +27,6 @@ export function drawLifetimeMs(maxDurationMs: number, random: number = Math.rand
 export class Lifetimes {
   /** Viewers waiting out --increment-delay, oldest first (a Set iterates in insertion order). */
   private readonly pending = new Set<Viewer>();
-  /** Viewers subject to --max-conn-duration, by the second (since epoch) they are due to end. */
-  private readonly dueBySecond = new Map<number, Set<Viewer>>();
-  /** The first second not ended yet. */
-  private nextSecond = Math.floor(Date.now() / 1000);
   private readonly timers: NodeJS.Timeout[] = [];
 
   constructor(
@@ -39,9 +37,12 @@ export class Lifetimes {
 
   start(): void {
     if (this.incrementDelayMs > 0) this.timers.push(setInterval(() => this.countDue(Date.now()), INCREMENT_CHECK_MS));
-    if (this.maxDurationMs > 0) this.timers.push(setInterval(() => this.endExpired(Date.now()), DURATION_CHECK_MS));
-    // Checked each second, a room silent for 14 s gets the keep-alive: none waits past 15 s, a busy one never gets it.
-    this.timers.push(setInterval(() => this.hub.keepAlive(Date.now(), KEEPALIVE_MS - KEEPALIVE_CHECK_MS), KEEPALIVE_CHECK_MS));
+    this.timers.push(setInterval(() => {
+      const now = Date.now();
+      if (this.maxDurationMs > 0) this.endExpired(now);
+      // Checked each second, a room silent for 14 s gets the keep-alive: none waits past 15 s, a busy one never gets it.
+      this.hub.keepAlive(now, KEEPALIVE_MS - SECOND_MS);
+    }, SECOND_MS));
   }
 
   stop(): void {
@@ -57,21 +58,12 @@ export class Lifetimes {
 
   forget(viewer: Viewer): void {
     this.pending.delete(viewer);
-    if (viewer.endsAtSecond === 0) return;
-    const due = this.dueBySecond.get(viewer.endsAtSecond);
-    due?.delete(viewer);
-    if (due?.size === 0) this.dueBySecond.delete(viewer.endsAtSecond);
     viewer.endsAtSecond = 0;
   }
 
   private fileByEnd(viewer: Viewer): void {
-    // Rounded down, so the check never ends a stream later than its draw on purpose; never in a second
-    // already ended, or it would wait forever.
-    const second = Math.max(this.nextSecond, Math.floor((viewer.openedAt + drawLifetimeMs(this.maxDurationMs)) / 1000));
-    viewer.endsAtSecond = second;
-    let due = this.dueBySecond.get(second);
-    if (!due) this.dueBySecond.set(second, (due = new Set()));
-    due.add(viewer);
+    // Rounded down, so the check never ends a stream later than its draw on purpose (and never 0, "no end").
+    viewer.endsAtSecond = Math.max(1, Math.floor((viewer.openedAt + drawLifetimeMs(this.maxDurationMs)) / 1000));
   }
 
   private countDue(now: number): void {
@@ -82,26 +74,14 @@ export class Lifetimes {
     }
   }
 
-  /** Ends every second up to `now` (several when the event loop was held up). Run by the timer; tests call it. */
+  /** Ends every viewer whose second has come by `now` (however far the clock jumped). Run by the timer; tests call it. */
   endExpired(now: number): void {
     const nowSecond = Math.floor(now / 1000);
-    if (nowSecond - this.nextSecond > this.dueBySecond.size) {
-      // A long gap (the clock jumped ahead): fewer seconds are filed than have passed, so walk those.
-      for (const second of [...this.dueBySecond.keys()]) if (second <= nowSecond) this.endSecond(second);
-    } else {
-      for (let second = this.nextSecond; second <= nowSecond; second++) this.endSecond(second);
-    }
-    this.nextSecond = Math.max(this.nextSecond, nowSecond + 1);
-  }
-
-  private endSecond(second: number): void {
-    const due = this.dueBySecond.get(second);
-    if (!due) return;
-    this.dueBySecond.delete(second);
-    for (const viewer of due) {
-      // Ending closes the connection; its 'close' handler calls forget(), which finds nothing filed now.
+    this.hub.forEachViewer((viewer) => {
+      if (viewer.endsAtSecond === 0 || viewer.endsAtSecond > nowSecond) return;
+      // Ending closes the connection; its 'close' handler calls forget() later.
       viewer.endsAtSecond = 0;
       viewer.end('max-duration');
-    }
+    });
   }
 }

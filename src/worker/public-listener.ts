@@ -26,9 +26,6 @@ const STREAM_RESPONSE_HEAD = Buffer.from(
 
 const NOT_HTTP1_REASON = 'not an HTTP/1.x request head (request line, CRLF line ends, no control bytes)';
 
-const PARTIAL_HEAD = Symbol('audience-meter.partialHead');
-const ARRIVED_AT = Symbol('audience-meter.arrivedAt');
-type PendingSocket = Socket & { [PARTIAL_HEAD]?: Buffer; [ARRIVED_AT]?: number };
 
 export interface PublicListenerDeps {
   streams: Streams;
@@ -45,29 +42,33 @@ export interface PublicListener {
 }
 
 export function createPublicListener({ streams, fallback, enableUuid, gate, probes }: PublicListenerDeps): PublicListener {
-  /** Connections whose request head is not complete yet, oldest first. */
-  const awaitingHead = new Set<PendingSocket>();
+  // What a connection needs only until its head is complete is kept here, not on the socket: a property
+  // added to a socket stays with it (and its value, a boxed number for a time) for as long as it is open.
+  /** Connections whose request head is not complete yet, oldest first, with the sweep's time when they came. */
+  const awaitingHead = new Map<Socket, number>();
+  /** The bytes of heads that came in more than one chunk (rare: a head is one small packet). */
+  const partialHeads = new Map<Socket, Buffer>();
   let stopped = false;
 
   /** The sweep's clock, read per connection instead of the system's (the deadline is checked once a second). */
   let sweptAt = Date.now();
 
-  function onConnection(socket: PendingSocket): void {
-    socket[ARRIVED_AT] = sweptAt;
-    awaitingHead.add(socket);
+  function onConnection(socket: Socket): void {
+    awaitingHead.set(socket, sweptAt);
     socket.on('error', onSocketError);
     socket.on('data', onHeadData);
     socket.on('close', onEarlyClose);
   }
 
-  function onHeadData(this: PendingSocket, chunk: Buffer): void {
-    const bytes = this[PARTIAL_HEAD] ? Buffer.concat([this[PARTIAL_HEAD], chunk]) : chunk;
+  function onHeadData(this: Socket, chunk: Buffer): void {
+    const partial = partialHeads.get(this);
+    const bytes = partial ? Buffer.concat([partial, chunk]) : chunk;
     const head = readRequestHead(bytes);
     if (head === 'incomplete') {
-      this[PARTIAL_HEAD] = bytes;
+      partialHeads.set(this, bytes);
       return;
     }
-    this[PARTIAL_HEAD] = undefined;
+    if (partial) partialHeads.delete(this);
     awaitingHead.delete(this);
     this.off('data', onHeadData);
     this.off('close', onEarlyClose);
@@ -87,6 +88,7 @@ export function createPublicListener({ streams, fallback, enableUuid, gate, prob
       ns: route.ns, target: head.target, lastEventId: head.lastEventId, userAgent: head.userAgent,
       referer: head.referer, forwardedFor: head.forwardedFor, peer: this,
     });
+    forgetPeerAddress(this);
     startOrRefuse(this, route.ns, route.uuid, admission);
   }
 
@@ -128,16 +130,18 @@ export function createPublicListener({ streams, fallback, enableUuid, gate, prob
     sweptAt = Date.now();
     // Arrival times are up to one sweep early: a client gets at least the full deadline.
     const tooOld = sweptAt - HEAD_DEADLINE_MS - HEAD_SWEEP_MS;
-    for (const socket of awaitingHead) {
-      if (socket[ARRIVED_AT]! > tooOld) return;
+    for (const [socket, arrivedAt] of awaitingHead) {
+      if (arrivedAt > tooOld) return;
       debug('dropping a connection that sent no complete request head in %d ms', HEAD_DEADLINE_MS);
       awaitingHead.delete(socket);
+      partialHeads.delete(socket);
       socket.destroy();
     }
   }
 
-  function onEarlyClose(this: PendingSocket): void {
+  function onEarlyClose(this: Socket): void {
     awaitingHead.delete(this);
+    partialHeads.delete(this);
   }
 
   const server = createServer({ noDelay: true }, onConnection);
@@ -147,10 +151,20 @@ export function createPublicListener({ streams, fallback, enableUuid, gate, prob
     stop() {
       stopped = true;
       clearInterval(sweep);
-      for (const socket of awaitingHead) socket.destroy();
+      for (const socket of awaitingHead.keys()) socket.destroy();
       awaitingHead.clear();
+      partialHeads.clear();
     },
   };
+}
+
+/**
+ * node:net keeps the peer's address (an object and a string, ~90 bytes) on the socket for its whole life once
+ * read; admission has read it for the session, and an idle stream never needs it again (a later read asks the
+ * kernel anew).
+ */
+function forgetPeerAddress(socket: Socket & { _peername?: unknown }): void {
+  if (socket._peername !== undefined) socket._peername = undefined;
 }
 
 /** A stream is one request: a client that sends more (pipelining) is cut off. */
