@@ -55,28 +55,38 @@ export function readRequestHead(bytes: Buffer): HeadResult {
   const end = bytes.indexOf('\r\n\r\n');
   // latin1 maps each byte to one char, so lengths and offsets stay byte-exact.
   const lines = bytes.toString('latin1', 0, end === -1 ? Math.min(bytes.length, MAX_HEAD_BYTES) : end).split('\r\n');
+  // The usual case first: a whole head the fast path serves. Its grammar is stricter than plausibleHttp1's
+  // (no control byte, a token before every colon), so a head it reads needs no second look.
+  if (end !== -1 && end + 4 <= MAX_HEAD_BYTES) {
+    const head = streamHead(lines, end + 4);
+    if (head !== undefined) return head;
+  }
   const verdict = plausibleHttp1(lines, end !== -1);
   if (verdict !== undefined) return verdict;
   if (end === -1) return bytes.length >= MAX_HEAD_BYTES ? 'decline' : 'incomplete';
-  if (end + 4 > MAX_HEAD_BYTES) return 'decline';
+  return 'decline';
+}
+
+/** The head of a stream request the fast path serves, read from its lines; undefined for any other head. */
+function streamHead(lines: string[], length: number): RequestHead | undefined {
   const requestLine = REQUEST_LINE.exec(lines[0]!);
-  if (!requestLine) return 'decline';
-  const head: RequestHead = { method: requestLine[1] as 'GET' | 'POST', target: requestLine[2]!, length: end + 4 };
+  if (!requestLine) return undefined;
+  const head: RequestHead = { method: requestLine[1] as 'GET' | 'POST', target: requestLine[2]!, length };
   for (let i = 1; i < lines.length; i++) {
     const header = HEADER_LINE.exec(lines[i]!);
-    if (!header) return 'decline';
+    if (!header) return undefined;
     const name = header[1]!.toLowerCase();
     const value = header[2]!;
-    if (DECLINE_IF_PRESENT.has(name)) return 'decline';
+    if (DECLINE_IF_PRESENT.has(name)) return undefined;
     switch (name) {
       case 'content-length':
-        if (value !== '0') return 'decline';
+        if (value !== '0') return undefined;
         break;
       case 'accept':
         head.accept = head.accept === undefined ? value : `${head.accept}, ${value}`;
         break;
       case 'last-event-id':
-        if (head.lastEventId !== undefined) return 'decline';
+        if (head.lastEventId !== undefined) return undefined;
         head.lastEventId = value;
         break;
       case 'user-agent':
