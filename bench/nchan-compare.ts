@@ -13,19 +13,20 @@
 // config it writes is in bench/targets.ts (nchanConfig).
 //
 //   npm run build && node dist/bench/nchan-compare.js [--repeat 3] [--viewers 30000] [--workers 2] \
-//        [--reuseport] [--only nchan|audience-meter|bare] [--no-bare]
+//        [--reuseport] [--only nchan|audience-meter|bare] [--no-bare] [--before <checkout>/bin/audience-meter]
 //
 // The bare server (2 Node.js processes doing the least per viewer) is the floor of this harness on this
-// machine: what Node itself costs; --no-bare leaves it out.
+// machine: what Node itself costs; --no-bare leaves it out. --before adds another build of the daemon as a
+// fourth system in the same alternation, so a change is measured against its parent within one run.
 
 import { type Metric, type Row, median, quietRun, round, runMain, runsTable } from './run-kit.js';
 import { addressSpan, parseScenario, quietMetrics, report, sourceBaseFor } from './scenario-kit.js';
-import { NCHAN_INSTALL, type Target, nchanAvailability, startBare, startNchan } from './targets.js';
+import { NCHAN_INSTALL, type Target, nchanAvailability, startAudienceMeter, startBare, startNchan } from './targets.js';
 import { type ViewerRunResult, runViewers, viewerSpec } from './viewer-run.js';
 import { acceptMetrics, cpuMetrics, fanoutMetrics, memoryMetrics, viewerOptionsFrom } from './viewer-scenario.js';
 
-type Kind = Target['kind'];
-type Run = ViewerRunResult & { loadavgAtStart: number; repeat: number; order: number; redone: string[]; logTail: string[] };
+type Kind = Target['kind'] | 'before';
+type Run = ViewerRunResult & { system: Kind; loadavgAtStart: number; repeat: number; order: number; redone: string[]; logTail: string[] };
 
 async function main(): Promise<void> {
   const s = parseScenario('nchan-compare', {
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
     reuseport: { type: 'boolean', default: false },
     'no-bare': { type: 'boolean', default: false },
     only: { type: 'string' },
+    before: { type: 'string' },
     'nchan-log': { type: 'string' },
   });
   const { values, workers, repeat } = s;
@@ -46,6 +48,7 @@ async function main(): Promise<void> {
   const kinds: Kind[] =
     values.only === 'nchan' ? ['nchan'] : values.only === 'audience-meter' ? ['audience-meter'] : values.only === 'bare' ? ['bare']
       : values['no-bare'] ? ['nchan', 'audience-meter'] : ['nchan', 'bare', 'audience-meter'];
+  if (values.before !== undefined) kinds.push('before');
 
   const runs: Run[] = [];
   let slot = 0;
@@ -58,7 +61,9 @@ async function main(): Promise<void> {
             ? await startNchan({ workers, reuseport: values.reuseport, logPath: values['nchan-log'] })
             : kind === 'bare'
               ? await startBare()
-              : await s.startDaemon();
+              : kind === 'before'
+                ? await startAudienceMeter({ bin: values.before!, workers, extra: values['daemon-arg'], env: values['daemon-env'] })
+                : await s.startDaemon();
         let r: ViewerRunResult;
         try {
           r = await runViewers(target, { ...base, sourceBase: sourceBaseFor(slot++, base.sourceBase, addressSpan(base.viewers, base.perSwarm)) });
@@ -69,13 +74,13 @@ async function main(): Promise<void> {
         const stop = await target.stop();
         if (stop.code !== 0) r.problems.push(`exit after SIGTERM: code ${stop.code}, signal ${stop.signal}, ${stop.ms} ms`);
         await new Promise((res) => setTimeout(res, 3000));
-        return { ...r, logTail: target.tail.slice(-10) };
+        return { ...r, system: kind, logTail: target.tail.slice(-10) };
       });
       runs.push({ ...r, repeat: k + 1, order: i + 1 });
     }
   }
 
-  const of = (kind: Kind) => runs.filter((r) => r.kind === kind);
+  const of = (kind: Kind) => runs.filter((r) => r.system === kind);
   const metrics: Array<Metric<Run>> = [
     ...memoryMetrics(),
     ...acceptMetrics(),
@@ -90,8 +95,8 @@ async function main(): Promise<void> {
   /** One figure of `kind` against the same figure of `base` in the same repeat, for every repeat, and their median. */
   const paired = (kind: Kind, base: Kind, f: (r: Run) => number | undefined) => {
     const byRepeat = Array.from({ length: repeat }, (_, k) => {
-      const a = runs.find((r) => r.kind === kind && r.repeat === k + 1);
-      const b = runs.find((r) => r.kind === base && r.repeat === k + 1);
+      const a = runs.find((r) => r.system === kind && r.repeat === k + 1);
+      const b = runs.find((r) => r.system === base && r.repeat === k + 1);
       return a && b ? ratio(f(a), f(b)) : NaN;
     });
     return { median: round(median(byRepeat), 2), byRepeat };
@@ -107,6 +112,11 @@ async function main(): Promise<void> {
     ['server CPU over the push rounds, am / nchan', 'audience-meter', 'nchan', (r) => r.serverCpuProbesSeconds, '≤ 0.90', (x) => x <= 0.9],
     ['message to the last viewer, am / bare', 'audience-meter', 'bare', (r) => r.fanoutLastMs, '≤ 1.10', (x) => x <= 1.1],
     ['message to the last viewer, am / nchan', 'audience-meter', 'nchan', (r) => r.fanoutLastMs, '', () => true],
+    ['server CPU per accepted viewer, am / before', 'audience-meter', 'before', cpuPerViewer, '', () => true],
+    ['server CPU per accepted viewer, before / nchan', 'before', 'nchan', cpuPerViewer, '', () => true],
+    ['memory per idle viewer, am / before', 'audience-meter', 'before', (r) => r.memory.bytesPerViewerRss, '', () => true],
+    ['server CPU over the push rounds, am / before', 'audience-meter', 'before', (r) => r.serverCpuProbesSeconds, '', () => true],
+    ['server CPU over the push rounds, before / nchan', 'before', 'nchan', (r) => r.serverCpuProbesSeconds, '', () => true],
   ];
   const ratios: Record<string, { median: number; byRepeat: number[]; target: string; holds: boolean | null }> = {};
   for (const [label, kind, base, f, target, holds] of wanted) {
@@ -117,13 +127,13 @@ async function main(): Promise<void> {
   const am = perKind['audience-meter']?.medians;
   const amKb = am?.['memory per viewer (RSS)'];
   const problems = runs.flatMap((r) => [
-    ...r.problems.map((p) => `${r.kind} repeat ${r.repeat}: ${p}`),
-    ...r.redone.filter((w) => w.startsWith('kept anyway')).map((w) => `${r.kind} repeat ${r.repeat}: ${w}`),
+    ...r.problems.map((p) => `${r.system} repeat ${r.repeat}: ${p}`),
+    ...r.redone.filter((w) => w.startsWith('kept anyway')).map((w) => `${r.system} repeat ${r.repeat}: ${w}`),
   ]);
 
   const rows: Row[] = [];
   for (const kind of kinds) {
-    const label = of(kind)[0]?.target ?? kind;
+    const label = `${of(kind)[0]?.target ?? kind}${kind === 'before' ? ` (before: ${values.before})` : ''}`;
     rows.push([`== ${label}`, ''], ...perKind[kind]!.rows, ['', '']);
   }
   if (Object.keys(ratios).length > 0) {
