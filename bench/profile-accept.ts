@@ -87,14 +87,14 @@ export function selfTimes(profile: CpuProfile, window: [number, number]): { wind
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   // The count pushes a worker writes while the crowd grows (2.x's notifier: every 2 s while a count moves by
-  // 10 %) are told apart from the accept path by their caller, the hub's broadcast.
+  // 10 %) and its keep-alives are told apart from the accept path by their caller, the hub's broadcast or keepAlive.
   const pushing = new Map<number, boolean>();
   const underBroadcast = (id: number): boolean => {
     let known = pushing.get(id);
     if (known === undefined) {
       const f = byId.get(id)?.callFrame;
       const up = parent.get(id);
-      known = (f !== undefined && /^broadcast(All)?$/.test(f.functionName) && /\/worker\/hub\.js$/.test(f.url)) || (up !== undefined && underBroadcast(up));
+      known = (f !== undefined && /^(broadcast(All)?|keepAlive)$/.test(f.functionName) && /\/worker\/hub\.js$/.test(f.url)) || (up !== undefined && underBroadcast(up));
       pushing.set(id, known);
     }
     return known;
