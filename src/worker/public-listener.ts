@@ -26,7 +26,6 @@ const STREAM_RESPONSE_HEAD = Buffer.from(
 
 const NOT_HTTP1_REASON = 'not an HTTP/1.x request head (request line, CRLF line ends, no control bytes)';
 
-
 export interface PublicListenerDeps {
   streams: Streams;
   fallback: HttpServer;
@@ -43,7 +42,7 @@ export interface PublicListener {
 
 export function createPublicListener({ streams, fallback, enableUuid, gate, probes }: PublicListenerDeps): PublicListener {
   // What a connection needs only until its head is complete is kept here, not on the socket: a property
-  // added to a socket stays with it (and its value, a boxed number for a time) for as long as it is open.
+  // added to a socket stays with it for as long as it is open (a time there is a boxed number, 16 B more).
   /** Connections whose request head is not complete yet, oldest first, with the sweep's time when they came. */
   const awaitingHead = new Map<Socket, number>();
   /** The bytes of heads that came in more than one chunk (rare: a head is one small packet). */
