@@ -81,8 +81,22 @@ export const nsName = (k: number): string => `event-${k}`;
 /** One simulated node's own viewers: ns → [members, joins]. */
 class SimState implements LocalState {
   readonly table = new Map<string, [number, number]>();
+  /** As the daemon's audience table: the namespaces changed since the last take, tracked from the first. */
+  private changed: Set<string> | undefined;
   *counts(): Iterable<NodeCount> {
     for (const [ns, [m, c]] of this.table) yield [ns, m, c];
+  }
+  countChanges(): NodeCount[] {
+    const taken = this.changed ?? new Set<string>();
+    this.changed = new Set();
+    return Array.from(taken, (ns): NodeCount => {
+      const entry = this.table.get(ns);
+      return entry ? [ns, entry[0], entry[1]] : [ns, 0, 0];
+    });
+  }
+  set(ns: string, value: [number, number]): void {
+    this.table.set(ns, value);
+    this.changed?.add(ns);
   }
   sessions(): Iterable<ClusterSession> {
     return [];
@@ -90,7 +104,8 @@ class SimState implements LocalState {
   /** A viewer joins or leaves a namespace of this node (a leave from an empty one is a join). */
   churn(ns: string): void {
     const entry = this.table.get(ns);
-    if (!entry) return void this.table.set(ns, [1, 1]);
+    if (!entry) return this.set(ns, [1, 1]);
+    this.changed?.add(ns);
     if (entry[0] > 0 && Math.random() < 0.5) {
       entry[0]--;
       if (entry[0] === 0) this.table.delete(ns);
@@ -199,7 +214,7 @@ process.on('message', (m: ToNodes) => {
     case 'probe': {
       // The change to see everywhere: one node's probe namespace takes a new value.
       const i = Math.floor(Math.random() * states.length);
-      states[i]!.table.set(PROBE_NS, [m.value, m.value]);
+      states[i]!.set(PROBE_NS, [m.value, m.value]);
       return send({ t: 'probed', value: m.value, at: Date.now(), node: nodes[i]!.self, full: role === 'full' });
     }
     case 'stats':

@@ -158,7 +158,7 @@ export function startPrimary(options: Options): void {
       expulsions.note([...expelled]);
     },
   };
-  cluster = createCluster(options, { counts: () => table.localCounts(), sessions: () => sessions.advertised() }, fromNodes);
+  cluster = createCluster(options, { counts: () => table.localCounts(), countChanges: () => table.takeLocalChanges(), sessions: () => sessions.advertised() }, fromNodes);
   const readiness = new Readiness(() => cluster.isJoined(), (message) => pool.broadcast(message));
   const drain = new Drain(planDrain(options.drainSeconds), {
     unready: () => readiness.drain(),

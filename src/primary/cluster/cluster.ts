@@ -32,6 +32,12 @@ export const ENDED = 0;
 export interface LocalState {
   /** Its own counts: members and joins per namespace. */
   counts(): Iterable<NodeCount>;
+  /**
+   * Its own counts of the namespaces that changed since the last call ([ns, 0, 0]: no longer held), for a
+   * transport that sends only changes (Redis). Each change is handed out once: the first call starts the
+   * tracking, so the caller asserts counts() whole along with it (and again whenever it lost what it took).
+   */
+  countChanges(): Iterable<NodeCount>;
   /** Its own identified sessions (anonymous ones concern no device limit and no `users`). */
   sessions(): Iterable<ClusterSession>;
 }

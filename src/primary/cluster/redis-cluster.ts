@@ -7,6 +7,7 @@
 // notices first; a goodbye drops it at once. Redis lost, restarted or flushed: the node keeps counting its own
 // viewers, says so once, retries with backoff, and when Redis is back re-asserts its state and reloads the
 // others'. Admin requests travel through Redis too (redis-admin.ts). Design and costs: docs/cluster.md.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { debugFor, logError, logInfo } from '../../log.js';
 import type { NodeIdentity } from '../../protocol/datagram.js';
 import type { Exclusion } from '../../protocol/ipc.js';
@@ -19,7 +20,7 @@ import { RecentIds } from './recent-ids.js';
 import { RedisAdmin } from './redis-admin.js';
 import { redisNames, type RedisNames } from './redis-keys.js';
 import { redactedUrl, redisClient, type RedisLink } from './redis-link.js';
-import { encodeBroadcast, encodeInbox, encodeState, isNodeId, parseBroadcast, parseInbox, parseState, VERSION, type BroadcastMessage } from './redis-messages.js';
+import { encodeBroadcast, encodeInbox, encodeState, isNodeId, parseBroadcast, parseInbox, parseState, VERSION, type BroadcastMessage, type StateMessage } from './redis-messages.js';
 import { RedisNodes } from './redis-nodes.js';
 import { defineScripts, type ClusterScripts } from './redis-scripts.js';
 import { readNodeState } from './redis-state.js';
@@ -30,6 +31,12 @@ const debug = debugFor('cluster');
 const ROUND_JITTER = 0.1;
 /** How long every node answers an expelled session's reconnection with 204. */
 const EXPELLED_MS = 30_000;
+/** Namespaces and sessions per script call when a whole state goes (its arguments are spread on the stack). */
+const CHUNK_FIELDS = 4096;
+/** The first pause after a call timed out with the connection up; it doubles, capped at a round. */
+const SLOW_BASE_MS = 250;
+/** ioredis's commandTimeout error. */
+const TIMED_OUT = /timed out/i;
 const LIMITS = { maxNodes: 4096, maxNamespacesPerNode: 100_000, maxSessionsPerNode: 100_000 };
 
 export interface RedisSettings {
@@ -56,8 +63,13 @@ export class RedisCluster implements Cluster {
   private readonly scripts: ClusterScripts;
   private readonly expelledNews = new RecentIds(2 * EXPELLED_MS, 50_000);
   private readonly sent = { rounds: 0, commands: 0, bytes: 0 };
-  /** ns → "members connections" as Redis holds it for this node (after the last successful assert). */
-  private asserted = new Map<string, string>();
+  /** Count changes taken from the local state whose call timed out: sent again with the next changes. */
+  private readonly unsent = new Map<string, NodeCount>();
+  /** Calls timed out in a row, and until when the next round waits: the pacing of a busy Redis. */
+  private slowStreak = 0;
+  private slowUntil = 0;
+  /** Counts the connection losses: an assertion that spans one is not trusted to have completed. */
+  private linkEpoch = 0;
   /** Session changes not asserted yet. */
   private sessionChanges: ClusterSession[] = [];
   private needsFull = true;
@@ -182,6 +194,7 @@ export class RedisCluster implements Cluster {
 
   private linkDown(reason: string): void {
     this.joined = false;
+    this.linkEpoch++;
     this.needsFull = true;
     if (this.stopped) return;
     if (this.subscriber.status !== 'ready') this.subscribed = false;
@@ -250,61 +263,116 @@ export class RedisCluster implements Cluster {
     return this.flushing;
   }
 
+  /** One step of the flush: this node's changes since the last one, or its whole state when Redis may lack it. */
   private async assertOnce(): Promise<void> {
     if (!this.linkReady()) return;
-    const full = this.needsFull;
-    const current = new Map<string, string>();
-    for (const [ns, members, connections] of this.local.counts()) {
-      if (members > 0 || connections > 0) current.set(ns, `${members} ${connections}`);
-    }
-    const counts: NodeCount[] = [];
-    const countFields: string[] = [];
-    const deleted: string[] = [];
-    for (const [ns, value] of current) {
-      if (!full && this.asserted.get(ns) === value) continue;
-      countFields.push(ns, value);
-      const [members, connections] = value.split(' ').map(Number) as [number, number];
-      counts.push([ns, members, connections]);
-    }
-    if (!full) {
-      for (const ns of this.asserted.keys()) {
-        if (current.has(ns)) continue;
-        deleted.push(ns);
-        counts.push([ns, 0, 0]);
-      }
-    }
+    if (this.needsFull) return this.assertWhole();
+    // Paced after a call that timed out: the next round tries again (its changes wait, none is lost).
+    if (Date.now() < this.slowUntil) return;
+    // O(own changes): the namespaces the audience table saw change, never a walk over the unchanged ones.
+    for (const entry of this.local.countChanges()) this.unsent.set(entry[0], entry);
+    const counts = [...this.unsent.values()];
+    this.unsent.clear();
     const changes = this.sessionChanges;
     this.sessionChanges = [];
-    const opened = full ? [...this.local.sessions()] : changes.filter((s) => s.at !== ENDED);
-    const ended = full ? [] : changes.filter((s) => s.at === ENDED).map((s) => s.session);
-    const sessionFields = opened.flatMap((s) => [s.session, JSON.stringify([s.ns, s.user, s.at])]);
-    const seq = this.seq + 1;
-    const changed = full || counts.length > 0 || opened.length > 0 || ended.length > 0;
-    const message = changed ? encodeState({ node: this.self, incarnation: this.settings.identity.incarnation, seq, full, counts, opened, ended }) : '';
-    const args = [this.self, this.settings.identity.incarnation, full ? 1 : 0, this.settings.nodeTimeoutMs, this.names.state, message, seq,
-      countFields.length / 2, ...countFields, deleted.length, ...deleted, sessionFields.length / 2, ...sessionFields, ended.length, ...ended];
-    let result: (number | string)[];
-    try {
-      this.count(1, message.length + countFields.reduce((sum, field) => sum + field.length, 0));
-      result = await this.scripts.assertState(this.keysOf(this.self), args);
-    } catch (error) {
-      // Whatever was not asserted goes in whole when Redis answers again.
-      this.linkDown((error as Error).message);
-      return;
-    }
-    if (result[0] === -1) {
-      debug('Redis no longer holds this node\'s state (flushed, restarted, or dropped as silent): asserting it whole');
+    const outcome = await this.call({ full: false, counts, opened: changes.filter((s) => s.at !== ENDED), ended: changes.filter((s) => s.at === ENDED).map((s) => s.session) });
+    if (outcome === 'slow') {
+      // Whether it ran is unknown: its changes go again (absolute values, so twice is harmless), behind newer ones.
+      for (const entry of counts) if (!this.unsent.has(entry[0])) this.unsent.set(entry[0], entry);
+      this.sessionChanges = [...changes, ...this.sessionChanges];
+    } else if (outcome === 'missing') {
       this.needsFull = true;
       this.flushAgain = true;
-      return;
     }
-    if (changed) this.seq = seq;
-    this.asserted = current;
+  }
+
+  /**
+   * This node's whole state, in chunks of CHUNK_FIELDS (one call spreading 100,000 namespaces would overflow
+   * the stack): the first replaces what Redis held, the later ones add under the same incarnation check, and
+   * the node is joined after the last. A chunk that timed out with the connection up is sent again after a
+   * paced pause, not the whole state from the start; a lost connection or a lost state starts it over.
+   */
+  private async assertWhole(): Promise<void> {
+    const link = this.linkEpoch;
+    // Taken before the snapshot below: a change after it is in the next round's changes, none is lost.
+    void [...this.local.countChanges()];
+    this.unsent.clear();
+    this.sessionChanges = [];
+    const counts = [...this.local.counts()].filter(([, members, connections]) => members > 0 || connections > 0);
+    const sessions = [...this.local.sessions()];
+    const chunks = Math.max(1, Math.ceil((counts.length + sessions.length) / CHUNK_FIELDS));
+    for (let k = 0; k < chunks;) {
+      const from = k * CHUNK_FIELDS;
+      const to = from + CHUNK_FIELDS;
+      const outcome = await this.call({ full: k === 0, counts: counts.slice(from, to), opened: sessions.slice(Math.max(0, from - counts.length), Math.max(0, to - counts.length)), ended: [] });
+      if (this.stopped || this.linkEpoch !== link) return;
+      if (outcome === 'ok') k++;
+      else if (outcome === 'slow') await pause(this.slowUntil - Date.now());
+      else {
+        // Redis lost this state between two chunks (flushed, or dropped as silent): it goes again whole.
+        if (outcome === 'missing') this.flushAgain = true;
+        return;
+      }
+    }
     this.needsFull = false;
     this.joined = true;
-    for (const node of result.slice(1)) {
-      if (typeof node === 'string' && node !== this.self) void this.dropSilent(node);
+  }
+
+  /** One script call: its changes applied to this node's hashes and published, its presence renewed. */
+  private async call(part: Omit<StateMessage, 'node' | 'incarnation' | 'seq'>): Promise<'ok' | 'missing' | 'slow' | 'down'> {
+    const countFields: string[] = [];
+    const deleted: string[] = [];
+    for (const [ns, members, connections] of part.counts) {
+      if (members > 0 || connections > 0) countFields.push(ns, `${members} ${connections}`);
+      else deleted.push(ns);
     }
+    const sessionFields = part.opened.flatMap((s) => [s.session, JSON.stringify([s.ns, s.user, s.at])]);
+    const changed = part.full || part.counts.length > 0 || part.opened.length > 0 || part.ended.length > 0;
+    for (let renumbered = false; ;) {
+      const seq = this.seq + 1;
+      const message = changed ? encodeState({ node: this.self, incarnation: this.settings.identity.incarnation, seq, ...part }) : '';
+      const args = [this.self, this.settings.identity.incarnation, part.full ? 1 : 0, this.settings.nodeTimeoutMs, this.names.state, message, seq,
+        countFields.length / 2, ...countFields, deleted.length, ...deleted, sessionFields.length / 2, ...sessionFields, part.ended.length, ...part.ended];
+      let result: (number | string)[];
+      try {
+        this.count(1, message.length + countFields.reduce((sum, field) => sum + field.length, 0));
+        result = await this.scripts.assertState(this.keysOf(this.self), args);
+      } catch (error) {
+        const reason = (error as Error).message;
+        // A busy Redis (a mass join) is not a lost one: treating it as an outage would re-assert everything
+        // and feed the load that made it slow. Whatever was not confirmed goes again, paced.
+        if (TIMED_OUT.test(reason) && this.commands.status === 'ready') return this.slow(reason);
+        // Whatever was not asserted goes in whole when Redis answers again.
+        this.linkDown(reason);
+        return 'down';
+      }
+      if (result[0] === -1) {
+        debug('Redis no longer holds this node\'s state (flushed, restarted, or dropped as silent): asserting it whole');
+        return 'missing';
+      }
+      if (result[0] === -2) {
+        // A call that timed out did run (or did not): number this message from what Redis published last.
+        if (renumbered) return 'missing';
+        renumbered = true;
+        this.seq = Number(result[1]);
+        continue;
+      }
+      if (changed) this.seq = seq;
+      this.slowStreak = 0;
+      for (const node of result.slice(1)) {
+        if (typeof node === 'string' && node !== this.self) void this.dropSilent(node);
+      }
+      return 'ok';
+    }
+  }
+
+  /** A call timed out with the connection up: the next one waits, longer each time (capped at a round), with jitter. */
+  private slow(reason: string): 'slow' {
+    const delay = Math.min(SLOW_BASE_MS * 2 ** Math.min(this.slowStreak, 10), this.settings.notifyIntervalMs) * (0.5 + Math.random());
+    this.slowStreak++;
+    this.slowUntil = Date.now() + delay;
+    debug('Redis is slow (%s, %d in a row): the next call in %d ms', reason, this.slowStreak, Math.round(delay));
+    return 'slow';
   }
 
   /** A node whose presence is older than the timeout: dropped in Redis (once, whoever asks first), and told to every node. */
@@ -424,4 +492,9 @@ export class RedisCluster implements Cluster {
     this.sent.commands += commands;
     this.sent.bytes += bytes;
   }
+}
+
+/** A pause that does not keep a stopping process alive. */
+function pause(ms: number): Promise<void> {
+  return ms > 0 ? sleep(ms, undefined, { ref: false }) : Promise.resolve();
 }

@@ -16,7 +16,7 @@ export interface StateMessage {
   incarnation: number;
   /** Per node and incarnation, +1 per message: a gap means a message was missed, and the node is reloaded. */
   seq: number;
-  /** The whole state: whatever the node held before and is not in it has ended. */
+  /** The whole state, or its first chunk (the next messages add the rest): whatever the node held before and is not in it has ended. */
   full: boolean;
   counts: NodeCount[];
   opened: ClusterSession[];

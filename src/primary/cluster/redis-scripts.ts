@@ -14,6 +14,10 @@ export const SEQ_FIELD = '\u0000seq';
  * publishes them, and returns the nodes whose presence is older than the timeout. `full` replaces its whole
  * state; otherwise the script refuses (-1) when Redis no longer holds this incarnation's state (flushed,
  * restarted, or dropped while this node could not reach it), and the node asserts everything at once.
+ * A message must follow the last one Redis published for this node (seq = the stored one + 1), else the
+ * script refuses it ({-2, stored seq}): after a call whose outcome the node could not know (a timeout), it
+ * numbers its message from what Redis holds, so the others never see a repeated or a skipped number. A
+ * whole state goes in chunks: the first replaces (`full`), the later ones add, each under the same checks.
  *
  * KEYS: nodes, counts:self, sessions:self
  * ARGV: node, incarnation, full, timeout ms, state channel, message ('' for none), seq,
@@ -28,6 +32,9 @@ if ARGV[3] == '1' then
   redis.call('HSET', KEYS[2], '${INCARNATION_FIELD}', ARGV[2])
 elseif redis.call('HGET', KEYS[2], '${INCARNATION_FIELD}') ~= ARGV[2] then
   return {-1}
+elseif ARGV[6] ~= '' then
+  local stored = tonumber(redis.call('HGET', KEYS[2], '${SEQ_FIELD}') or '0')
+  if stored ~= tonumber(ARGV[7]) - 1 then return {-2, stored} end
 end
 local i = 8
 local n = tonumber(ARGV[i])
