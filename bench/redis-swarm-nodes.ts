@@ -31,11 +31,13 @@ export interface NodesSetup {
   redisUrl: string;
   prefix: string;
   group: { host: string; port: number };
+  /** How long the nodes may take to join (every node's own state asserted) before the point goes on without them. */
+  joinTimeoutMs: number;
 }
 
 export type ToNodes = { t: 'setup'; setup: NodesSetup } | { t: 'probe'; value: number } | { t: 'stats' } | { t: 'stop' };
 export type FromNodes =
-  | { t: 'ready'; namespaces: number }
+  | { t: 'ready'; namespaces: number; joined: number; joinMs: number }
   | { t: 'probed'; value: number; at: number; node: string; full: boolean }
   | { t: 'seen'; value: number; at: number; node: string }
   | { t: 'stats'; cpuUs: number; sentBytes: number; sentCommands: number; receivedBytes: number; rounds: number; dropped: number };
@@ -174,8 +176,11 @@ async function setup(s: NodesSetup): Promise<void> {
     if (!full && node instanceof RedisCluster) makeLean(node);
     nodes.push(node);
   }
+  const started = Date.now();
   for (const node of nodes) await node.start();
-  while (!nodes.every((n) => n.isJoined())) await new Promise((r) => setTimeout(r, 100));
+  // Bounded: a join that never settles (a saturated Redis) is reported as such, not waited for forever.
+  while (!nodes.every((n) => n.isJoined()) && Date.now() - started < s.joinTimeoutMs) await new Promise((r) => setTimeout(r, 100));
+  const joined = nodes.filter((n) => n.isJoined()).length;
   // Churn: this process's share of the cluster's events, spread over each round in ticks of 100 ms.
   const ticks = Math.max(1, Math.round(s.intervalMs / 100));
   const perTick = (s.eventsPerRound * s.count) / s.clusterNodes / ticks;
@@ -184,7 +189,7 @@ async function setup(s: NodesSetup): Promise<void> {
     carry += perTick;
     for (; carry >= 1; carry--) states[Math.floor(Math.random() * states.length)]!.churn(nsName(sample(cdf)));
   }, s.intervalMs / ticks);
-  send({ t: 'ready', namespaces: states.reduce((sum, st) => sum + st.table.size, 0) });
+  send({ t: 'ready', namespaces: states.reduce((sum, st) => sum + st.table.size, 0), joined, joinMs: Date.now() - started });
 }
 
 function stats(): FromNodes {

@@ -11,7 +11,7 @@
 //
 //   npm run build && node dist/bench/redis-swarm.js [--transport redis,multicast] [--nodes 10,50,200] \
 //        [--namespaces 1000,10000,100000] [--viewers-per-namespace 10] [--change 0.01] [--rounds 5] \
-//        [--interval 2000] [--processes 2] [--full 2] [--out bench/results/redis-swarm.json]
+//        [--interval 2000] [--processes 2] [--full 2] [--join-timeout 300] [--out bench/results/redis-swarm.json]
 //
 // Multicast runs only up to 64 nodes (the transport's peer cap) and every multicast node is full.
 import { type ChildProcess, fork } from 'node:child_process';
@@ -41,6 +41,8 @@ export interface SwarmPoint {
   intervalMs: number;
   /** Namespaces held, summed over the nodes (each node holds its share of the popular ones). */
   heldNamespaces: number;
+  /** Nodes joined (own state asserted) when the point started, and how long the slowest process took (bounded by --join-timeout). */
+  join?: { joined: number; ms: number };
   perNode: { fullCpuMsPerRound: number; leanCpuMsPerRound: number; sentBytesPerRound: number; sentCommandsPerRound: number; receivedBytesPerRound: number };
   redis?: { cpuMsPerRound: number; commandsPerRound: number; inBytesPerRound: number; outBytesPerRound: number };
   convergenceMs: { median: number; p95: number; max: number; probes: number; seen: number };
@@ -59,14 +61,14 @@ const list = (s: string): number[] => s.split(',').map(Number);
 
 class NodesProcess {
   readonly child: ChildProcess;
-  readonly ready: Promise<number>;
+  readonly ready: Promise<{ namespaces: number; joined: number; joinMs: number }>;
   private waiting: ((m: FromNodes) => void) | undefined;
   constructor(setup: NodesSetup, onSeen: (m: FromNodes & { t: 'seen' | 'probed' }) => void) {
     this.child = fork(NODES_SCRIPT, [], { execArgv: ['--max-old-space-size=8192'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.ready = new Promise((resolveReady, reject) => {
       this.child.once('exit', (code) => reject(new Error(`a nodes process exited with ${code}`)));
       this.child.on('message', (m: FromNodes) => {
-        if (m.t === 'ready') resolveReady(m.namespaces);
+        if (m.t === 'ready') resolveReady(m);
         else if (m.t === 'seen' || m.t === 'probed') onSeen(m);
         else this.waiting?.(m);
       });
@@ -93,7 +95,7 @@ function expectedHeld(nodes: number, namespaces: number, viewers: number): numbe
   return held;
 }
 
-async function runPoint(o: { transport: 'redis' | 'multicast'; nodes: number; namespaces: number; viewersPerNs: number; change: number; rounds: number; intervalMs: number; processes: number; full: number }): Promise<SwarmPoint> {
+async function runPoint(o: { transport: 'redis' | 'multicast'; nodes: number; namespaces: number; viewersPerNs: number; change: number; rounds: number; intervalMs: number; processes: number; full: number; joinTimeoutMs: number }): Promise<SwarmPoint> {
   const viewers = o.viewersPerNs * o.namespaces;
   const eventsPerRound = Math.max(1, Math.round(o.change * o.namespaces));
   const full = o.transport === 'multicast' ? o.nodes : Math.min(o.full, o.nodes);
@@ -110,7 +112,7 @@ async function runPoint(o: { transport: 'redis' | 'multicast'; nodes: number; na
   const group = { host: `239.255.${randomInt(1, 255)}.${randomInt(1, 255)}`, port: (await freePorts(1))[0]! };
   const setup = (role: 'full' | 'lean', count: number): NodesSetup => ({
     transport: o.transport, role, count, clusterNodes: o.nodes, namespaces: o.namespaces, viewers, eventsPerRound,
-    intervalMs: o.intervalMs, redisUrl: redis?.url ?? '', prefix: 'swarm:', group,
+    intervalMs: o.intervalMs, redisUrl: redis?.url ?? '', prefix: 'swarm:', group, joinTimeoutMs: o.joinTimeoutMs,
   });
   const probes = new Map<number, { at: number; byFull: boolean; seen: Map<string, number> }>();
   const onSeen = (m: FromNodes & { t: 'seen' | 'probed' }): void => {
@@ -127,8 +129,10 @@ async function runPoint(o: { transport: 'redis' | 'multicast'; nodes: number; na
   const leanProcs = leanCounts.map((n) => new NodesProcess(setup('lean', n), onSeen));
   const all = [...fullProcs, ...leanProcs];
   try {
-    const held = (await Promise.all(all.map((p) => p.ready))).reduce((a, b) => a + b, 0);
-    log(`${o.transport} ${o.nodes} nodes × ${o.namespaces} namespaces: joined (${held} namespaces held over the nodes); settling`);
+    const ready = await Promise.all(all.map((p) => p.ready));
+    const held = ready.reduce((a, r) => a + r.namespaces, 0);
+    const join = { joined: ready.reduce((a, r) => a + r.joined, 0), ms: Math.max(...ready.map((r) => r.joinMs)) };
+    log(`${o.transport} ${o.nodes} nodes × ${o.namespaces} namespaces: ${join.joined} joined in ${join.ms} ms (${held} namespaces held over the nodes); settling`);
     await sleep(3 * o.intervalMs);
     const meter = new CpuMeter(() => [...all.map((p) => p.child.pid!), ...(redis ? [redis.pid] : [])]);
     const info0 = redis ? await redisInfo(redis.client) : undefined;
@@ -159,6 +163,7 @@ async function runPoint(o: { transport: 'redis' | 'multicast'; nodes: number; na
     const point: SwarmPoint = {
       ...base,
       heldNamespaces: held,
+      join,
       perNode: {
         fullCpuMsPerRound: round(sum(fullIdx, (s) => s.cpuUs) / 1000 / full / windowRounds, 2),
         leanCpuMsPerRound: lean > 0 ? round(sum(leanIdx, (s) => s.cpuUs) / 1000 / lean / windowRounds, 2) : NaN,
@@ -206,6 +211,7 @@ async function main(): Promise<void> {
       interval: { type: 'string', default: '2000' },
       processes: { type: 'string', default: '2' },
       full: { type: 'string', default: '2' },
+      'join-timeout': { type: 'string', default: '300' },
       out: { type: 'string', default: 'bench/results/redis-swarm.json' },
     },
     strict: true,
@@ -219,7 +225,8 @@ async function main(): Promise<void> {
           continue;
         }
         points.push(await runPoint({ transport, nodes, namespaces, viewersPerNs: Number(values['viewers-per-namespace']), change: Number(values.change),
-          rounds: Number(values.rounds), intervalMs: Number(values.interval), processes: Number(values.processes), full: Number(values.full) }));
+          rounds: Number(values.rounds), intervalMs: Number(values.interval), processes: Number(values.processes), full: Number(values.full),
+          joinTimeoutMs: Number(values['join-timeout']) * 1000 }));
         writeFileSync(resolve(repoRoot, values.out!), `${JSON.stringify({ measured: new Date().toISOString(), machine: '2 cores shared', points } satisfies SwarmFile, null, 1)}\n`);
       }
     }

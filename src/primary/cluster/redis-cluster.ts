@@ -137,7 +137,7 @@ export class RedisCluster implements Cluster {
     const scored = sessions.flatMap((session) => [now, session]);
     this.count(3, message.length);
     this.commands.multi().zadd(this.names.expelled, ...scored).zremrangebyscore(this.names.expelled, '-inf', now - EXPELLED_MS)
-      .publish(this.names.all, message).exec().catch((error: Error) => this.linkDown(error.message));
+      .publish(this.names.all, message).exec().catch((error: Error) => this.failed(error, this.commands));
   }
 
   describe(): ClusterReport {
@@ -206,13 +206,32 @@ export class RedisCluster implements Cluster {
   }
 
   private async subscribe(): Promise<void> {
-    try {
-      await this.subscriber.subscribe(this.names.state, this.names.all, this.names.inbox(this.self));
-      this.subscribed = true;
-      await this.linkUp();
-    } catch (error) {
-      this.linkDown((error as Error).message);
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        await this.subscriber.subscribe(this.names.state, this.names.all, this.names.inbox(this.self));
+        this.subscribed = true;
+        return await this.linkUp();
+      } catch (error) {
+        if (this.failed(error as Error, this.subscriber)) return;
+        // Redis busy (a mass join): the connection is up, so subscribe again, paced, rather than reconnect.
+        await pause(Math.min(SLOW_BASE_MS * 2 ** Math.min(attempt, 10), this.settings.notifyIntervalMs) * (0.5 + Math.random()));
+        if (this.subscriber.status !== 'ready') return;
+      }
     }
+  }
+
+  /**
+   * A command failed: true when the link is lost (an outage, said once: linkDown), false when Redis was only
+   * slow (a timeout while the connection is up). Treating a busy Redis as a lost one would make the node
+   * re-assert everything, and a mass join would feed the load that slowed it.
+   */
+  private failed(error: Error, client: RedisLink): boolean {
+    if (TIMED_OUT.test(error.message) && client.status === 'ready') {
+      debug('Redis is slow: %s', error.message);
+      return false;
+    }
+    this.linkDown(error.message);
+    return true;
   }
 
   /** Both connections are ready: this node's state goes in whole, and the others' is read afresh (messages may have been missed). */
@@ -338,13 +357,9 @@ export class RedisCluster implements Cluster {
         this.count(1, message.length + countFields.reduce((sum, field) => sum + field.length, 0));
         result = await this.scripts.assertState(this.keysOf(this.self), args);
       } catch (error) {
-        const reason = (error as Error).message;
-        // A busy Redis (a mass join) is not a lost one: treating it as an outage would re-assert everything
-        // and feed the load that made it slow. Whatever was not confirmed goes again, paced.
-        if (TIMED_OUT.test(reason) && this.commands.status === 'ready') return this.slow(reason);
-        // Whatever was not asserted goes in whole when Redis answers again.
-        this.linkDown(reason);
-        return 'down';
+        // Lost: whatever was not asserted goes in whole when Redis answers again. Slow: what was not
+        // confirmed goes again, paced.
+        return this.failed(error as Error, this.commands) ? 'down' : this.slow();
       }
       if (result[0] === -1) {
         debug('Redis no longer holds this node\'s state (flushed, restarted, or dropped as silent): asserting it whole');
@@ -367,11 +382,11 @@ export class RedisCluster implements Cluster {
   }
 
   /** A call timed out with the connection up: the next one waits, longer each time (capped at a round), with jitter. */
-  private slow(reason: string): 'slow' {
+  private slow(): 'slow' {
     const delay = Math.min(SLOW_BASE_MS * 2 ** Math.min(this.slowStreak, 10), this.settings.notifyIntervalMs) * (0.5 + Math.random());
     this.slowStreak++;
     this.slowUntil = Date.now() + delay;
-    debug('Redis is slow (%s, %d in a row): the next call in %d ms', reason, this.slowStreak, Math.round(delay));
+    debug('%d calls timed out in a row: the next one in %d ms', this.slowStreak, Math.round(delay));
     return 'slow';
   }
 
@@ -476,7 +491,7 @@ export class RedisCluster implements Cluster {
 
   private broadcast(message: BroadcastMessage): void {
     if (!this.linkReady()) return;
-    void this.publish(this.names.all, encodeBroadcast(message)).catch((error: Error) => this.linkDown(error.message));
+    void this.publish(this.names.all, encodeBroadcast(message)).catch((error: Error) => this.failed(error, this.commands));
   }
 
   private publish(channel: string, message: string): Promise<number> {
