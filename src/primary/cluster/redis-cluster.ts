@@ -37,6 +37,10 @@ const CHUNK_FIELDS = 4096;
 const SLOW_BASE_MS = 250;
 /** ioredis's commandTimeout error. */
 const TIMED_OUT = /timed out/i;
+/** Other nodes' whole states read at once (the others wait): a mass join is read at this node's pace. */
+const RELOADS_IN_FLIGHT = 4;
+/** A read of a node's state that timed out (connection up) is tried this many more times, paced. */
+const RELOAD_ATTEMPTS = 5;
 const LIMITS = { maxNodes: 4096, maxNamespacesPerNode: 100_000, maxSessionsPerNode: 100_000 };
 
 export interface RedisSettings {
@@ -70,6 +74,7 @@ export class RedisCluster implements Cluster {
   private slowUntil = 0;
   /** Counts the connection losses: an assertion that spans one is not trusted to have completed. */
   private linkEpoch = 0;
+  private readonly reloadSlots = new Slots(RELOADS_IN_FLIGHT);
   /** Session changes not asserted yet. */
   private sessionChanges: ClusterSession[] = [];
   private needsFull = true;
@@ -294,7 +299,8 @@ export class RedisCluster implements Cluster {
     this.unsent.clear();
     const changes = this.sessionChanges;
     this.sessionChanges = [];
-    const outcome = await this.call({ full: false, counts, opened: changes.filter((s) => s.at !== ENDED), ended: changes.filter((s) => s.at === ENDED).map((s) => s.session) });
+    const part = { counts, opened: changes.filter((s) => s.at !== ENDED), ended: changes.filter((s) => s.at === ENDED).map((s) => s.session) };
+    const outcome = await this.call(part, 'changes');
     if (outcome === 'slow') {
       // Whether it ran is unknown: its changes go again (absolute values, so twice is harmless), behind newer ones.
       for (const entry of counts) if (!this.unsent.has(entry[0])) this.unsent.set(entry[0], entry);
@@ -308,8 +314,10 @@ export class RedisCluster implements Cluster {
   /**
    * This node's whole state, in chunks of CHUNK_FIELDS (one call spreading 100,000 namespaces would overflow
    * the stack): the first replaces what Redis held, the later ones add under the same incarnation check, and
-   * the node is joined after the last. A chunk that timed out with the connection up is sent again after a
-   * paced pause, not the whole state from the start; a lost connection or a lost state starts it over.
+   * the last publishes that the whole state is there (the others read it from Redis, each at its pace: never
+   * pushed through pub/sub to every node at once); the node is joined after it. A chunk that timed out with
+   * the connection up is sent again after a paced pause, not the whole state from the start; a lost
+   * connection or a lost state starts it over.
    */
   private async assertWhole(): Promise<void> {
     const link = this.linkEpoch;
@@ -323,7 +331,8 @@ export class RedisCluster implements Cluster {
     for (let k = 0; k < chunks;) {
       const from = k * CHUNK_FIELDS;
       const to = from + CHUNK_FIELDS;
-      const outcome = await this.call({ full: k === 0, counts: counts.slice(from, to), opened: sessions.slice(Math.max(0, from - counts.length), Math.max(0, to - counts.length)), ended: [] });
+      const part = { counts: counts.slice(from, to), opened: sessions.slice(Math.max(0, from - counts.length), Math.max(0, to - counts.length)), ended: [] };
+      const outcome = await this.call(part, k === chunks - 1 ? 'whole' : 'nothing', k === 0);
       if (this.stopped || this.linkEpoch !== link) return;
       if (outcome === 'ok') k++;
       else if (outcome === 'slow') await pause(this.slowUntil - Date.now());
@@ -337,8 +346,12 @@ export class RedisCluster implements Cluster {
     this.joined = true;
   }
 
-  /** One script call: its changes applied to this node's hashes and published, its presence renewed. */
-  private async call(part: Omit<StateMessage, 'node' | 'incarnation' | 'seq'>): Promise<'ok' | 'missing' | 'slow' | 'down'> {
+  /**
+   * One script call: `part` applied to this node's hashes (all of them replaced first when `replace`), its
+   * presence renewed, and published: the part itself ('changes', when there are any), or that the whole
+   * state is in Redis now ('whole'), or 'nothing'.
+   */
+  private async call(part: Pick<StateMessage, 'counts' | 'opened' | 'ended'>, announce: 'changes' | 'whole' | 'nothing', replace = false): Promise<'ok' | 'missing' | 'slow' | 'down'> {
     const countFields: string[] = [];
     const deleted: string[] = [];
     for (const [ns, members, connections] of part.counts) {
@@ -346,11 +359,14 @@ export class RedisCluster implements Cluster {
       else deleted.push(ns);
     }
     const sessionFields = part.opened.flatMap((s) => [s.session, JSON.stringify([s.ns, s.user, s.at])]);
-    const changed = part.full || part.counts.length > 0 || part.opened.length > 0 || part.ended.length > 0;
+    const changed = announce === 'whole' || (announce === 'changes' && (part.counts.length > 0 || part.opened.length > 0 || part.ended.length > 0));
     for (let renumbered = false; ;) {
       const seq = this.seq + 1;
-      const message = changed ? encodeState({ node: this.self, incarnation: this.settings.identity.incarnation, seq, ...part }) : '';
-      const args = [this.self, this.settings.identity.incarnation, part.full ? 1 : 0, this.settings.nodeTimeoutMs, this.names.state, message, seq,
+      const { incarnation } = this.settings.identity;
+      const message = !changed ? ''
+        : announce === 'whole' ? encodeState({ node: this.self, incarnation, seq, full: true, counts: [], opened: [], ended: [] })
+          : encodeState({ node: this.self, incarnation, seq, full: false, ...part });
+      const args = [this.self, incarnation, replace ? 1 : 0, this.settings.nodeTimeoutMs, this.names.state, message, seq,
         countFields.length / 2, ...countFields, deleted.length, ...deleted, sessionFields.length / 2, ...sessionFields, part.ended.length, ...part.ended];
       let result: (number | string)[];
       try {
@@ -427,22 +443,40 @@ export class RedisCluster implements Cluster {
     }
   }
 
-  /** One node's whole state, read in one transaction so its counts and sessions match. */
+  /**
+   * One node's whole state, read in one transaction so its counts and sessions match; messages from it wait
+   * meanwhile. At most RELOADS_IN_FLIGHT at a time: in a mass join every node reads every node's state, and
+   * reading at its own pace keeps Redis from buffering all of them for it at once. A read that timed out
+   * while the connection is up is tried again, paced.
+   */
   private async reloadNode(node: string): Promise<void> {
     if (!isNodeId(node)) return this.dropSilent(node);
     this.others.startReload(node, Date.now());
+    await this.reloadSlots.acquire();
     try {
-      this.count(2, 0);
-      const state = await readNodeState(this.commands, this.names, node, this.drops);
-      if (!state) {
-        // Listed but without state (dropped meanwhile, or data of another program).
-        this.others.reloadFailed(node);
-        return this.others.gone(node, null);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          this.count(2, 0);
+          const state = await readNodeState(this.commands, this.names, node, this.drops);
+          if (!state) {
+            // Listed but without state (dropped meanwhile, or data of another program).
+            this.others.reloadFailed(node);
+            return this.others.gone(node, null);
+          }
+          // A newer whole state came in while this one was read: read again.
+          if (this.others.replace(node, state, Date.now()) === undefined) return;
+          attempt = -1;
+        } catch (error) {
+          const slow = TIMED_OUT.test((error as Error).message) && this.commands.status === 'ready';
+          if (!slow || attempt >= RELOAD_ATTEMPTS || this.stopped) {
+            this.others.reloadFailed(node);
+            return debug('could not read node %s: %s', node, (error as Error).message);
+          }
+          await pause(Math.min(SLOW_BASE_MS * 2 ** attempt, this.settings.notifyIntervalMs) * (0.5 + Math.random()));
+        }
       }
-      this.others.replace(node, state, Date.now());
-    } catch (error) {
-      this.others.reloadFailed(node);
-      debug('could not read node %s: %s', node, (error as Error).message);
+    } finally {
+      this.reloadSlots.release();
     }
   }
 
@@ -512,4 +546,22 @@ export class RedisCluster implements Cluster {
 /** A pause that does not keep a stopping process alive. */
 function pause(ms: number): Promise<void> {
   return ms > 0 ? sleep(ms, undefined, { ref: false }) : Promise.resolve();
+}
+
+/** At most `free` tasks at a time; the others wait their turn, in order. */
+class Slots {
+  private readonly waiting: (() => void)[] = [];
+  constructor(private free: number) {}
+  async acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
 }

@@ -16,7 +16,11 @@ export interface StateMessage {
   incarnation: number;
   /** Per node and incarnation, +1 per message: a gap means a message was missed, and the node is reloaded. */
   seq: number;
-  /** The whole state, or its first chunk (the next messages add the rest): whatever the node held before and is not in it has ended. */
+  /**
+   * The node's whole state is in Redis as of this seq (it asserted it in chunks): read it there. Such a
+   * message carries no counts or sessions itself, so a whole state never goes through pub/sub to every node:
+   * each reads it when it can (a mass join would otherwise buffer N × the cluster's state in Redis).
+   */
   full: boolean;
   counts: NodeCount[];
   opened: ClusterSession[];

@@ -17,7 +17,9 @@ export const SEQ_FIELD = '\u0000seq';
  * A message must follow the last one Redis published for this node (seq = the stored one + 1), else the
  * script refuses it ({-2, stored seq}): after a call whose outcome the node could not know (a timeout), it
  * numbers its message from what Redis holds, so the others never see a repeated or a skipped number. A
- * whole state goes in chunks: the first replaces (`full`), the later ones add, each under the same checks.
+ * whole state goes in chunks: the first replaces (`full`; the sequence number restarts from seq - 1, the
+ * last one this node published), the later ones add under the incarnation check, and only the last one
+ * publishes (a message saying the whole state is in Redis: the others read it there, at their pace).
  *
  * KEYS: nodes, counts:self, sessions:self
  * ARGV: node, incarnation, full, timeout ms, state channel, message ('' for none), seq,
@@ -30,9 +32,11 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if ARGV[3] == '1' then
   redis.call('DEL', KEYS[2], KEYS[3])
   redis.call('HSET', KEYS[2], '${INCARNATION_FIELD}', ARGV[2])
+  redis.call('HSET', KEYS[2], '${SEQ_FIELD}', tonumber(ARGV[7]) - 1)
 elseif redis.call('HGET', KEYS[2], '${INCARNATION_FIELD}') ~= ARGV[2] then
   return {-1}
-elseif ARGV[6] ~= '' then
+end
+if ARGV[6] ~= '' then
   local stored = tonumber(redis.call('HGET', KEYS[2], '${SEQ_FIELD}') or '0')
   if stored ~= tonumber(ARGV[7]) - 1 then return {-2, stored} end
 end
