@@ -6,6 +6,7 @@
 //   per node   CPU (the full nodes: whole path; the lean ones: sending and parsing), bytes and commands sent,
 //              bytes received (Redis: the subscriber socket; multicast: every other node's datagrams)
 //   Redis      CPU (used_cpu_sys + used_cpu_user), commands, bytes in and out, from INFO deltas
+//   join       how long until every node had asserted its own state (bounded by --join-timeout)
 //   convergence  a probe namespace changed on one node until every full node's table shows it
 //   machine    cores used by this run and by others (CpuMeter): "saturated" when the 2 cores are busy
 //
@@ -28,7 +29,7 @@ import { repoRoot } from './targets.js';
 
 const NODES_SCRIPT = fileURLToPath(new URL('./redis-swarm-nodes.js', import.meta.url));
 const MULTICAST_MAX_NODES = 64;
-/** Above this many bytes of full-state messages fanned out at join (N × the cluster's state), a point is skipped. */
+/** Above this many bytes of whole states to move at join (every node reads every node's: N × the cluster's state), a point is skipped. */
 const MAX_JOIN_FANOUT_BYTES = 3e9;
 
 export interface SwarmPoint {
@@ -101,12 +102,12 @@ async function runPoint(o: { transport: 'redis' | 'multicast'; nodes: number; na
   const full = o.transport === 'multicast' ? o.nodes : Math.min(o.full, o.nodes);
   const lean = o.nodes - full;
   const base = { transport: o.transport, nodes: o.nodes, namespaces: o.namespaces, viewers, eventsPerRound, rounds: o.rounds, intervalMs: o.intervalMs };
-  // A full-state message costs ~20 B per namespace held; every node gets every node's at join.
+  // A whole state costs ~20 B per namespace held; every node reads every node's at join (multicast: receives).
   const joinFanout = expectedHeld(o.nodes, o.namespaces, viewers) * 20 * o.nodes;
   if (joinFanout > MAX_JOIN_FANOUT_BYTES) {
     return { ...base, heldNamespaces: NaN, perNode: { fullCpuMsPerRound: NaN, leanCpuMsPerRound: NaN, sentBytesPerRound: NaN, sentCommandsPerRound: NaN, receivedBytesPerRound: NaN },
       convergenceMs: { median: NaN, p95: NaN, max: NaN, probes: 0, seen: 0 }, machine: { oursCores: NaN, othersCores: NaN, saturated: false }, dropped: 0,
-      skipped: `the join alone would fan out ${(joinFanout / 1e9).toFixed(1)} GB of full-state messages` };
+      skipped: `the join alone would move ${(joinFanout / 1e9).toFixed(1)} GB of whole states` };
   }
   const redis = o.transport === 'redis' ? await startRedis() : undefined;
   const group = { host: `239.255.${randomInt(1, 255)}.${randomInt(1, 255)}`, port: (await freePorts(1))[0]! };

@@ -2,18 +2,20 @@
 // the only copy: every node keeps counting locally and asserts its absolute values (redis-scripts.ts). Each
 // round (--cluster-notify-interval ± jitter) a node sends only what changed since its last round (and its
 // identified sessions' changes at once), in one script that also renews its presence and publishes the
-// changes; every node applies what the others publish (redis-nodes.ts), and reloads a node's whole state from
-// Redis when it missed a message. A node silent past --cluster-node-timeout is dropped by whichever node
-// notices first; a goodbye drops it at once. Redis lost, restarted or flushed: the node keeps counting its own
+// changes; every node applies what the others publish (redis-nodes.ts), and reads a node's whole state from
+// Redis when it missed a message or when that node announces its whole state (asserted in chunks, never
+// pushed to every node). A node silent past --cluster-node-timeout is dropped by whichever node notices
+// first; a goodbye drops it at once. Redis lost, restarted or flushed: the node keeps counting its own
 // viewers, says so once, retries with backoff, and when Redis is back re-asserts its state and reloads the
-// others'. Admin requests travel through Redis too (redis-admin.ts). Design and costs: docs/cluster.md.
+// others'; Redis only slow (a timeout with the connection up) is no outage: the node waits until Redis ran
+// its call, paced, and asks whether it was applied. Admin requests travel through Redis too (redis-admin.ts). Design and costs: docs/cluster.md.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { debugFor, logError, logInfo } from '../../log.js';
 import type { NodeIdentity } from '../../protocol/datagram.js';
 import type { Exclusion } from '../../protocol/ipc.js';
 import { sessionIdBytes } from '../../protocol/wire-sessions.js';
 import type { Route } from '../admin/server.js';
-import { ENDED, type Cluster, type ClusterReport, type ClusterSession, type ClusterSink, type LocalState, type NodeAdmin, type NodeCount } from './cluster.js';
+import { ENDED, type Cluster, type ClusterReport, type ClusterSession, type ClusterSink, type LocalState, type NodeAdmin } from './cluster.js';
 import { DropCounter } from './drop-counter.js';
 import { fromPeer, toWire } from './exclusion-order.js';
 import { RecentIds } from './recent-ids.js';
@@ -22,7 +24,7 @@ import { redisNames, type RedisNames } from './redis-keys.js';
 import { redactedUrl, redisClient, type RedisLink } from './redis-link.js';
 import { encodeBroadcast, encodeInbox, encodeState, isNodeId, parseBroadcast, parseInbox, parseState, VERSION, type BroadcastMessage, type StateMessage } from './redis-messages.js';
 import { RedisNodes } from './redis-nodes.js';
-import { defineScripts, type ClusterScripts } from './redis-scripts.js';
+import { CALL_FIELD, defineScripts, type ClusterScripts } from './redis-scripts.js';
 import { readNodeState } from './redis-state.js';
 import { userKeys, type UserKeys } from './user-keys.js';
 
@@ -33,7 +35,7 @@ const ROUND_JITTER = 0.1;
 const EXPELLED_MS = 30_000;
 /** Namespaces and sessions per script call when a whole state goes (its arguments are spread on the stack). */
 const CHUNK_FIELDS = 4096;
-/** The first pause after a call timed out with the connection up; it doubles, capped at a round. */
+/** The first pause after a command timed out with the connection up; it doubles, capped at a round. */
 const SLOW_BASE_MS = 250;
 /** ioredis's commandTimeout error. */
 const TIMED_OUT = /timed out/i;
@@ -67,11 +69,8 @@ export class RedisCluster implements Cluster {
   private readonly scripts: ClusterScripts;
   private readonly expelledNews = new RecentIds(2 * EXPELLED_MS, 50_000);
   private readonly sent = { rounds: 0, commands: 0, bytes: 0 };
-  /** Count changes taken from the local state whose call timed out: sent again with the next changes. */
-  private readonly unsent = new Map<string, NodeCount>();
-  /** Calls timed out in a row, and until when the next round waits: the pacing of a busy Redis. */
-  private slowStreak = 0;
-  private slowUntil = 0;
+  /** Numbers this node's script calls, so that after a timeout it can ask Redis whether one was applied. */
+  private calls = 0;
   /** Counts the connection losses: an assertion that spans one is not trusted to have completed. */
   private linkEpoch = 0;
   private readonly reloadSlots = new Slots(RELOADS_IN_FLIGHT);
@@ -291,21 +290,12 @@ export class RedisCluster implements Cluster {
   private async assertOnce(): Promise<void> {
     if (!this.linkReady()) return;
     if (this.needsFull) return this.assertWhole();
-    // Paced after a call that timed out: the next round tries again (its changes wait, none is lost).
-    if (Date.now() < this.slowUntil) return;
     // O(own changes): the namespaces the audience table saw change, never a walk over the unchanged ones.
-    for (const entry of this.local.countChanges()) this.unsent.set(entry[0], entry);
-    const counts = [...this.unsent.values()];
-    this.unsent.clear();
+    const counts = [...this.local.countChanges()];
     const changes = this.sessionChanges;
     this.sessionChanges = [];
     const part = { counts, opened: changes.filter((s) => s.at !== ENDED), ended: changes.filter((s) => s.at === ENDED).map((s) => s.session) };
-    const outcome = await this.call(part, 'changes');
-    if (outcome === 'slow') {
-      // Whether it ran is unknown: its changes go again (absolute values, so twice is harmless), behind newer ones.
-      for (const entry of counts) if (!this.unsent.has(entry[0])) this.unsent.set(entry[0], entry);
-      this.sessionChanges = [...changes, ...this.sessionChanges];
-    } else if (outcome === 'missing') {
+    if ((await this.call(part, 'changes')) === 'missing') {
       this.needsFull = true;
       this.flushAgain = true;
     }
@@ -315,28 +305,24 @@ export class RedisCluster implements Cluster {
    * This node's whole state, in chunks of CHUNK_FIELDS (one call spreading 100,000 namespaces would overflow
    * the stack): the first replaces what Redis held, the later ones add under the same incarnation check, and
    * the last publishes that the whole state is there (the others read it from Redis, each at its pace: never
-   * pushed through pub/sub to every node at once); the node is joined after it. A chunk that timed out with
-   * the connection up is sent again after a paced pause, not the whole state from the start; a lost
-   * connection or a lost state starts it over.
+   * pushed through pub/sub to every node at once); the node is joined after it. A lost connection or a lost
+   * state starts it over; a slow Redis does not (see call()).
    */
   private async assertWhole(): Promise<void> {
     const link = this.linkEpoch;
     // Taken before the snapshot below: a change after it is in the next round's changes, none is lost.
     void [...this.local.countChanges()];
-    this.unsent.clear();
     this.sessionChanges = [];
     const counts = [...this.local.counts()].filter(([, members, connections]) => members > 0 || connections > 0);
     const sessions = [...this.local.sessions()];
     const chunks = Math.max(1, Math.ceil((counts.length + sessions.length) / CHUNK_FIELDS));
-    for (let k = 0; k < chunks;) {
+    for (let k = 0; k < chunks; k++) {
       const from = k * CHUNK_FIELDS;
       const to = from + CHUNK_FIELDS;
       const part = { counts: counts.slice(from, to), opened: sessions.slice(Math.max(0, from - counts.length), Math.max(0, to - counts.length)), ended: [] };
       const outcome = await this.call(part, k === chunks - 1 ? 'whole' : 'nothing', k === 0);
       if (this.stopped || this.linkEpoch !== link) return;
-      if (outcome === 'ok') k++;
-      else if (outcome === 'slow') await pause(this.slowUntil - Date.now());
-      else {
+      if (outcome !== 'ok') {
         // Redis lost this state between two chunks (flushed, or dropped as silent): it goes again whole.
         if (outcome === 'missing') this.flushAgain = true;
         return;
@@ -349,9 +335,12 @@ export class RedisCluster implements Cluster {
   /**
    * One script call: `part` applied to this node's hashes (all of them replaced first when `replace`), its
    * presence renewed, and published: the part itself ('changes', when there are any), or that the whole
-   * state is in Redis now ('whole'), or 'nothing'.
+   * state is in Redis now ('whole'), or 'nothing'. A call that times out while the connection is up (a busy
+   * Redis: a mass join) is not an outage, and is not sent again blindly either: Redis still runs it, so the
+   * node waits until it has (settle()) and asks whether it was applied; a node that resent at once would
+   * pile copies of its calls onto the Redis that was too slow for one.
    */
-  private async call(part: Pick<StateMessage, 'counts' | 'opened' | 'ended'>, announce: 'changes' | 'whole' | 'nothing', replace = false): Promise<'ok' | 'missing' | 'slow' | 'down'> {
+  private async call(part: Pick<StateMessage, 'counts' | 'opened' | 'ended'>, announce: 'changes' | 'whole' | 'nothing', replace = false): Promise<'ok' | 'missing' | 'down'> {
     const countFields: string[] = [];
     const deleted: string[] = [];
     for (const [ns, members, connections] of part.counts) {
@@ -366,30 +355,38 @@ export class RedisCluster implements Cluster {
       const message = !changed ? ''
         : announce === 'whole' ? encodeState({ node: this.self, incarnation, seq, full: true, counts: [], opened: [], ended: [] })
           : encodeState({ node: this.self, incarnation, seq, full: false, ...part });
+      const id = `${incarnation}:${++this.calls}`;
       const args = [this.self, incarnation, replace ? 1 : 0, this.settings.nodeTimeoutMs, this.names.state, message, seq,
-        countFields.length / 2, ...countFields, deleted.length, ...deleted, sessionFields.length / 2, ...sessionFields, part.ended.length, ...part.ended];
+        countFields.length / 2, ...countFields, deleted.length, ...deleted, sessionFields.length / 2, ...sessionFields, part.ended.length, ...part.ended, id];
       let result: (number | string)[];
       try {
         this.count(1, message.length + countFields.reduce((sum, field) => sum + field.length, 0));
         result = await this.scripts.assertState(this.keysOf(this.self), args);
       } catch (error) {
-        // Lost: whatever was not asserted goes in whole when Redis answers again. Slow: what was not
-        // confirmed goes again, paced.
-        return this.failed(error as Error, this.commands) ? 'down' : this.slow();
+        // Lost: whatever was not asserted goes in whole when Redis answers again.
+        if (this.failed(error as Error, this.commands)) return 'down';
+        const settled = await this.settle(id);
+        if (settled === 'down') return 'down';
+        if (settled === 'applied') {
+          if (changed) this.seq = seq;
+          return 'ok';
+        }
+        // It ran and refused (Redis lost this state, or the numbering): the same call again says which.
+        continue;
       }
       if (result[0] === -1) {
         debug('Redis no longer holds this node\'s state (flushed, restarted, or dropped as silent): asserting it whole');
         return 'missing';
       }
       if (result[0] === -2) {
-        // A call that timed out did run (or did not): number this message from what Redis published last.
+        // The numbering of this node's messages in Redis is not this node's (a refused call it could not see
+        // the answer to): number from what Redis published last.
         if (renumbered) return 'missing';
         renumbered = true;
         this.seq = Number(result[1]);
         continue;
       }
       if (changed) this.seq = seq;
-      this.slowStreak = 0;
       for (const node of result.slice(1)) {
         if (typeof node === 'string' && node !== this.self) void this.dropSilent(node);
       }
@@ -397,13 +394,23 @@ export class RedisCluster implements Cluster {
     }
   }
 
-  /** A call timed out with the connection up: the next one waits, longer each time (capped at a round), with jitter. */
-  private slow(): 'slow' {
-    const delay = Math.min(SLOW_BASE_MS * 2 ** Math.min(this.slowStreak, 10), this.settings.notifyIntervalMs) * (0.5 + Math.random());
-    this.slowStreak++;
-    this.slowUntil = Date.now() + delay;
-    debug('%d calls timed out in a row: the next one in %d ms', this.slowStreak, Math.round(delay));
-    return 'slow';
+  /**
+   * After a call timed out with the connection up: waits until Redis has run it (a connection's commands run
+   * in order, so the answer to a read sent after it comes after it), pausing longer each time the read times
+   * out too (250 ms doubling up to a round, ± 50 %), and says whether ASSERT applied it.
+   */
+  private async settle(id: string): Promise<'applied' | 'refused' | 'down'> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.count(1, 0);
+        return (await this.commands.hget(this.names.counts(this.self), CALL_FIELD)) === id ? 'applied' : 'refused';
+      } catch (error) {
+        if (this.stopped || this.failed(error as Error, this.commands)) return 'down';
+        const delay = Math.min(SLOW_BASE_MS * 2 ** Math.min(attempt, 10), this.settings.notifyIntervalMs) * (0.5 + Math.random());
+        debug('Redis is still busy with a call of this node: asking again in %d ms', Math.round(delay));
+        await pause(delay);
+      }
+    }
   }
 
   /** A node whose presence is older than the timeout: dropped in Redis (once, whoever asks first), and told to every node. */

@@ -8,6 +8,8 @@ import type { RedisLink } from './redis-link.js';
 /** Hash fields that are not namespaces or sessions: names have no control characters, so these cannot clash. */
 export const INCARNATION_FIELD = '\u0000incarnation';
 export const SEQ_FIELD = '\u0000seq';
+/** The id of this node's last call that ASSERT applied: after a timeout the node asks whether its call ran. */
+export const CALL_FIELD = '\u0000call';
 
 /**
  * This node's round (or an immediate change): renews its presence, applies its changes to its own hashes,
@@ -24,7 +26,8 @@ export const SEQ_FIELD = '\u0000seq';
  * KEYS: nodes, counts:self, sessions:self
  * ARGV: node, incarnation, full, timeout ms, state channel, message ('' for none), seq,
  *       then four groups, each a count followed by its items: count fields and values, count fields to
- *       delete, session fields and values, session fields to delete.
+ *       delete, session fields and values, session fields to delete; and last, an id of this call, stored
+ *       when the call is applied (a node whose call timed out reads it to learn whether it ran).
  */
 const ASSERT = `
 local t = redis.call('TIME')
@@ -58,6 +61,7 @@ if ARGV[6] ~= '' then
 end
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[4]), 'LIMIT', 0, 16)
+redis.call('HSET', KEYS[2], '${CALL_FIELD}', ARGV[#ARGV])
 table.insert(expired, 1, 1)
 return expired
 `;
