@@ -19,6 +19,7 @@ import { ENDED, type Cluster, type ClusterReport, type ClusterSession, type Clus
 import { DropCounter } from './drop-counter.js';
 import { fromPeer, toWire } from './exclusion-order.js';
 import { RecentIds } from './recent-ids.js';
+import { Slots } from './slots.js';
 import { RedisAdmin } from './redis-admin.js';
 import { redisNames, type RedisNames } from './redis-keys.js';
 import { redactedUrl, redisClient, type RedisLink } from './redis-link.js';
@@ -555,20 +556,3 @@ function pause(ms: number): Promise<void> {
   return ms > 0 ? sleep(ms, undefined, { ref: false }) : Promise.resolve();
 }
 
-/** At most `free` tasks at a time; the others wait their turn, in order. */
-class Slots {
-  private readonly waiting: (() => void)[] = [];
-  constructor(private free: number) {}
-  async acquire(): Promise<void> {
-    if (this.free > 0) {
-      this.free--;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.free++;
-  }
-}
