@@ -1,8 +1,9 @@
 // The cluster over Redis (`--redis <url>`), for any cloud. Redis holds a copy of each node's own state, never
 // the only copy: every node keeps counting locally and asserts its absolute values (redis-scripts.ts). Each
-// round (--cluster-notify-interval ± jitter) a node sends only what changed since its last round (and its
-// identified sessions' changes at once), in one script that also renews its presence and publishes the
-// changes; every node applies what the others publish (redis-nodes.ts), and reloads a node's whole state from
+// round (--cluster-notify-interval ± jitter) a node sends only what changed since its last round, in one
+// script that also renews its presence and publishes the changes, and its identified sessions' changes at
+// once, in a second script that decides the device limit for the whole cluster (redis-devices.ts, while
+// joined: Cluster.decidesDeviceLimit); every node applies what the others publish (redis-nodes.ts), and reloads a node's whole state from
 // Redis when it missed a message. A node silent past --cluster-node-timeout is dropped by whichever node
 // notices first; a goodbye drops it at once. Redis lost, restarted or flushed: the node keeps counting its own
 // viewers, says so once, retries with backoff, and when Redis is back re-asserts its state and reloads the
@@ -12,7 +13,7 @@ import type { NodeIdentity } from '../../protocol/datagram.js';
 import type { Exclusion } from '../../protocol/ipc.js';
 import { sessionIdBytes } from '../../protocol/wire-sessions.js';
 import type { Route } from '../admin/server.js';
-import { ENDED, type Cluster, type ClusterReport, type ClusterSession, type ClusterSink, type LocalState, type NodeAdmin, type NodeCount } from './cluster.js';
+import { type Cluster, type ClusterReport, type ClusterSession, type ClusterSink, type LocalState, type NodeAdmin, type NodeCount } from './cluster.js';
 import { DropCounter } from './drop-counter.js';
 import { fromPeer, toWire } from './exclusion-order.js';
 import { RecentIds } from './recent-ids.js';
@@ -22,14 +23,14 @@ import { redactedUrl, redisClient, type RedisLink } from './redis-link.js';
 import { encodeBroadcast, encodeInbox, encodeState, isNodeId, parseBroadcast, parseInbox, parseState, VERSION, type BroadcastMessage } from './redis-messages.js';
 import { RedisNodes } from './redis-nodes.js';
 import { defineScripts, type ClusterScripts } from './redis-scripts.js';
+import { defineSessionsScript } from './redis-devices.js';
+import { EXPELLED_MS, RedisSessions, type Eviction } from './redis-sessions.js';
 import { readNodeState } from './redis-state.js';
 import { userKeys, type UserKeys } from './user-keys.js';
 
 const debug = debugFor('cluster');
 
 const ROUND_JITTER = 0.1;
-/** How long every node answers an expelled session's reconnection with 204. */
-const EXPELLED_MS = 30_000;
 const LIMITS = { maxNodes: 4096, maxNamespacesPerNode: 100_000, maxSessionsPerNode: 100_000 };
 
 export interface RedisSettings {
@@ -42,6 +43,8 @@ export interface RedisSettings {
   /** Keys the user keys (as with multicast), so user ids never reach Redis in clear. */
   secret: string | undefined;
   identity: NodeIdentity;
+  /** --max-devices: the limit this node's session changes are decided by, in Redis (0: none). */
+  maxDevices: number;
 }
 
 export class RedisCluster implements Cluster {
@@ -58,8 +61,8 @@ export class RedisCluster implements Cluster {
   private readonly sent = { rounds: 0, commands: 0, bytes: 0 };
   /** ns → "members connections" as Redis holds it for this node (after the last successful assert). */
   private asserted = new Map<string, string>();
-  /** Session changes not asserted yet. */
-  private sessionChanges: ClusterSession[] = [];
+  /** This node's sessions, and the device limit's decisions on them. */
+  private readonly sessions: RedisSessions;
   private needsFull = true;
   private seq = 0;
   /** This node's state is asserted on the current connection. */
@@ -80,6 +83,7 @@ export class RedisCluster implements Cluster {
     this.commands = redisClient(settings.url, `audience-meter:${this.self}`, settings.cluster);
     this.subscriber = redisClient(settings.url, `audience-meter:${this.self}:sub`, settings.cluster);
     this.scripts = defineScripts(this.commands);
+    this.sessions = new RedisSessions(settings.identity, this.names, settings.maxDevices, defineSessionsScript(this.commands));
     this.requests = new RedisAdmin({
       send: (node, message) => this.publish(this.names.inbox(node), encodeInbox(this.self, message)),
     });
@@ -114,8 +118,14 @@ export class RedisCluster implements Cluster {
   }
 
   publishSessions(changes: readonly ClusterSession[]): void {
-    this.sessionChanges.push(...changes);
+    // A whole assertion is due (joining, an outage, a flush): it reads every session afresh, so no queue.
+    if (!this.needsFull) this.sessions.queue(changes);
     void this.flush();
+  }
+
+  /** While joined, Redis decides (redis-devices.ts); while away, every node applies the rule to what it knows. */
+  decidesDeviceLimit(): boolean {
+    return this.isJoined();
   }
 
   publishExpelled(sessions: readonly string[]): void {
@@ -166,7 +176,7 @@ export class RedisCluster implements Cluster {
     this.requests.close();
     if (this.linkReady()) {
       try {
-        await this.scripts.dropNode(this.keysOf(this.self), [this.self, 'goodbye', this.settings.identity.incarnation, this.names.all, VERSION]);
+        await this.scripts.dropNode(this.dropKeys(this.self), [this.self, 'goodbye', this.settings.identity.incarnation, this.names.all, VERSION]);
         debug('said goodbye');
       } catch (error) {
         debug('could not say goodbye: %s', (error as Error).message);
@@ -273,20 +283,15 @@ export class RedisCluster implements Cluster {
         counts.push([ns, 0, 0]);
       }
     }
-    const changes = this.sessionChanges;
-    this.sessionChanges = [];
-    const opened = full ? [...this.local.sessions()] : changes.filter((s) => s.at !== ENDED);
-    const ended = full ? [] : changes.filter((s) => s.at === ENDED).map((s) => s.session);
-    const sessionFields = opened.flatMap((s) => [s.session, JSON.stringify([s.ns, s.user, s.at])]);
     const seq = this.seq + 1;
-    const changed = full || counts.length > 0 || opened.length > 0 || ended.length > 0;
-    const message = changed ? encodeState({ node: this.self, incarnation: this.settings.identity.incarnation, seq, full, counts, opened, ended }) : '';
+    const changed = full || counts.length > 0;
+    const message = changed ? encodeState({ node: this.self, incarnation: this.settings.identity.incarnation, seq, full, wholeSessions: false, counts, opened: [], ended: [] }) : '';
     const args = [this.self, this.settings.identity.incarnation, full ? 1 : 0, this.settings.nodeTimeoutMs, this.names.state, message, seq,
-      countFields.length / 2, ...countFields, deleted.length, ...deleted, sessionFields.length / 2, ...sessionFields, ended.length, ...ended];
+      countFields.length / 2, ...countFields, deleted.length, ...deleted];
     let result: (number | string)[];
     try {
       this.count(1, message.length + countFields.reduce((sum, field) => sum + field.length, 0));
-      result = await this.scripts.assertState(this.keysOf(this.self), args);
+      result = await this.scripts.assertState([this.names.nodes, this.names.counts(this.self)], args);
     } catch (error) {
       // Whatever was not asserted goes in whole when Redis answers again.
       this.linkDown((error as Error).message);
@@ -305,6 +310,25 @@ export class RedisCluster implements Cluster {
     for (const node of result.slice(1)) {
       if (typeof node === 'string' && node !== this.self) void this.dropSilent(node);
     }
+    await this.assertSessions(full);
+  }
+
+  /** This node's sessions, after its counts (whole after whole counts), and the device limit's decisions on them. */
+  private async assertSessions(whole: boolean): Promise<void> {
+    try {
+      const held = await this.sessions.assert(whole, () => this.local.sessions(), {
+        // Taken before the call: a call lost on the way leaves a gap (the others reload), never a repeated number.
+        nextSeq: () => ++this.seq,
+        evicted: (evictions) => this.evicted(evictions),
+        sent: (commands, bytes) => this.count(commands, bytes),
+      });
+      if (held) return;
+      debug('Redis no longer holds this node\'s state (flushed, restarted, or dropped as silent): asserting it whole');
+      this.needsFull = true;
+      this.flushAgain = true;
+    } catch (error) {
+      this.linkDown((error as Error).message);
+    }
   }
 
   /** A node whose presence is older than the timeout: dropped in Redis (once, whoever asks first), and told to every node. */
@@ -317,7 +341,7 @@ export class RedisCluster implements Cluster {
     }
     try {
       this.count(1, 0);
-      const dropped = await this.scripts.dropNode(this.keysOf(node), [node, this.settings.nodeTimeoutMs, '', this.names.all, VERSION]);
+      const dropped = await this.scripts.dropNode(this.dropKeys(node), [node, this.settings.nodeTimeoutMs, '', this.names.all, VERSION]);
       if (dropped === 1) debug('dropped node %s: silent past the node timeout', node);
     } catch (error) {
       debug('could not drop node %s: %s', node, (error as Error).message);
@@ -396,7 +420,18 @@ export class RedisCluster implements Cluster {
         return this.sink.exclusions(m.exclusions.map((exclusion) => fromPeer(exclusion, m.node, this.self)));
       case 'expelled':
         return this.expelled(m.sessions);
+      case 'evict':
+        return this.evicted(m.evicted);
     }
+  }
+
+  /** The device limit's decisions, by this node's script or another's: the holder expels, every other node notes. */
+  private evicted(evictions: readonly Eviction[]): void {
+    const own: string[] = [];
+    const others: string[] = [];
+    for (const [holder, session] of evictions) (holder === this.self ? own : others).push(session);
+    if (own.length > 0) this.sink.expel(own);
+    this.expelled(others);
   }
 
   /** Expulsions, each passed on once however often it is heard (a broadcast, then a reload). */
@@ -416,8 +451,8 @@ export class RedisCluster implements Cluster {
     return this.commands.publish(channel, message);
   }
 
-  private keysOf(node: string): [string, string, string] {
-    return [this.names.nodes, this.names.counts(node), this.names.sessions(node)];
+  private dropKeys(node: string): [string, string, string, string] {
+    return [this.names.nodes, this.names.counts(node), this.names.sessions(node), this.names.devices];
   }
 
   private count(commands: number, bytes: number): void {

@@ -16,8 +16,10 @@ export interface StateMessage {
   incarnation: number;
   /** Per node and incarnation, +1 per message: a gap means a message was missed, and the node is reloaded. */
   seq: number;
-  /** The whole state: whatever the node held before and is not in it has ended. */
+  /** The whole counts (ASSERT): whatever namespace the node held before and is not in it is empty now. */
   full: boolean;
+  /** The first part of the whole sessions (redis-devices.ts): whatever session the node held before and is not in it (or in the messages that follow) has ended. */
+  wholeSessions: boolean;
   counts: NodeCount[];
   opened: ClusterSession[];
   ended: string[];
@@ -27,7 +29,9 @@ export type BroadcastMessage =
   | { t: 'gone'; node: string; incarnation: number | null }
   | { t: 'notify'; node: string; ns: string; data: string }
   | { t: 'exclude'; node: string; exclusions: WireExclusion[] }
-  | { t: 'expelled'; node: string; sessions: string[] };
+  | { t: 'expelled'; node: string; sessions: string[] }
+  /** The device limit's decisions in Redis (redis-devices.ts): [holder node, session] of each session beyond it. */
+  | { t: 'evict'; node: string; evicted: [holder: string, session: string][] };
 
 export type Request =
   | { k: 'page'; query: ListingQuery; after: number }
@@ -100,19 +104,19 @@ export function fromSessionTuple(item: unknown): ClusterSession | undefined {
 }
 
 export function encodeState(m: StateMessage): string {
-  return JSON.stringify({ v: VERSION, n: m.node, i: m.incarnation, s: m.seq, ...(m.full ? { f: 1 } : {}), c: m.counts, o: m.opened.map(toSessionTuple), e: m.ended });
+  return JSON.stringify({ v: VERSION, n: m.node, i: m.incarnation, s: m.seq, ...(m.full ? { f: 1 } : {}), ...(m.wholeSessions ? { fs: 1 } : {}), c: m.counts, o: m.opened.map(toSessionTuple), e: m.ended });
 }
 
 export function parseState(raw: string): Parsed<StateMessage> {
   const parsed = envelope(raw);
   if (!parsed.ok) return parsed;
-  const { n, i, s, f, c, o, e } = parsed.value;
+  const { n, i, s, f, fs, c, o, e } = parsed.value;
   if (!isCount(i) || !isCount(s)) return { ok: false, reason: 'bad incarnation or sequence' };
   if (!Array.isArray(c) || !c.every(isNodeCount)) return { ok: false, reason: 'bad counts' };
   if (!Array.isArray(e) || !e.every(isSessionId)) return { ok: false, reason: 'bad sessions' };
   const opened = Array.isArray(o) ? o.map(fromSessionTuple) : [undefined];
   if (opened.some((session) => session === undefined)) return { ok: false, reason: 'bad sessions' };
-  return { ok: true, value: { node: n, incarnation: i, seq: s, full: f === 1, counts: c, opened: opened as ClusterSession[], ended: e } };
+  return { ok: true, value: { node: n, incarnation: i, seq: s, full: f === 1, wholeSessions: fs === 1, counts: c, opened: opened as ClusterSession[], ended: e } };
 }
 
 export function encodeBroadcast(m: BroadcastMessage): string {
@@ -125,6 +129,8 @@ export function encodeBroadcast(m: BroadcastMessage): string {
       return JSON.stringify({ v: VERSION, t: m.t, n: m.node, x: m.exclusions.map(({ uuid, at, plain }) => [uuid, at, plain ? 1 : 0]) });
     case 'expelled':
       return JSON.stringify({ v: VERSION, t: m.t, n: m.node, s: m.sessions });
+    case 'evict':
+      return JSON.stringify({ v: VERSION, t: m.t, n: m.node, e: m.evicted });
   }
 }
 
@@ -147,9 +153,16 @@ export function parseBroadcast(raw: string): Parsed<BroadcastMessage> {
     case 'expelled':
       if (!Array.isArray(m.s) || !m.s.every(isSessionId)) return { ok: false, reason: 'bad expulsions' };
       return { ok: true, value: { t: 'expelled', node: m.n, sessions: m.s } };
+    case 'evict':
+      if (!Array.isArray(m.e) || !m.e.every(isEviction)) return { ok: false, reason: 'bad evictions' };
+      return { ok: true, value: { t: 'evict', node: m.n, evicted: m.e } };
     default:
       return { ok: false, reason: 'unknown message type' };
   }
+}
+
+function isEviction(item: unknown): item is [string, string] {
+  return Array.isArray(item) && item.length === 2 && isNodeId(item[0]) && isSessionId(item[1]);
 }
 
 function parseExclusion(item: unknown): WireExclusion | undefined {

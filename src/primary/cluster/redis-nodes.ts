@@ -63,7 +63,9 @@ export class RedisNodes {
     if (known && m.incarnation < known.incarnation) return void this.drops.drop('old incarnation', 'redis', `node ${m.node}: ${m.incarnation}`);
     if (known && m.incarnation === known.incarnation && m.seq <= known.seq) return undefined;
     if (m.full) {
-      this.replace(m.node, { incarnation: m.incarnation, seq: m.seq, counts: m.counts, sessions: m.opened }, now);
+      // The whole counts (ASSERT's messages carry no sessions). The sessions come whole in a message of their
+      // own right after (redis-devices.ts): until then they stay as known (none, for a new incarnation).
+      this.replace(m.node, { incarnation: m.incarnation, seq: m.seq, counts: m.counts, sessions: m.wholeSessions ? m.opened : undefined }, now);
       return undefined;
     }
     if (!known || known.incarnation !== m.incarnation || m.seq !== known.seq + 1) {
@@ -74,7 +76,8 @@ export class RedisNodes {
     known.seq = m.seq;
     known.lastSeen = now;
     this.applyCounts(m.node, known, m.counts);
-    this.applySessions(m.node, known, m.opened, m.ended);
+    if (m.wholeSessions) this.replaceSessions(m.node, known, m.opened);
+    else this.applySessions(m.node, known, m.opened, m.ended);
     return undefined;
   }
 
@@ -94,8 +97,11 @@ export class RedisNodes {
     if (known) known.pending = undefined;
   }
 
-  /** A node's whole state (from Redis, or a full message): only what differs from what was known is passed on. */
-  replace(node: string, state: NodeState, now: number): void {
+  /**
+   * A node's whole state (from Redis, or a full message): only what differs from what was known is passed on.
+   * `sessions` undefined (a message with the whole counts only): its sessions stay as known.
+   */
+  replace(node: string, state: Omit<NodeState, 'sessions'> & { sessions: readonly ClusterSession[] | undefined }, now: number): void {
     let known = this.nodes.get(node);
     const pending = known?.pending;
     if (known && known.incarnation !== state.incarnation && known.incarnation !== 0) {
@@ -120,8 +126,7 @@ export class RedisNodes {
     const zeroed: NodeCount[] = [];
     for (const ns of known.counts.keys()) if (!counts.has(ns)) zeroed.push([ns, 0, 0]);
     this.applyCounts(node, known, [...zeroed, ...state.counts]);
-    const open = new Set(state.sessions.map((s) => s.session));
-    this.applySessions(node, known, state.sessions.filter((s) => !known.sessions.has(s.session)), [...known.sessions.keys()].filter((id) => !open.has(id)));
+    if (state.sessions) this.replaceSessions(node, known, state.sessions);
     // What came in while the state was read: the messages newer than it.
     for (const m of pending ?? []) this.receive(m, now);
   }
@@ -185,6 +190,12 @@ export class RedisNodes {
         `node ${node} asserts more than ${this.limits.maxNamespacesPerNode} namespaces; the extra ones are not counted`);
     }
     if (accepted.length > 0) this.sink.counts(nodeSource(node), accepted);
+  }
+
+  /** A node's whole sessions: what is new opens, what is missing has ended. */
+  private replaceSessions(node: string, known: Known, sessions: readonly ClusterSession[]): void {
+    const open = new Set(sessions.map((s) => s.session));
+    this.applySessions(node, known, sessions.filter((s) => !known.sessions.has(s.session)), [...known.sessions.keys()].filter((id) => !open.has(id)));
   }
 
   private applySessions(node: string, known: Known, opened: readonly ClusterSession[], ended: readonly string[]): void {
