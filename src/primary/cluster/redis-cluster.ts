@@ -306,15 +306,15 @@ export class RedisCluster implements Cluster {
     if (changed) this.seq = seq;
     this.asserted = current;
     this.needsFull = false;
-    this.joined = true;
     for (const node of result.slice(1)) {
       if (typeof node === 'string' && node !== this.self) void this.dropSilent(node);
     }
-    await this.assertSessions(full);
+    // Joined once Redis holds its sessions too: from then on Redis decides the device limit.
+    if (await this.assertSessions(full)) this.joined = true;
   }
 
-  /** This node's sessions, after its counts (whole after whole counts), and the device limit's decisions on them. */
-  private async assertSessions(whole: boolean): Promise<void> {
+  /** This node's sessions, after its counts (whole after whole counts), and the device limit's decisions on them; false when not asserted. */
+  private async assertSessions(whole: boolean): Promise<boolean> {
     try {
       const held = await this.sessions.assert(whole, () => this.local.sessions(), {
         // Taken before the call: a call lost on the way leaves a gap (the others reload), never a repeated number.
@@ -322,13 +322,14 @@ export class RedisCluster implements Cluster {
         evicted: (evictions) => this.evicted(evictions),
         sent: (commands, bytes) => this.count(commands, bytes),
       });
-      if (held) return;
+      if (held) return true;
       debug('Redis no longer holds this node\'s state (flushed, restarted, or dropped as silent): asserting it whole');
       this.needsFull = true;
       this.flushAgain = true;
     } catch (error) {
       this.linkDown((error as Error).message);
     }
+    return false;
   }
 
   /** A node whose presence is older than the timeout: dropped in Redis (once, whoever asks first), and told to every node. */
