@@ -9,7 +9,7 @@ import { ENDED } from '../src/primary/cluster/cluster.js';
 import { defineSessionsScript } from '../src/primary/cluster/redis-devices.js';
 import { redisNames } from '../src/primary/cluster/redis-keys.js';
 import { defineScripts, INCARNATION_FIELD } from '../src/primary/cluster/redis-scripts.js';
-import { RedisSessions, type Eviction } from '../src/primary/cluster/redis-sessions.js';
+import { RedisSessions, SESSIONS_PER_CALL, type Eviction } from '../src/primary/cluster/redis-sessions.js';
 import { deleteKeys, redisSkip, testClient, uniquePrefix } from './helpers/redis.js';
 
 const A = { id: 'aaaaaaaaaaaaaaaa', incarnation: 11 };
@@ -17,7 +17,7 @@ const B = { id: 'bbbbbbbbbbbbbbbb', incarnation: 22 };
 const USER = '0123456789abcdef';
 const OTHER = 'fedcba9876543210';
 
-/** A valid session id (22 base64url characters) that sorts as `n` does. */
+/** A session id of 22 characters that sorts as `n` does (the script takes ids as they come). */
 function sid(n: number): string {
   return `s${String(n).padStart(21, '0')}`;
 }
@@ -86,5 +86,27 @@ describe('the device limit\'s script', { skip: redisSkip }, () => {
     assert.deepEqual(await members(), [`${sid(9)}@${B.id}`]);
     assert.equal(await node(A, 1)([open(10, 600)]), 'refused');
     assert.deepEqual(await members(), [`${sid(9)}@${B.id}`]);
+  });
+
+  test('a whole re-assertion of many sessions goes in bounded calls, the first and last marked', async () => {
+    const C = { id: 'cccccccccccccccc', incarnation: 33 };
+    await client.hset(names.counts(C.id), INCARNATION_FIELD, String(C.incarnation));
+    const calls: string[] = [];
+    const counting: typeof script = (keys, args) => {
+      const message = JSON.parse(String(args[5])) as { fs?: 1; fl?: 1; o: unknown[] };
+      calls.push(`${message.o.length}${message.fs ? ' first' : ''}${message.fl ? ' last' : ''}`);
+      return script(keys, args);
+    };
+    const sessions = new RedisSessions(C, names, 1, counting);
+    const many = Array.from({ length: 2 * SESSIONS_PER_CALL + 500 }, (_, i) => open(1000 + i, 700 + i, i.toString(16).padStart(16, '0'), 'many'));
+    const call = { nextSeq: () => calls.length + 1, evicted: () => assert.fail('one session per user'), sent: () => {} };
+    assert.equal(await sessions.assert(true, () => many, call), true);
+    assert.deepEqual(calls, [`${SESSIONS_PER_CALL} first`, `${SESSIONS_PER_CALL}`, '500 last']);
+    assert.equal(await client.hlen(names.sessions(C.id)), many.length);
+    assert.equal(await client.zlexcount(names.devices, '[many\u0000', '[many\u0000\u00ff'), many.length);
+    // Whole again with fewer: the set holds exactly those.
+    assert.equal(await sessions.assert(true, () => many.slice(0, 10), call), true);
+    assert.equal(await client.zlexcount(names.devices, '[many\u0000', '[many\u0000\u00ff'), 10);
+    assert.equal(await client.hlen(names.sessions(C.id)), 10);
   });
 });

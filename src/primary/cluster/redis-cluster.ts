@@ -285,7 +285,7 @@ export class RedisCluster implements Cluster {
     }
     const seq = this.seq + 1;
     const changed = full || counts.length > 0;
-    const message = changed ? encodeState({ node: this.self, incarnation: this.settings.identity.incarnation, seq, full, wholeSessions: false, counts, opened: [], ended: [] }) : '';
+    const message = changed ? encodeState({ node: this.self, incarnation: this.settings.identity.incarnation, seq, full, counts, opened: [], ended: [] }) : '';
     const args = [this.self, this.settings.identity.incarnation, full ? 1 : 0, this.settings.nodeTimeoutMs, this.names.state, message, seq,
       countFields.length / 2, ...countFields, deleted.length, ...deleted];
     let result: (number | string)[];

@@ -18,8 +18,11 @@ export interface StateMessage {
   seq: number;
   /** The whole counts (ASSERT): whatever namespace the node held before and is not in it is empty now. */
   full: boolean;
-  /** The first part of the whole sessions (redis-devices.ts): whatever session the node held before and is not in it (or in the messages that follow) has ended. */
-  wholeSessions: boolean;
+  /**
+   * Part of the node's whole sessions, sent in several messages (redis-sessions.ts): from the `first` to the
+   * `last`, whatever session the node held before and is not in one of them has ended.
+   */
+  wholeSessions?: { first: boolean; last: boolean };
   counts: NodeCount[];
   opened: ClusterSession[];
   ended: string[];
@@ -104,19 +107,20 @@ export function fromSessionTuple(item: unknown): ClusterSession | undefined {
 }
 
 export function encodeState(m: StateMessage): string {
-  return JSON.stringify({ v: VERSION, n: m.node, i: m.incarnation, s: m.seq, ...(m.full ? { f: 1 } : {}), ...(m.wholeSessions ? { fs: 1 } : {}), c: m.counts, o: m.opened.map(toSessionTuple), e: m.ended });
+  return JSON.stringify({ v: VERSION, n: m.node, i: m.incarnation, s: m.seq, ...(m.full ? { f: 1 } : {}), ...(m.wholeSessions?.first ? { fs: 1 } : {}), ...(m.wholeSessions?.last ? { fl: 1 } : {}), c: m.counts, o: m.opened.map(toSessionTuple), e: m.ended });
 }
 
 export function parseState(raw: string): Parsed<StateMessage> {
   const parsed = envelope(raw);
   if (!parsed.ok) return parsed;
-  const { n, i, s, f, fs, c, o, e } = parsed.value;
+  const { n, i, s, f, fs, fl, c, o, e } = parsed.value;
   if (!isCount(i) || !isCount(s)) return { ok: false, reason: 'bad incarnation or sequence' };
   if (!Array.isArray(c) || !c.every(isNodeCount)) return { ok: false, reason: 'bad counts' };
   if (!Array.isArray(e) || !e.every(isSessionId)) return { ok: false, reason: 'bad sessions' };
   const opened = Array.isArray(o) ? o.map(fromSessionTuple) : [undefined];
   if (opened.some((session) => session === undefined)) return { ok: false, reason: 'bad sessions' };
-  return { ok: true, value: { node: n, incarnation: i, seq: s, full: f === 1, wholeSessions: fs === 1, counts: c, opened: opened as ClusterSession[], ended: e } };
+  const wholeSessions = fs === 1 || fl === 1 ? { first: fs === 1, last: fl === 1 } : undefined;
+  return { ok: true, value: { node: n, incarnation: i, seq: s, full: f === 1, wholeSessions, counts: c, opened: opened as ClusterSession[], ended: e } };
 }
 
 export function encodeBroadcast(m: BroadcastMessage): string {

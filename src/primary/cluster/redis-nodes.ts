@@ -34,6 +34,8 @@ interface Known {
   readonly sessions: Map<string, ClusterSession>;
   /** State messages that arrived while its state was being reloaded, applied after it. */
   pending: StateMessage[] | undefined;
+  /** The sessions of a whole assertion under way (its first message came, not its last), by id. */
+  whole: Set<string> | undefined;
 }
 
 export class RedisNodes {
@@ -65,7 +67,7 @@ export class RedisNodes {
     if (m.full) {
       // The whole counts (ASSERT's messages carry no sessions). The sessions come whole in a message of their
       // own right after (redis-devices.ts): until then they stay as known (none, for a new incarnation).
-      this.replace(m.node, { incarnation: m.incarnation, seq: m.seq, counts: m.counts, sessions: m.wholeSessions ? m.opened : undefined }, now);
+      this.replace(m.node, { incarnation: m.incarnation, seq: m.seq, counts: m.counts, sessions: undefined }, now);
       return undefined;
     }
     if (!known || known.incarnation !== m.incarnation || m.seq !== known.seq + 1) {
@@ -76,8 +78,7 @@ export class RedisNodes {
     known.seq = m.seq;
     known.lastSeen = now;
     this.applyCounts(m.node, known, m.counts);
-    if (m.wholeSessions) this.replaceSessions(m.node, known, m.opened);
-    else this.applySessions(m.node, known, m.opened, m.ended);
+    this.applySessionMessage(m.node, known, m);
     return undefined;
   }
 
@@ -85,7 +86,7 @@ export class RedisNodes {
   startReload(node: string, now: number): Known {
     let known = this.nodes.get(node);
     if (!known) {
-      known = { incarnation: 0, seq: 0, lastSeen: now, counts: new Map(), sessions: new Map(), pending: undefined };
+      known = { incarnation: 0, seq: 0, lastSeen: now, counts: new Map(), sessions: new Map(), pending: undefined, whole: undefined };
       this.nodes.set(node, known);
     }
     known.pending ??= [];
@@ -114,7 +115,7 @@ export class RedisNodes {
       if (this.nodes.size >= this.limits.maxNodes) {
         return void this.drops.drop('too many nodes', 'redis', `node ${node}`, `more than ${this.limits.maxNodes} nodes share this Redis prefix; the extra ones are ignored`);
       }
-      known = { incarnation: state.incarnation, seq: state.seq, lastSeen: now, counts: new Map(), sessions: new Map(), pending: undefined };
+      known = { incarnation: state.incarnation, seq: state.seq, lastSeen: now, counts: new Map(), sessions: new Map(), pending: undefined, whole: undefined };
       this.nodes.set(node, known);
       debug('node %s joined (incarnation %d)', node, state.incarnation);
     }
@@ -122,6 +123,7 @@ export class RedisNodes {
     known.seq = state.seq;
     known.lastSeen = now;
     known.pending = undefined;
+    if (state.sessions) known.whole = undefined;
     const counts = new Map(state.counts.map(([ns, m, c]) => [ns, [m, c] as const]));
     const zeroed: NodeCount[] = [];
     for (const ns of known.counts.keys()) if (!counts.has(ns)) zeroed.push([ns, 0, 0]);
@@ -190,6 +192,21 @@ export class RedisNodes {
         `node ${node} asserts more than ${this.limits.maxNamespacesPerNode} namespaces; the extra ones are not counted`);
     }
     if (accepted.length > 0) this.sink.counts(nodeSource(node), accepted);
+  }
+
+  /**
+   * A state message's sessions. A whole assertion comes in several (its first and last marked): what is in
+   * them opens as they come, and only at the last does what is in none of them end, so a node's sessions
+   * never seem to end and come back while they are re-asserted.
+   */
+  private applySessionMessage(node: string, known: Known, m: StateMessage): void {
+    if (m.wholeSessions?.first) known.whole = new Set();
+    for (const session of m.opened) known.whole?.add(session.session);
+    this.applySessions(node, known, m.opened, m.ended);
+    if (!m.wholeSessions?.last || !known.whole) return;
+    const asserted = known.whole;
+    known.whole = undefined;
+    this.applySessions(node, known, [], [...known.sessions.keys()].filter((id) => !asserted.has(id)));
   }
 
   /** A node's whole sessions: what is new opens, what is missing has ended. */

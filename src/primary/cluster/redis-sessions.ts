@@ -53,7 +53,8 @@ export class RedisSessions {
     // A whole assertion with no session still replaces what Redis held, so it sends one (empty) chunk.
     for (let start = 0; start < changes.length || (whole && start === 0); start += SESSIONS_PER_CALL) {
       const chunk = changes.slice(start, start + SESSIONS_PER_CALL);
-      const result = await this.send(chunk, whole && start === 0, call);
+      const part = whole ? { first: start === 0, last: start + SESSIONS_PER_CALL >= changes.length } : undefined;
+      const result = await this.send(chunk, part, call);
       if (result[0] === -1) return false;
       const evicted: Eviction[] = [];
       for (let i = 1; i + 1 < result.length; i += 2) evicted.push([String(result[i]), String(result[i + 1])]);
@@ -62,14 +63,15 @@ export class RedisSessions {
     return true;
   }
 
-  private send(chunk: readonly ClusterSession[], first: boolean, call: SessionsCall): Promise<(number | string)[]> {
+  /** `whole`: which part of a whole assertion the chunk is (the first one replaces what Redis held). */
+  private send(chunk: readonly ClusterSession[], whole: { first: boolean; last: boolean } | undefined, call: SessionsCall): Promise<(number | string)[]> {
     const opened = chunk.filter((s) => s.at !== ENDED);
     const ended = chunk.filter((s) => s.at === ENDED).map((s) => s.session);
     const { id, incarnation } = this.identity;
     const seq = call.nextSeq();
-    const message = encodeState({ node: id, incarnation, seq, full: false, wholeSessions: first, counts: [], opened, ended });
+    const message = encodeState({ node: id, incarnation, seq, full: false, wholeSessions: whole, counts: [], opened, ended });
     const fields = opened.flatMap((s) => [s.session, sessionValue(s)]);
-    const args = [id, incarnation, first ? 1 : 0, this.maxDevices, this.names.state, message, seq, this.names.all, VERSION, EXPELLED_MS,
+    const args = [id, incarnation, whole?.first ? 1 : 0, this.maxDevices, this.names.state, message, seq, this.names.all, VERSION, EXPELLED_MS,
       opened.length, ...fields, ended.length, ...ended];
     call.sent(1, message.length + fields.reduce((sum, field) => sum + field.length, 0));
     return this.script([this.names.counts(id), this.names.sessions(id), this.names.devices, this.names.expelled], args);
