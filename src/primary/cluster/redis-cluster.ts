@@ -1,10 +1,10 @@
 // The cluster over Redis (`--redis <url>`), for any cloud. Redis holds a copy of each node's own state, never
 // the only copy: every node keeps counting locally and asserts its absolute values (redis-scripts.ts). Each
 // round (--cluster-notify-interval ± jitter) a node sends only what changed since its last round, in one
-// script that also renews its presence and publishes the changes, and its identified sessions' changes at
+// script that also renews its presence and publishes the changes; its identified sessions' changes go at
 // once, in a second script that decides the device limit for the whole cluster (redis-devices.ts, while
-// joined: Cluster.decidesDeviceLimit); every node applies what the others publish (redis-nodes.ts), and reloads a node's whole state from
-// Redis when it missed a message. A node silent past --cluster-node-timeout is dropped by whichever node
+// joined: Cluster.decidesDeviceLimit). Every node applies what the others publish (redis-nodes.ts), and
+// reloads a node's whole state from Redis when it missed a message. A node silent past --cluster-node-timeout is dropped by whichever node
 // notices first; a goodbye drops it at once. Redis lost, restarted or flushed: the node keeps counting its own
 // viewers, says so once, retries with backoff, and when Redis is back re-asserts its state and reloads the
 // others'. Admin requests travel through Redis too (redis-admin.ts). Design and costs: docs/cluster.md.
