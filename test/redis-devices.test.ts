@@ -109,4 +109,12 @@ describe('the device limit\'s script', { skip: redisSkip }, () => {
     assert.equal(await client.zlexcount(names.devices, '[many\u0000', '[many\u0000\u00ff'), 10);
     assert.equal(await client.hlen(names.sessions(C.id)), 10);
   });
+
+  test('nonsense in a user\'s range of the set (another program\'s data) is removed, never fatal, never passed on', async () => {
+    const D = { id: 'eeeeeeeeeeeeeeee', incarnation: 44 };
+    await client.hset(names.counts(D.id), INCARNATION_FIELD, String(D.incarnation));
+    await client.zadd(names.devices, 0, `junk\u0000${USER}\u0000`, 0, `junk\u0000${USER}\u0000000000000000001\u0000not a session\u0000nor a node`);
+    assert.deepEqual(await node(D, 1)([open(20, 900, USER, 'junk')]), []);
+    assert.equal(await client.zlexcount(names.devices, '[junk\u0000', '[junk\u0000\u00ff'), 1);
+  });
 });

@@ -79,12 +79,15 @@ for user in pairs(touched) do
     for _, m in ipairs(redis.call('ZRANGEBYLEX', KEYS[3], from, to, 'LIMIT', 0, over)) do
       redis.call('ZREM', KEYS[3], m)
       local a = string.find(m, '\\0', #user + 1, true)
-      local b = string.find(m, '\\0', a + 1, true)
-      local session, holder = string.sub(m, a + 1, b - 1), string.sub(m, b + 1)
-      redis.call('ZADD', KEYS[4], now, session)
-      evicted[#evicted + 1] = {holder, session}
-      result[#result + 1] = holder
-      result[#result + 1] = session
+      local b = a and string.find(m, '\\0', a + 1, true)
+      local session, holder = b and string.sub(m, a + 1, b - 1), b and string.sub(m, b + 1)
+      -- Anything else in the range (another program's data) is only removed.
+      if b and string.match(session, '^[%w_-]+$') and #session == 22 and string.match(holder, '^[0-9a-f]+$') and #holder == 16 then
+        redis.call('ZADD', KEYS[4], now, session)
+        evicted[#evicted + 1] = {holder, session}
+        result[#result + 1] = holder
+        result[#result + 1] = session
+      end
     end
   end
 end
