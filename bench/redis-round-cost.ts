@@ -23,14 +23,14 @@ const JOIN_TIMEOUT_MS = 20_000;
 
 type ClusterClass = new (settings: RedisSettings, local: LocalState, sink: ClusterSink) => Cluster;
 
-const sink: ClusterSink = { counts() {}, gone() {}, notification() {}, exclusions() {}, sessions() {}, expelled() {} };
+const sink: ClusterSink = { counts() {}, gone() {}, notification() {}, exclusions() {}, sessions() {}, expelled() {}, expel() {} };
 
 async function measure(Impl: ClusterClass, url: string, namespaces: number, changes: number, rounds: number): Promise<{ cpuMs: number; wallMs: number; error?: string }> {
   const table = new AudienceTable();
   for (let k = 0; k < namespaces; k++) table.setMembers('worker:1', `ns-${k}`, 1 + (k % 5), 0);
   const identity = { id: randomBytes(8).toString('hex'), incarnation: Date.now() };
   // Rounds far apart: this script runs them itself, one at a time.
-  const node = new Impl({ url, cluster: false, prefix: `cost-${identity.id}:`, notifyIntervalMs: 1e9, nodeTimeoutMs: 2e9, secret: undefined, identity },
+  const node = new Impl({ url, cluster: false, prefix: `cost-${identity.id}:`, notifyIntervalMs: 1e9, nodeTimeoutMs: 2e9, secret: undefined, identity, maxDevices: 0 },
     { counts: () => table.localCounts(), countChanges: () => table.takeLocalChanges(), sessions: () => [] }, sink);
   await node.start();
   // Bounded: a build that cannot assert that many namespaces (one call overflowing the stack) never joins.

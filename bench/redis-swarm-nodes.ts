@@ -133,6 +133,7 @@ function makeSink(self: string, full: boolean): ClusterSink {
     exclusions() {},
     sessions() {},
     expelled() {},
+    expel() {},
   };
 }
 
@@ -171,7 +172,7 @@ async function setup(s: NodesSetup): Promise<void> {
     const identity = { id: randomBytes(8).toString('hex'), incarnation: Date.now() };
     const common = { notifyIntervalMs: s.intervalMs, nodeTimeoutMs: 10 * s.intervalMs, secret: undefined, identity };
     const node: Node = s.transport === 'redis'
-      ? new RedisCluster({ ...common, url: s.redisUrl, cluster: false, prefix: s.prefix }, state, makeSink(identity.id, full))
+      ? new RedisCluster({ ...common, url: s.redisUrl, cluster: false, prefix: s.prefix, maxDevices: 0 }, state, makeSink(identity.id, full))
       : new MulticastCluster({ ...common, group: s.group, interfaceAddress: '127.0.0.1', ttl: 1, adminPort: 0, adminToken: undefined }, state, makeSink(identity.id, full));
     if (!full && node instanceof RedisCluster) makeLean(node);
     nodes.push(node);

@@ -20,6 +20,7 @@ function nodes(): { others: RedisNodes; counts: Map<string, number> } {
     exclusions() {},
     sessions() {},
     expelled() {},
+    expel() {},
   };
   const others = new RedisNodes({ id: 'a0a0a0a0a0a0a0a0', incarnation: 1 }, { maxNodes: 10, maxNamespacesPerNode: 10, maxSessionsPerNode: 10 }, sink, new DropCounter());
   return { others, counts };

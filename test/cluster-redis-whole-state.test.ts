@@ -37,13 +37,14 @@ function listeningSink(): { sink: ClusterSink; heard: Map<string, Map<string, nu
     exclusions() {},
     sessions() {},
     expelled() {},
+    expel() {},
   };
   return { sink, heard };
 }
 
 function node(prefix: string, table: AudienceTable, sink: ClusterSink): RedisCluster {
   const identity = { id: randomBytes(8).toString('hex'), incarnation: Date.now() };
-  return new RedisCluster({ url: `${REDIS_URL}/${TEST_DB}`, cluster: false, prefix, notifyIntervalMs: 300, nodeTimeoutMs: 10_000, secret: undefined, identity },
+  return new RedisCluster({ url: `${REDIS_URL}/${TEST_DB}`, cluster: false, prefix, notifyIntervalMs: 300, nodeTimeoutMs: 10_000, secret: undefined, identity, maxDevices: 0 },
     { counts: () => table.localCounts(), countChanges: () => table.takeLocalChanges(), sessions: () => [] }, sink);
 }
 
