@@ -28,6 +28,7 @@ import { redactedUrl, redisClient, type RedisLink } from './redis-link.js';
 import { encodeBroadcast, encodeInbox, encodeState, isNodeId, parseBroadcast, parseInbox, parseState, VERSION, type BroadcastMessage, type StateMessage } from './redis-messages.js';
 import { RedisNodes } from './redis-nodes.js';
 import { CALL_FIELD, defineScripts, type ClusterScripts } from './redis-scripts.js';
+import { sessionValue } from './redis-device-members.js';
 import { defineSessionsScript } from './redis-devices.js';
 import { chunks, evictionsOf, EXPELLED_MS, RedisSessions, type Eviction, type SessionPart } from './redis-sessions.js';
 import { readNodeState } from './redis-state.js';
@@ -400,7 +401,7 @@ export class RedisCluster implements Cluster {
           result = await this.scripts.assertState([this.names.nodes, this.names.counts(this.self)], [this.self, incarnation, replace ? 1 : 0,
             this.settings.nodeTimeoutMs, this.names.state, message, seq, countFields.length / 2, ...countFields, deleted.length, ...deleted, id]);
         } else {
-          this.count(1, message.length + part.opened.length * 64);
+          this.count(1, message.length + part.opened.reduce((sum, s) => sum + s.session.length + sessionValue(s).length, 0));
           result = await this.sessions.send(part, replace, message, seq, id);
         }
       } catch (error) {
