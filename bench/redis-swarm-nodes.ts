@@ -31,11 +31,13 @@ export interface NodesSetup {
   redisUrl: string;
   prefix: string;
   group: { host: string; port: number };
+  /** How long the nodes may take to join (every node's own state asserted) before the point goes on without them. */
+  joinTimeoutMs: number;
 }
 
 export type ToNodes = { t: 'setup'; setup: NodesSetup } | { t: 'probe'; value: number } | { t: 'stats' } | { t: 'stop' };
 export type FromNodes =
-  | { t: 'ready'; namespaces: number }
+  | { t: 'ready'; namespaces: number; joined: number; joinMs: number }
   | { t: 'probed'; value: number; at: number; node: string; full: boolean }
   | { t: 'seen'; value: number; at: number; node: string }
   | { t: 'stats'; cpuUs: number; sentBytes: number; sentCommands: number; receivedBytes: number; rounds: number; dropped: number };
@@ -81,8 +83,22 @@ export const nsName = (k: number): string => `event-${k}`;
 /** One simulated node's own viewers: ns → [members, joins]. */
 class SimState implements LocalState {
   readonly table = new Map<string, [number, number]>();
+  /** As the daemon's audience table: the namespaces changed since the last take, tracked from the first. */
+  private changed: Set<string> | undefined;
   *counts(): Iterable<NodeCount> {
     for (const [ns, [m, c]] of this.table) yield [ns, m, c];
+  }
+  countChanges(): NodeCount[] {
+    const taken = this.changed ?? new Set<string>();
+    this.changed = new Set();
+    return Array.from(taken, (ns): NodeCount => {
+      const entry = this.table.get(ns);
+      return entry ? [ns, entry[0], entry[1]] : [ns, 0, 0];
+    });
+  }
+  set(ns: string, value: [number, number]): void {
+    this.table.set(ns, value);
+    this.changed?.add(ns);
   }
   sessions(): Iterable<ClusterSession> {
     return [];
@@ -90,7 +106,8 @@ class SimState implements LocalState {
   /** A viewer joins or leaves a namespace of this node (a leave from an empty one is a join). */
   churn(ns: string): void {
     const entry = this.table.get(ns);
-    if (!entry) return void this.table.set(ns, [1, 1]);
+    if (!entry) return this.set(ns, [1, 1]);
+    this.changed?.add(ns);
     if (entry[0] > 0 && Math.random() < 0.5) {
       entry[0]--;
       if (entry[0] === 0) this.table.delete(ns);
@@ -116,6 +133,7 @@ function makeSink(self: string, full: boolean): ClusterSink {
     exclusions() {},
     sessions() {},
     expelled() {},
+    expel() {},
   };
 }
 
@@ -154,13 +172,16 @@ async function setup(s: NodesSetup): Promise<void> {
     const identity = { id: randomBytes(8).toString('hex'), incarnation: Date.now() };
     const common = { notifyIntervalMs: s.intervalMs, nodeTimeoutMs: 10 * s.intervalMs, secret: undefined, identity };
     const node: Node = s.transport === 'redis'
-      ? new RedisCluster({ ...common, url: s.redisUrl, cluster: false, prefix: s.prefix }, state, makeSink(identity.id, full))
+      ? new RedisCluster({ ...common, url: s.redisUrl, cluster: false, prefix: s.prefix, maxDevices: 0 }, state, makeSink(identity.id, full))
       : new MulticastCluster({ ...common, group: s.group, interfaceAddress: '127.0.0.1', ttl: 1, adminPort: 0, adminToken: undefined }, state, makeSink(identity.id, full));
     if (!full && node instanceof RedisCluster) makeLean(node);
     nodes.push(node);
   }
+  const started = Date.now();
   for (const node of nodes) await node.start();
-  while (!nodes.every((n) => n.isJoined())) await new Promise((r) => setTimeout(r, 100));
+  // Bounded: a join that never settles (a saturated Redis) is reported as such, not waited for forever.
+  while (!nodes.every((n) => n.isJoined()) && Date.now() - started < s.joinTimeoutMs) await new Promise((r) => setTimeout(r, 100));
+  const joined = nodes.filter((n) => n.isJoined()).length;
   // Churn: this process's share of the cluster's events, spread over each round in ticks of 100 ms.
   const ticks = Math.max(1, Math.round(s.intervalMs / 100));
   const perTick = (s.eventsPerRound * s.count) / s.clusterNodes / ticks;
@@ -169,7 +190,7 @@ async function setup(s: NodesSetup): Promise<void> {
     carry += perTick;
     for (; carry >= 1; carry--) states[Math.floor(Math.random() * states.length)]!.churn(nsName(sample(cdf)));
   }, s.intervalMs / ticks);
-  send({ t: 'ready', namespaces: states.reduce((sum, st) => sum + st.table.size, 0) });
+  send({ t: 'ready', namespaces: states.reduce((sum, st) => sum + st.table.size, 0), joined, joinMs: Date.now() - started });
 }
 
 function stats(): FromNodes {
@@ -199,7 +220,7 @@ process.on('message', (m: ToNodes) => {
     case 'probe': {
       // The change to see everywhere: one node's probe namespace takes a new value.
       const i = Math.floor(Math.random() * states.length);
-      states[i]!.table.set(PROBE_NS, [m.value, m.value]);
+      states[i]!.set(PROBE_NS, [m.value, m.value]);
       return send({ t: 'probed', value: m.value, at: Date.now(), node: nodes[i]!.self, full: role === 'full' });
     }
     case 'stats':

@@ -6,12 +6,13 @@
 //   per node   CPU (the full nodes: whole path; the lean ones: sending and parsing), bytes and commands sent,
 //              bytes received (Redis: the subscriber socket; multicast: every other node's datagrams)
 //   Redis      CPU (used_cpu_sys + used_cpu_user), commands, bytes in and out, from INFO deltas
+//   join       how long until every node had asserted its own state (bounded by --join-timeout)
 //   convergence  a probe namespace changed on one node until every full node's table shows it
 //   machine    cores used by this run and by others (CpuMeter): "saturated" when the 2 cores are busy
 //
 //   npm run build && node dist/bench/redis-swarm.js [--transport redis,multicast] [--nodes 10,50,200] \
 //        [--namespaces 1000,10000,100000] [--viewers-per-namespace 10] [--change 0.01] [--rounds 5] \
-//        [--interval 2000] [--processes 2] [--full 2] [--out bench/results/redis-swarm.json]
+//        [--interval 2000] [--processes 2] [--full 2] [--join-timeout 300] [--out bench/results/redis-swarm.json]
 //
 // Multicast runs only up to 64 nodes (the transport's peer cap) and every multicast node is full.
 import { type ChildProcess, fork } from 'node:child_process';
@@ -28,7 +29,7 @@ import { repoRoot } from './targets.js';
 
 const NODES_SCRIPT = fileURLToPath(new URL('./redis-swarm-nodes.js', import.meta.url));
 const MULTICAST_MAX_NODES = 64;
-/** Above this many bytes of full-state messages fanned out at join (N × the cluster's state), a point is skipped. */
+/** Above this many bytes of whole states to move at join (every node reads every node's: N × the cluster's state), a point is skipped. */
 const MAX_JOIN_FANOUT_BYTES = 3e9;
 
 export interface SwarmPoint {
@@ -41,6 +42,8 @@ export interface SwarmPoint {
   intervalMs: number;
   /** Namespaces held, summed over the nodes (each node holds its share of the popular ones). */
   heldNamespaces: number;
+  /** Nodes joined (own state asserted) when the point started, and how long the slowest process took (bounded by --join-timeout). */
+  join?: { joined: number; ms: number };
   perNode: { fullCpuMsPerRound: number; leanCpuMsPerRound: number; sentBytesPerRound: number; sentCommandsPerRound: number; receivedBytesPerRound: number };
   redis?: { cpuMsPerRound: number; commandsPerRound: number; inBytesPerRound: number; outBytesPerRound: number };
   convergenceMs: { median: number; p95: number; max: number; probes: number; seen: number };
@@ -59,14 +62,14 @@ const list = (s: string): number[] => s.split(',').map(Number);
 
 class NodesProcess {
   readonly child: ChildProcess;
-  readonly ready: Promise<number>;
+  readonly ready: Promise<{ namespaces: number; joined: number; joinMs: number }>;
   private waiting: ((m: FromNodes) => void) | undefined;
   constructor(setup: NodesSetup, onSeen: (m: FromNodes & { t: 'seen' | 'probed' }) => void) {
     this.child = fork(NODES_SCRIPT, [], { execArgv: ['--max-old-space-size=8192'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.ready = new Promise((resolveReady, reject) => {
       this.child.once('exit', (code) => reject(new Error(`a nodes process exited with ${code}`)));
       this.child.on('message', (m: FromNodes) => {
-        if (m.t === 'ready') resolveReady(m.namespaces);
+        if (m.t === 'ready') resolveReady(m);
         else if (m.t === 'seen' || m.t === 'probed') onSeen(m);
         else this.waiting?.(m);
       });
@@ -93,24 +96,24 @@ function expectedHeld(nodes: number, namespaces: number, viewers: number): numbe
   return held;
 }
 
-async function runPoint(o: { transport: 'redis' | 'multicast'; nodes: number; namespaces: number; viewersPerNs: number; change: number; rounds: number; intervalMs: number; processes: number; full: number }): Promise<SwarmPoint> {
+async function runPoint(o: { transport: 'redis' | 'multicast'; nodes: number; namespaces: number; viewersPerNs: number; change: number; rounds: number; intervalMs: number; processes: number; full: number; joinTimeoutMs: number }): Promise<SwarmPoint> {
   const viewers = o.viewersPerNs * o.namespaces;
   const eventsPerRound = Math.max(1, Math.round(o.change * o.namespaces));
   const full = o.transport === 'multicast' ? o.nodes : Math.min(o.full, o.nodes);
   const lean = o.nodes - full;
   const base = { transport: o.transport, nodes: o.nodes, namespaces: o.namespaces, viewers, eventsPerRound, rounds: o.rounds, intervalMs: o.intervalMs };
-  // A full-state message costs ~20 B per namespace held; every node gets every node's at join.
+  // A whole state costs ~20 B per namespace held; every node reads every node's at join (multicast: receives).
   const joinFanout = expectedHeld(o.nodes, o.namespaces, viewers) * 20 * o.nodes;
   if (joinFanout > MAX_JOIN_FANOUT_BYTES) {
     return { ...base, heldNamespaces: NaN, perNode: { fullCpuMsPerRound: NaN, leanCpuMsPerRound: NaN, sentBytesPerRound: NaN, sentCommandsPerRound: NaN, receivedBytesPerRound: NaN },
       convergenceMs: { median: NaN, p95: NaN, max: NaN, probes: 0, seen: 0 }, machine: { oursCores: NaN, othersCores: NaN, saturated: false }, dropped: 0,
-      skipped: `the join alone would fan out ${(joinFanout / 1e9).toFixed(1)} GB of full-state messages` };
+      skipped: `the join alone would move ${(joinFanout / 1e9).toFixed(1)} GB of whole states` };
   }
   const redis = o.transport === 'redis' ? await startRedis() : undefined;
   const group = { host: `239.255.${randomInt(1, 255)}.${randomInt(1, 255)}`, port: (await freePorts(1))[0]! };
   const setup = (role: 'full' | 'lean', count: number): NodesSetup => ({
     transport: o.transport, role, count, clusterNodes: o.nodes, namespaces: o.namespaces, viewers, eventsPerRound,
-    intervalMs: o.intervalMs, redisUrl: redis?.url ?? '', prefix: 'swarm:', group,
+    intervalMs: o.intervalMs, redisUrl: redis?.url ?? '', prefix: 'swarm:', group, joinTimeoutMs: o.joinTimeoutMs,
   });
   const probes = new Map<number, { at: number; byFull: boolean; seen: Map<string, number> }>();
   const onSeen = (m: FromNodes & { t: 'seen' | 'probed' }): void => {
@@ -127,8 +130,10 @@ async function runPoint(o: { transport: 'redis' | 'multicast'; nodes: number; na
   const leanProcs = leanCounts.map((n) => new NodesProcess(setup('lean', n), onSeen));
   const all = [...fullProcs, ...leanProcs];
   try {
-    const held = (await Promise.all(all.map((p) => p.ready))).reduce((a, b) => a + b, 0);
-    log(`${o.transport} ${o.nodes} nodes × ${o.namespaces} namespaces: joined (${held} namespaces held over the nodes); settling`);
+    const ready = await Promise.all(all.map((p) => p.ready));
+    const held = ready.reduce((a, r) => a + r.namespaces, 0);
+    const join = { joined: ready.reduce((a, r) => a + r.joined, 0), ms: Math.max(...ready.map((r) => r.joinMs)) };
+    log(`${o.transport} ${o.nodes} nodes × ${o.namespaces} namespaces: ${join.joined} joined in ${join.ms} ms (${held} namespaces held over the nodes); settling`);
     await sleep(3 * o.intervalMs);
     const meter = new CpuMeter(() => [...all.map((p) => p.child.pid!), ...(redis ? [redis.pid] : [])]);
     const info0 = redis ? await redisInfo(redis.client) : undefined;
@@ -159,6 +164,7 @@ async function runPoint(o: { transport: 'redis' | 'multicast'; nodes: number; na
     const point: SwarmPoint = {
       ...base,
       heldNamespaces: held,
+      join,
       perNode: {
         fullCpuMsPerRound: round(sum(fullIdx, (s) => s.cpuUs) / 1000 / full / windowRounds, 2),
         leanCpuMsPerRound: lean > 0 ? round(sum(leanIdx, (s) => s.cpuUs) / 1000 / lean / windowRounds, 2) : NaN,
@@ -206,6 +212,7 @@ async function main(): Promise<void> {
       interval: { type: 'string', default: '2000' },
       processes: { type: 'string', default: '2' },
       full: { type: 'string', default: '2' },
+      'join-timeout': { type: 'string', default: '300' },
       out: { type: 'string', default: 'bench/results/redis-swarm.json' },
     },
     strict: true,
@@ -219,7 +226,8 @@ async function main(): Promise<void> {
           continue;
         }
         points.push(await runPoint({ transport, nodes, namespaces, viewersPerNs: Number(values['viewers-per-namespace']), change: Number(values.change),
-          rounds: Number(values.rounds), intervalMs: Number(values.interval), processes: Number(values.processes), full: Number(values.full) }));
+          rounds: Number(values.rounds), intervalMs: Number(values.interval), processes: Number(values.processes), full: Number(values.full),
+          joinTimeoutMs: Number(values['join-timeout']) * 1000 }));
         writeFileSync(resolve(repoRoot, values.out!), `${JSON.stringify({ measured: new Date().toISOString(), machine: '2 cores shared', points } satisfies SwarmFile, null, 1)}\n`);
       }
     }

@@ -91,6 +91,24 @@ test('localCounts is this node\'s own part only, never what peers advertised', (
   assert.deepEqual(table.localCounts()[0], ['ev', 2, 4]);
 });
 
+test('takeLocalChanges hands out each change of this node\'s own part once, as it is now, from the first take on', () => {
+  const table = new AudienceTable();
+  table.setMembers('worker:1', 'before', 1, 0);
+  assert.deepEqual(table.takeLocalChanges(), [], 'nothing is tracked before the first take (its caller asserts the whole state)');
+  table.setMembers('worker:1', 'ev', 2, 0);
+  table.addConnections('ev', 2, 0);
+  table.setMembers('worker:1', 'ev', 1, 0);
+  table.setPeerCounts('node:b', 'theirs', 5, 5, 0);
+  table.setPeerCounts('node:b', 'ev', 7, 7, 0);
+  assert.deepEqual(table.takeLocalChanges(), [['ev', 1, 2]], 'one entry per namespace, what peers hold is not this node\'s change');
+  assert.deepEqual(table.takeLocalChanges(), []);
+  table.dropSource('worker:1', 10);
+  assert.deepEqual(table.takeLocalChanges().sort(), [['before', 0, 0], ['ev', 0, 2]], 'a dead worker changes what this node holds');
+  table.setPeerCounts('node:b', 'ev', 0, 0, 10);
+  table.sweep(20, 5);
+  assert.deepEqual(table.takeLocalChanges(), [['ev', 0, 0]], 'a swept namespace this node had joins in is no longer held');
+});
+
 test('an empty namespace is swept with what peers held in it, and an empty advertisement does not revive it', () => {
   const table = new AudienceTable();
   table.setPeerCounts('node:b', 'ev', 2, 2, 0);

@@ -72,7 +72,8 @@ describe('Redis going away and coming back', { skip: redisSkip }, () => {
     assert.equal(metric(await metrics(a), 'audience_meter_cluster_joined'), 1);
     const said = a.stderr().split('\n').filter((line) => line.includes('is unreachable'));
     assert.equal(said.length, 1, `one line for the outage, not one per retry: ${said.join(' | ')}`);
-    assert.match(a.stderr(), /is back after .* this node rejoined/);
+    // Written once the others' state is read again, a moment after it joined.
+    await waitFor(() => /is back after .* this node rejoined/.test(a.stderr()), WAIT_MS, 'the line that says A is back');
   });
 });
 

@@ -26,6 +26,7 @@ function setup(limits = LIMITS) {
     exclusions: (exclusions) => events.push(['exclusions', exclusions]),
     sessions: (peer, open, ended) => events.push(['sessions', peer, [...open], [...ended]]),
     expelled: (sessions) => events.push(['expelled', [...sessions]]),
+    expel: () => assert.fail('multicast never decides the device limit for a node'),
   };
   const drops = new DropCounter();
   const registry = new PeerRegistry(SELF, limits, sink, drops);

@@ -120,3 +120,18 @@ test('what a node advertises: its own identified sessions; one that opened and e
   assert.equal(registry.users('ev'), 2);
   assert.deepEqual([...registry.advertised()].map((s) => s.at), [10]);
 });
+
+test('when the cluster decides the limit (Redis), the registry expels nothing itself, still counts users, and expels what it is told once', () => {
+  let clusterDecides = true;
+  const registry = new SessionRegistry(1, KEYS, () => !clusterDecides);
+  assert.deepEqual(registry.apply(1, [entry('a1', 100, 'u'), entry('a2', 200, 'u')], []), []);
+  assert.deepEqual(registry.applyPeer('node:B', [{ ns: 'ev', user: KEYS('ev', 'u'), session: 'b1', at: 300 }], []), []);
+  assert.equal(registry.users('ev'), 1);
+  // Only this node's open sessions, each once: b1 is B's, 'gone' is not open.
+  assert.deepEqual(registry.expelDecided(['a1', 'b1', 'gone', 'a1']), ['a1']);
+  assert.deepEqual(registry.expelDecided(['a1', 'a2']), ['a2']);
+  // The cluster away (Redis unreachable): the node applies the rule itself again.
+  clusterDecides = false;
+  assert.deepEqual(registry.apply(1, [entry('a3', 400, 'u')], []), []);
+  assert.deepEqual(registry.applyPeer('node:B', [{ ns: 'ev', user: KEYS('ev', 'u'), session: 'b2', at: 500 }], []), ['a3']);
+});

@@ -46,6 +46,12 @@ export class AudienceTable {
   private readonly sources = new Map<string, Source>();
   /** Namespaces whose members changed since takeChanged() was last called. */
   private changed = new Set<string>();
+  /**
+   * Namespaces whose own part (localMembers, localConnections) changed since takeLocalChanges() was last
+   * called, so a transport that sends only this node's changes pays for those, not for its unchanged state.
+   * Undefined until the first take: nobody consumes it (multicast, a single node), so it must not grow.
+   */
+  private localChanged: Set<string> | undefined;
 
   /** Records a local source's (a worker's) absolute member count for one namespace. */
   setMembers(source: string, ns: string, members: number, now: number): void {
@@ -67,6 +73,7 @@ export class AudienceTable {
     const record = this.recordFor(ns, now);
     record.connections += count;
     record.localConnections += count;
+    this.localChanged?.add(ns);
   }
 
   /** Forgets everything a source held: a worker that died, a node that went silent or said goodbye. */
@@ -92,6 +99,20 @@ export class AudienceTable {
     return counts;
   }
 
+  /**
+   * This node's own counts of the namespaces whose own part changed since the last call, [ns, members,
+   * joins] as they are now ([ns, 0, 0]: no longer held here, or deleted). Tracking starts with the first
+   * call, so its caller asserts the whole state (localCounts) together with that first call.
+   */
+  takeLocalChanges(): [ns: string, members: number, connections: number][] {
+    const taken = this.localChanged ?? new Set<string>();
+    this.localChanged = new Set();
+    return Array.from(taken, (ns) => {
+      const r = this.namespaces.get(ns);
+      return r ? [ns, r.localMembers, r.localConnections] : [ns, 0, 0];
+    });
+  }
+
   takeChanged(): Set<string> {
     const changed = this.changed;
     this.changed = new Set();
@@ -104,6 +125,7 @@ export class AudienceTable {
     for (const record of this.namespaces.values()) {
       if (record.emptySince !== undefined && now - record.emptySince >= cleanDelayMs) {
         this.namespaces.delete(record.name);
+        if (record.localConnections > 0) this.localChanged?.add(record.name);
         // Peers may still advertise it empty with their joins: a later record must not start from those.
         for (const source of this.sources.values()) source.held.delete(record.name);
         deleted.push(record.name);
@@ -142,7 +164,10 @@ export class AudienceTable {
     record.connections += deltaConnections;
     if (deltaMembers === 0) return;
     record.members += deltaMembers;
-    if (local) record.localMembers += deltaMembers;
+    if (local) {
+      record.localMembers += deltaMembers;
+      this.localChanged?.add(ns);
+    }
     record.emptySince = record.members === 0 ? now : undefined;
     this.changed.add(ns);
   }

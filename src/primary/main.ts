@@ -71,7 +71,7 @@ export function startPrimary(options: Options): void {
   const table = new AudienceTable();
   // Assigned right below: the registry reads the cluster's user keys, the cluster reads the registry's sessions.
   let cluster: ReturnType<typeof createCluster>;
-  const sessions = new SessionRegistry(options.maxDevices, (ns, user) => cluster.userKey(ns, user));
+  const sessions = new SessionRegistry(options.maxDevices, (ns, user) => cluster.userKey(ns, user), () => !cluster.decidesDeviceLimit());
   const limits = new AdmissionLimits(options.maxNamespaces, options.maxConnsPerIp);
   const servers: Server[] = [];
   const timers: NodeJS.Timeout[] = [];
@@ -157,8 +157,15 @@ export function startPrimary(options: Options): void {
       for (const session of expelled) debugSessions('expelled elsewhere %s', session);
       expulsions.note([...expelled]);
     },
+    // The cluster decided (Redis): it has told the other nodes already, so nothing is published again.
+    expel(decided) {
+      const expel = sessions.expelDecided(decided);
+      if (expel.length === 0) return;
+      debug('device limit (decided by the cluster): expelling %d session(s)', expel.length);
+      void expulsions.expel(expel);
+    },
   };
-  cluster = createCluster(options, { counts: () => table.localCounts(), sessions: () => sessions.advertised() }, fromNodes);
+  cluster = createCluster(options, { counts: () => table.localCounts(), countChanges: () => table.takeLocalChanges(), sessions: () => sessions.advertised() }, fromNodes);
   const readiness = new Readiness(() => cluster.isJoined(), (message) => pool.broadcast(message));
   const drain = new Drain(planDrain(options.drainSeconds), {
     unready: () => readiness.drain(),

@@ -1,8 +1,9 @@
 // The open sessions the primary knows of: this node's, as its workers' reports announce them, and the
 // identified sessions of the other nodes of a cluster, as the cluster seam brings them. The primary
 // sees every session of every worker here, so it enforces --max-devices across workers and nodes (the rule
-// is in device-limit.ts; this node expels only its own sessions), counts the distinct users watching each
-// namespace across the cluster, and closes the sessions of a worker that died (reason `crash`).
+// is in device-limit.ts; this node expels only its own sessions) unless the cluster decides it (Redis: see
+// expelDecided), counts the distinct users watching each namespace across the cluster, and closes the
+// sessions of a worker that died (reason `crash`).
 //
 // Users are grouped by their cluster key (Cluster.userKey), the same on every node: a user watching on two
 // nodes is one user, not two.
@@ -44,8 +45,17 @@ export class SessionRegistry {
   /** This node's identified sessions that opened or ended since takeChanges(), by id: the latest news of each. */
   private changes = new Map<string, ClusterSession>();
 
-  /** `maxDevices` 0: no limit. `userKey` must be the same function on every node (Cluster.userKey). */
-  constructor(maxDevices: number, private readonly userKey: (ns: string, user: string) => string = userKeys(undefined)) {
+  /**
+   * `maxDevices` 0: no limit. `userKey` must be the same function on every node (Cluster.userKey).
+   * `decidesHere` false (Cluster.decidesDeviceLimit: Redis takes the decisions, in one script for the whole
+   * cluster) leaves the limit to the cluster, which names this node's sessions to expel (expelDecided); the
+   * registry then only counts users. Asked at each new session, since a transport may decide only while joined.
+   */
+  constructor(
+    maxDevices: number,
+    private readonly userKey: (ns: string, user: string) => string = userKeys(undefined),
+    private readonly decidesHere: () => boolean = () => true,
+  ) {
     this.devices = new DeviceLimit(maxDevices);
   }
 
@@ -93,6 +103,18 @@ export class SessionRegistry {
     return expel;
   }
 
+  /** Sessions the cluster decided are beyond the device limit: returns those of this node still open and not expelled yet, now expelled. */
+  expelDecided(ids: readonly string[]): string[] {
+    const expel: string[] = [];
+    for (const id of ids) {
+      const session = this.open.get(id);
+      if (!session || !isOwn(session) || session.expelled) continue;
+      session.expelled = true;
+      expel.push(id);
+    }
+    return expel;
+  }
+
   /** A peer is gone (said goodbye, silent past the timeout, restarted): its sessions no longer count. */
   dropPeer(peer: string): void {
     for (const session of this.open.values()) {
@@ -128,7 +150,10 @@ export class SessionRegistry {
     this.open.set(session.session, session);
     if (!isIdentified(session)) return;
     if (isOwn(session)) this.changes.set(session.session, toCluster(session));
-    for (const beyond of this.devices.add(session)) {
+    const beyondLimit = this.devices.add(session);
+    // Still added above when the cluster decides: the set counts the users.
+    if (!this.decidesHere()) return;
+    for (const beyond of beyondLimit) {
       // Another node's session beyond the limit is that node's to expel: it takes the same decision.
       if (!isOwn(beyond) || beyond.expelled) continue;
       beyond.expelled = true;

@@ -32,6 +32,12 @@ export const ENDED = 0;
 export interface LocalState {
   /** Its own counts: members and joins per namespace. */
   counts(): Iterable<NodeCount>;
+  /**
+   * Its own counts of the namespaces that changed since the last call ([ns, 0, 0]: no longer held), for a
+   * transport that sends only changes (Redis). Each change is handed out once: the first call starts the
+   * tracking, so the caller asserts counts() whole along with it (and again whenever it lost what it took).
+   */
+  countChanges(): Iterable<NodeCount>;
   /** Its own identified sessions (anonymous ones concern no device limit and no `users`). */
   sessions(): Iterable<ClusterSession>;
 }
@@ -50,6 +56,11 @@ export interface ClusterSink {
   sessions(node: string, open: readonly ClusterSession[], ended: readonly string[]): void;
   /** Sessions another node expelled, each passed on once: their browsers may reconnect to this node. */
   expelled(sessions: readonly string[]): void;
+  /**
+   * This node's sessions that the transport decided must go by the device limit (Cluster.decidesDeviceLimit):
+   * expel them. The transport has told every other node already, so they are not published again.
+   */
+  expel(sessions: readonly string[]): void;
 }
 
 /** A listing request and one node's page of it (the cursor is that node's own). */
@@ -172,6 +183,12 @@ export interface Cluster {
   publishSessions(changes: readonly ClusterSession[]): void;
   /** Sessions this node expelled, for the other nodes to refuse their browsers' reconnection too. */
   publishExpelled(sessions: readonly string[]): void;
+  /**
+   * True while the transport takes the device limit's decisions for the whole cluster (Redis, in one script,
+   * while joined) and hands this node its share through ClusterSink.expel; false while every node applies
+   * the rule itself to the sessions it knows (single node, multicast, Redis while away).
+   */
+  decidesDeviceLimit(): boolean;
   describe(): ClusterReport;
 
   /**

@@ -17,7 +17,9 @@ export function createCluster(options: Options, local: LocalState, sink: Cluster
     secret: options.clusterSecret,
     identity,
   };
-  if (options.redis) return new RedisCluster({ ...common, url: options.redis, cluster: options.redisCluster, prefix: options.redisPrefix }, local, sink);
+  if (options.redis) {
+    return new RedisCluster({ ...common, url: options.redis, cluster: options.redisCluster, prefix: options.redisPrefix, maxDevices: options.maxDevices }, local, sink);
+  }
   if (!options.clusterAddr) return new SingleNode(identity.id);
   if (options.adminToken && options.notificationPort !== 0 && !options.clusterSecret) {
     // Admin requests forwarded to peers carry the token, and a peer is whoever advertises on the group.

@@ -154,6 +154,11 @@ export class MulticastCluster implements Cluster {
     for (const datagram of this.encoder.expelled(sessions)) this.send(datagram);
   }
 
+  /** Every node applies the rule itself to the sessions the datagrams bring (device-limit.ts). */
+  decidesDeviceLimit(): boolean {
+    return false;
+  }
+
   serve(admin: NodeAdmin): Route[] {
     return httpAdminRoutes(admin);
   }

@@ -1,35 +1,52 @@
 // The cluster over Redis (`--redis <url>`), for any cloud. Redis holds a copy of each node's own state, never
 // the only copy: every node keeps counting locally and asserts its absolute values (redis-scripts.ts). Each
-// round (--cluster-notify-interval ± jitter) a node sends only what changed since its last round (and its
-// identified sessions' changes at once), in one script that also renews its presence and publishes the
-// changes; every node applies what the others publish (redis-nodes.ts), and reloads a node's whole state from
-// Redis when it missed a message. A node silent past --cluster-node-timeout is dropped by whichever node
-// notices first; a goodbye drops it at once. Redis lost, restarted or flushed: the node keeps counting its own
+// round (--cluster-notify-interval ± jitter) a node sends only what changed since its last round, in one
+// script that also renews its presence and publishes the changes; its identified sessions' changes go at
+// once, in a second script that decides the device limit for the whole cluster (redis-devices.ts, while
+// joined: Cluster.decidesDeviceLimit). Both number their messages alike. Every node applies what the others
+// publish (redis-nodes.ts), and reads a node's whole state from
+// Redis when it missed a message or when that node announces its whole state (asserted in chunks, never
+// pushed to every node). A node silent past --cluster-node-timeout is dropped by whichever node notices
+// first; a goodbye drops it at once. Redis lost, restarted or flushed: the node keeps counting its own
 // viewers, says so once, retries with backoff, and when Redis is back re-asserts its state and reloads the
-// others'. Admin requests travel through Redis too (redis-admin.ts). Design and costs: docs/cluster.md.
+// others'; Redis only slow (a timeout with the connection up) is no outage: the node waits until Redis ran
+// its call, paced, and asks whether it was applied. Admin requests travel through Redis too (redis-admin.ts). Design and costs: docs/cluster.md.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { debugFor, logError, logInfo } from '../../log.js';
 import type { NodeIdentity } from '../../protocol/datagram.js';
 import type { Exclusion } from '../../protocol/ipc.js';
 import { sessionIdBytes } from '../../protocol/wire-sessions.js';
 import type { Route } from '../admin/server.js';
-import { ENDED, type Cluster, type ClusterReport, type ClusterSession, type ClusterSink, type LocalState, type NodeAdmin, type NodeCount } from './cluster.js';
+import { type Cluster, type ClusterReport, type ClusterSession, type ClusterSink, type LocalState, type NodeAdmin } from './cluster.js';
 import { DropCounter } from './drop-counter.js';
 import { fromPeer, toWire } from './exclusion-order.js';
 import { RecentIds } from './recent-ids.js';
+import { Slots } from './slots.js';
 import { RedisAdmin } from './redis-admin.js';
 import { redisNames, type RedisNames } from './redis-keys.js';
 import { redactedUrl, redisClient, type RedisLink } from './redis-link.js';
-import { encodeBroadcast, encodeInbox, encodeState, isNodeId, parseBroadcast, parseInbox, parseState, VERSION, type BroadcastMessage } from './redis-messages.js';
+import { encodeBroadcast, encodeInbox, encodeState, isNodeId, parseBroadcast, parseInbox, parseState, VERSION, type BroadcastMessage, type StateMessage } from './redis-messages.js';
 import { RedisNodes } from './redis-nodes.js';
-import { defineScripts, type ClusterScripts } from './redis-scripts.js';
+import { CALL_FIELD, defineScripts, type ClusterScripts } from './redis-scripts.js';
+import { sessionValue } from './redis-device-members.js';
+import { defineSessionsScript } from './redis-devices.js';
+import { chunks, evictionsOf, EXPELLED_MS, RedisSessions, type Eviction, type SessionPart } from './redis-sessions.js';
 import { readNodeState } from './redis-state.js';
 import { userKeys, type UserKeys } from './user-keys.js';
 
 const debug = debugFor('cluster');
 
 const ROUND_JITTER = 0.1;
-/** How long every node answers an expelled session's reconnection with 204. */
-const EXPELLED_MS = 30_000;
+/** Namespaces per ASSERT call when a whole state goes (its arguments are spread on the stack). */
+const CHUNK_FIELDS = 4096;
+/** The first pause after a command timed out with the connection up; it doubles, capped at a round. */
+const SLOW_BASE_MS = 250;
+/** ioredis's commandTimeout error. */
+const TIMED_OUT = /timed out/i;
+/** Other nodes' whole states read at once (the others wait): a mass join is read at this node's pace. */
+const RELOADS_IN_FLIGHT = 4;
+/** A read of a node's state that timed out (connection up) is tried this many more times, paced. */
+const RELOAD_ATTEMPTS = 5;
 const LIMITS = { maxNodes: 4096, maxNamespacesPerNode: 100_000, maxSessionsPerNode: 100_000 };
 
 export interface RedisSettings {
@@ -42,6 +59,8 @@ export interface RedisSettings {
   /** Keys the user keys (as with multicast), so user ids never reach Redis in clear. */
   secret: string | undefined;
   identity: NodeIdentity;
+  /** --max-devices: the limit this node's session changes are decided by, in Redis (0: none). */
+  maxDevices: number;
 }
 
 export class RedisCluster implements Cluster {
@@ -55,11 +74,18 @@ export class RedisCluster implements Cluster {
   private readonly subscriber: RedisLink;
   private readonly scripts: ClusterScripts;
   private readonly expelledNews = new RecentIds(2 * EXPELLED_MS, 50_000);
+  /** The sessions of this node the device limit evicted, each expelled once. */
+  private readonly expelledHere = new RecentIds(2 * EXPELLED_MS, 50_000);
   private readonly sent = { rounds: 0, commands: 0, bytes: 0 };
-  /** ns → "members connections" as Redis holds it for this node (after the last successful assert). */
-  private asserted = new Map<string, string>();
-  /** Session changes not asserted yet. */
-  private sessionChanges: ClusterSession[] = [];
+  /** Numbers this node's script calls, so that after a timeout it can ask Redis whether one was applied. */
+  private calls = 0;
+  /** Counts the connection losses: an assertion that spans one is not trusted to have completed. */
+  private linkEpoch = 0;
+  private readonly reloadSlots = new Slots(RELOADS_IN_FLIGHT);
+  /** This node's sessions, and the device limit's decisions on them. */
+  private readonly sessions: RedisSessions;
+  /** A whole state is being asserted: session changes from its snapshot on are queued for after it. */
+  private asserting = false;
   private needsFull = true;
   private seq = 0;
   /** This node's state is asserted on the current connection. */
@@ -80,6 +106,7 @@ export class RedisCluster implements Cluster {
     this.commands = redisClient(settings.url, `audience-meter:${this.self}`, settings.cluster);
     this.subscriber = redisClient(settings.url, `audience-meter:${this.self}:sub`, settings.cluster);
     this.scripts = defineScripts(this.commands);
+    this.sessions = new RedisSessions(settings.identity, this.names, settings.maxDevices, defineSessionsScript(this.commands));
     this.requests = new RedisAdmin({
       send: (node, message) => this.publish(this.names.inbox(node), encodeInbox(this.self, message)),
     });
@@ -114,8 +141,15 @@ export class RedisCluster implements Cluster {
   }
 
   publishSessions(changes: readonly ClusterSession[]): void {
-    this.sessionChanges.push(...changes);
+    // A whole state is due (joining, an outage, a flush): it reads every session afresh, so no queue then,
+    // unless it is under way (what changed after its snapshot goes after it).
+    if (!this.needsFull || this.asserting) this.sessions.queue(changes);
     void this.flush();
+  }
+
+  /** While joined, Redis decides (redis-devices.ts); while away, every node applies the rule to what it knows. */
+  decidesDeviceLimit(): boolean {
+    return this.isJoined();
   }
 
   publishExpelled(sessions: readonly string[]): void {
@@ -125,7 +159,7 @@ export class RedisCluster implements Cluster {
     const scored = sessions.flatMap((session) => [now, session]);
     this.count(3, message.length);
     this.commands.multi().zadd(this.names.expelled, ...scored).zremrangebyscore(this.names.expelled, '-inf', now - EXPELLED_MS)
-      .publish(this.names.all, message).exec().catch((error: Error) => this.linkDown(error.message));
+      .publish(this.names.all, message).exec().catch((error: Error) => this.failed(error, this.commands));
   }
 
   describe(): ClusterReport {
@@ -166,7 +200,7 @@ export class RedisCluster implements Cluster {
     this.requests.close();
     if (this.linkReady()) {
       try {
-        await this.scripts.dropNode(this.keysOf(this.self), [this.self, 'goodbye', this.settings.identity.incarnation, this.names.all, VERSION]);
+        await this.scripts.dropNode(this.dropKeys(this.self), [this.self, 'goodbye', this.settings.identity.incarnation, this.names.all, VERSION]);
         debug('said goodbye');
       } catch (error) {
         debug('could not say goodbye: %s', (error as Error).message);
@@ -182,7 +216,10 @@ export class RedisCluster implements Cluster {
 
   private linkDown(reason: string): void {
     this.joined = false;
+    this.linkEpoch++;
     this.needsFull = true;
+    // The whole state that follows reads every session afresh: a queue would only grow during the outage.
+    this.sessions.clear();
     if (this.stopped) return;
     if (this.subscriber.status !== 'ready') this.subscribed = false;
     this.lastError = reason;
@@ -193,13 +230,32 @@ export class RedisCluster implements Cluster {
   }
 
   private async subscribe(): Promise<void> {
-    try {
-      await this.subscriber.subscribe(this.names.state, this.names.all, this.names.inbox(this.self));
-      this.subscribed = true;
-      await this.linkUp();
-    } catch (error) {
-      this.linkDown((error as Error).message);
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        await this.subscriber.subscribe(this.names.state, this.names.all, this.names.inbox(this.self));
+        this.subscribed = true;
+        return await this.linkUp();
+      } catch (error) {
+        if (this.failed(error as Error, this.subscriber)) return;
+        // Redis busy (a mass join): the connection is up, so subscribe again, paced, rather than reconnect.
+        await pause(Math.min(SLOW_BASE_MS * 2 ** Math.min(attempt, 10), this.settings.notifyIntervalMs) * (0.5 + Math.random()));
+        if (this.subscriber.status !== 'ready') return;
+      }
     }
+  }
+
+  /**
+   * A command failed: true when the link is lost (an outage, said once: linkDown), false when Redis was only
+   * slow (a timeout while the connection is up). Treating a busy Redis as a lost one would make the node
+   * re-assert everything, and a mass join would feed the load that slowed it.
+   */
+  private failed(error: Error, client: RedisLink): boolean {
+    if (TIMED_OUT.test(error.message) && client.status === 'ready') {
+      debug('Redis is slow: %s', error.message);
+      return false;
+    }
+    this.linkDown(error.message);
+    return true;
   }
 
   /** Both connections are ready: this node's state goes in whole, and the others' is read afresh (messages may have been missed). */
@@ -250,60 +306,164 @@ export class RedisCluster implements Cluster {
     return this.flushing;
   }
 
+  /** One step of the flush: this node's changes since the last one, or its whole state when Redis may lack it. */
   private async assertOnce(): Promise<void> {
     if (!this.linkReady()) return;
-    const full = this.needsFull;
-    const current = new Map<string, string>();
-    for (const [ns, members, connections] of this.local.counts()) {
-      if (members > 0 || connections > 0) current.set(ns, `${members} ${connections}`);
+    if (this.needsFull) return this.assertWhole();
+    // O(own changes): the namespaces the audience table saw change, never a walk over the unchanged ones.
+    const counts = [...this.local.countChanges()];
+    // Called even with no change: the call renews this node's presence.
+    if (!(await this.stepped(this.call('counts', { counts, opened: [], ended: [] }, 'changes')))) return;
+    for (const part of this.sessions.take()) {
+      if (!(await this.stepped(this.call('sessions', { counts: [], ...part }, 'changes')))) return;
     }
-    const counts: NodeCount[] = [];
-    const countFields: string[] = [];
-    const deleted: string[] = [];
-    for (const [ns, value] of current) {
-      if (!full && this.asserted.get(ns) === value) continue;
-      countFields.push(ns, value);
-      const [members, connections] = value.split(' ').map(Number) as [number, number];
-      counts.push([ns, members, connections]);
-    }
-    if (!full) {
-      for (const ns of this.asserted.keys()) {
-        if (current.has(ns)) continue;
-        deleted.push(ns);
-        counts.push([ns, 0, 0]);
-      }
-    }
-    const changes = this.sessionChanges;
-    this.sessionChanges = [];
-    const opened = full ? [...this.local.sessions()] : changes.filter((s) => s.at !== ENDED);
-    const ended = full ? [] : changes.filter((s) => s.at === ENDED).map((s) => s.session);
-    const sessionFields = opened.flatMap((s) => [s.session, JSON.stringify([s.ns, s.user, s.at])]);
-    const seq = this.seq + 1;
-    const changed = full || counts.length > 0 || opened.length > 0 || ended.length > 0;
-    const message = changed ? encodeState({ node: this.self, incarnation: this.settings.identity.incarnation, seq, full, counts, opened, ended }) : '';
-    const args = [this.self, this.settings.identity.incarnation, full ? 1 : 0, this.settings.nodeTimeoutMs, this.names.state, message, seq,
-      countFields.length / 2, ...countFields, deleted.length, ...deleted, sessionFields.length / 2, ...sessionFields, ended.length, ...ended];
-    let result: (number | string)[];
-    try {
-      this.count(1, message.length + countFields.reduce((sum, field) => sum + field.length, 0));
-      result = await this.scripts.assertState(this.keysOf(this.self), args);
-    } catch (error) {
-      // Whatever was not asserted goes in whole when Redis answers again.
-      this.linkDown((error as Error).message);
-      return;
-    }
-    if (result[0] === -1) {
-      debug('Redis no longer holds this node\'s state (flushed, restarted, or dropped as silent): asserting it whole');
+  }
+
+  /** False when the flush cannot go on: the link is lost, or Redis lost this node's state (it goes whole next). */
+  private async stepped(outcome: Promise<'ok' | 'missing' | 'down'>): Promise<boolean> {
+    const result = await outcome;
+    if (result === 'missing') {
       this.needsFull = true;
       this.flushAgain = true;
-      return;
     }
-    if (changed) this.seq = seq;
-    this.asserted = current;
-    this.needsFull = false;
-    this.joined = true;
-    for (const node of result.slice(1)) {
-      if (typeof node === 'string' && node !== this.self) void this.dropSilent(node);
+    return result === 'ok';
+  }
+
+  /**
+   * This node's whole state, in chunks: its counts by CHUNK_FIELDS namespaces (one call spreading 100,000
+   * of them would overflow the stack; ASSERT, the first one replacing what Redis held), then its sessions by
+   * SESSIONS_PER_CALL (the script of redis-devices.ts, the first one replacing them and the device limit's
+   * members of this node; the limit is applied to each). Only the last call publishes, that the whole state
+   * is there: the others read it from Redis, each at its pace, never pushed through pub/sub to every node at
+   * once. The node is joined after it (from then on Redis decides the device limit). A lost connection or a
+   * lost state starts it over; a slow Redis does not (see call()).
+   */
+  private async assertWhole(): Promise<void> {
+    const link = this.linkEpoch;
+    this.asserting = true;
+    try {
+      // Taken before the snapshots below: a change after them is in the next round's changes, none is lost.
+      void [...this.local.countChanges()];
+      this.sessions.clear();
+      const counts = [...this.local.counts()].filter(([, members, connections]) => members > 0 || connections > 0);
+      const sessions = chunks([...this.local.sessions()]);
+      const countChunks = Math.max(1, Math.ceil(counts.length / CHUNK_FIELDS));
+      const steps = [
+        ...Array.from({ length: countChunks }, (_, k) => () =>
+          this.call('counts', { counts: counts.slice(k * CHUNK_FIELDS, (k + 1) * CHUNK_FIELDS), opened: [], ended: [] }, 'nothing', k === 0)),
+        ...sessions.map((part, k) => () => this.call('sessions', { counts: [], ...part }, k === sessions.length - 1 ? 'whole' : 'nothing', k === 0)),
+      ];
+      for (const step of steps) {
+        const outcome = await step();
+        if (this.stopped || this.linkEpoch !== link) return;
+        if (outcome !== 'ok') {
+          // Redis lost this state between two chunks (flushed, or dropped as silent): it goes again whole.
+          if (outcome === 'missing') this.flushAgain = true;
+          return;
+        }
+      }
+      this.needsFull = false;
+      this.joined = true;
+    } finally {
+      this.asserting = false;
+    }
+  }
+
+  /**
+   * One script call, ASSERT for counts or the sessions' script (redis-devices.ts): `part` applied to this
+   * node's hash (replaced first when `replace`), and published: the part itself ('changes', when there are
+   * any), or that the whole state is in Redis now ('whole'), or 'nothing'. Both scripts number the messages of
+   * one sequence per node (checkSeq). A call that times out while the connection is up (a busy Redis: a mass
+   * join) is not an outage, and is not sent again blindly either: Redis still runs it, so the node waits until
+   * it has (settle()) and asks whether it was applied; a node that resent at once would pile copies of its
+   * calls onto the Redis that was too slow for one. A number that may have been published is never used
+   * again: after a lost connection the others would take a repeated one for a message they had.
+   */
+  private async call(script: 'counts' | 'sessions', part: Pick<StateMessage, 'counts'> & SessionPart, announce: 'changes' | 'whole' | 'nothing', replace = false): Promise<'ok' | 'missing' | 'down'> {
+    const countFields: string[] = [];
+    const deleted: string[] = [];
+    for (const [ns, members, connections] of part.counts) {
+      if (members > 0 || connections > 0) countFields.push(ns, `${members} ${connections}`);
+      else deleted.push(ns);
+    }
+    const changed = announce === 'whole' || (announce === 'changes' && (part.counts.length > 0 || part.opened.length > 0 || part.ended.length > 0));
+    for (let renumbered = false; ;) {
+      const seq = this.seq + 1;
+      const { incarnation } = this.settings.identity;
+      const message = !changed ? ''
+        : announce === 'whole' ? encodeState({ node: this.self, incarnation, seq, full: true, counts: [], opened: [], ended: [] })
+          : encodeState({ node: this.self, incarnation, seq, full: false, ...part });
+      const id = `${incarnation}:${++this.calls}`;
+      let result: (number | string)[];
+      try {
+        if (script === 'counts') {
+          this.count(1, message.length + countFields.reduce((sum, field) => sum + field.length, 0));
+          result = await this.scripts.assertState([this.names.nodes, this.names.counts(this.self)], [this.self, incarnation, replace ? 1 : 0,
+            this.settings.nodeTimeoutMs, this.names.state, message, seq, countFields.length / 2, ...countFields, deleted.length, ...deleted, id]);
+        } else {
+          this.count(1, message.length + part.opened.reduce((sum, s) => sum + s.session.length + sessionValue(s).length, 0));
+          result = await this.sessions.send(part, replace, message, seq, id);
+        }
+      } catch (error) {
+        // Lost: whatever was not asserted goes in whole when Redis answers again.
+        if (this.failed(error as Error, this.commands)) return this.lost(changed, seq);
+        const settled = await this.settle(id);
+        if (settled === 'down') return this.lost(changed, seq);
+        if (settled === 'applied') {
+          // Its answer is lost: the device limit's decisions come back on the broadcast (onBroadcast).
+          if (changed) this.seq = seq;
+          return 'ok';
+        }
+        // It ran and refused (Redis lost this state, or the numbering): the same call again says which.
+        continue;
+      }
+      if (result[0] === -1) {
+        debug('Redis no longer holds this node\'s state (flushed, restarted, or dropped as silent): asserting it whole');
+        return 'missing';
+      }
+      if (result[0] === -2) {
+        // The numbering of this node's messages in Redis is not this node's (a refused call it could not see
+        // the answer to): number from what Redis published last.
+        if (renumbered) return 'missing';
+        renumbered = true;
+        this.seq = Number(result[1]);
+        continue;
+      }
+      if (changed) this.seq = seq;
+      if (script === 'sessions') {
+        const evictions = evictionsOf(result);
+        if (evictions.length > 0) this.evicted(evictions);
+        return 'ok';
+      }
+      for (const node of result.slice(1)) {
+        if (typeof node === 'string' && node !== this.self) void this.dropSilent(node);
+      }
+      return 'ok';
+    }
+  }
+
+  /** A call whose outcome is unknown, the link lost: its number is taken (a gap makes the others read, a repeat would be ignored). */
+  private lost(changed: boolean, seq: number): 'down' {
+    if (changed) this.seq = Math.max(this.seq, seq);
+    return 'down';
+  }
+
+  /**
+   * After a call timed out with the connection up: waits until Redis has run it (a connection's commands run
+   * in order, so the answer to a read sent after it comes after it), pausing longer each time the read times
+   * out too (250 ms doubling up to a round, ± 50 %), and says whether its script applied it.
+   */
+  private async settle(id: string): Promise<'applied' | 'refused' | 'down'> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.count(1, 0);
+        return (await this.commands.hget(this.names.counts(this.self), CALL_FIELD)) === id ? 'applied' : 'refused';
+      } catch (error) {
+        if (this.stopped || this.failed(error as Error, this.commands)) return 'down';
+        const delay = Math.min(SLOW_BASE_MS * 2 ** Math.min(attempt, 10), this.settings.notifyIntervalMs) * (0.5 + Math.random());
+        debug('Redis is still busy with a call of this node: asking again in %d ms', Math.round(delay));
+        await pause(delay);
+      }
     }
   }
 
@@ -317,7 +477,7 @@ export class RedisCluster implements Cluster {
     }
     try {
       this.count(1, 0);
-      const dropped = await this.scripts.dropNode(this.keysOf(node), [node, this.settings.nodeTimeoutMs, '', this.names.all, VERSION]);
+      const dropped = await this.scripts.dropNode(this.dropKeys(node), [node, this.settings.nodeTimeoutMs, '', this.names.all, VERSION]);
       if (dropped === 1) debug('dropped node %s: silent past the node timeout', node);
     } catch (error) {
       debug('could not drop node %s: %s', node, (error as Error).message);
@@ -344,22 +504,40 @@ export class RedisCluster implements Cluster {
     }
   }
 
-  /** One node's whole state, read in one transaction so its counts and sessions match. */
+  /**
+   * One node's whole state, read in one transaction so its counts and sessions match; messages from it wait
+   * meanwhile. At most RELOADS_IN_FLIGHT at a time: in a mass join every node reads every node's state, and
+   * reading at its own pace keeps Redis from buffering all of them for it at once. A read that timed out
+   * while the connection is up is tried again, paced.
+   */
   private async reloadNode(node: string): Promise<void> {
     if (!isNodeId(node)) return this.dropSilent(node);
     this.others.startReload(node, Date.now());
+    await this.reloadSlots.acquire();
     try {
-      this.count(2, 0);
-      const state = await readNodeState(this.commands, this.names, node, this.drops);
-      if (!state) {
-        // Listed but without state (dropped meanwhile, or data of another program).
-        this.others.reloadFailed(node);
-        return this.others.gone(node, null);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          this.count(2, 0);
+          const state = await readNodeState(this.commands, this.names, node, this.drops);
+          if (!state) {
+            // Listed but without state (dropped meanwhile, or data of another program).
+            this.others.reloadFailed(node);
+            return this.others.gone(node, null);
+          }
+          // A newer whole state came in while this one was read: read again.
+          if (this.others.replace(node, state, Date.now()) === undefined) return;
+          attempt = -1;
+        } catch (error) {
+          const slow = TIMED_OUT.test((error as Error).message) && this.commands.status === 'ready';
+          if (!slow || attempt >= RELOAD_ATTEMPTS || this.stopped) {
+            this.others.reloadFailed(node);
+            return debug('could not read node %s: %s', node, (error as Error).message);
+          }
+          await pause(Math.min(SLOW_BASE_MS * 2 ** attempt, this.settings.notifyIntervalMs) * (0.5 + Math.random()));
+        }
       }
-      this.others.replace(node, state, Date.now());
-    } catch (error) {
-      this.others.reloadFailed(node);
-      debug('could not read node %s: %s', node, (error as Error).message);
+    } finally {
+      this.reloadSlots.release();
     }
   }
 
@@ -384,6 +562,8 @@ export class RedisCluster implements Cluster {
     if (m.node === this.self) {
       // Dropped as silent while alive (an outage on this side): the next round asserts everything again.
       if (m.t === 'gone' && m.incarnation === this.settings.identity.incarnation) this.needsFull = true;
+      // This node's own call decided them: its answer said so too, unless it was lost to a timeout.
+      if (m.t === 'evict') this.evicted(m.evicted);
       return;
     }
     switch (m.t) {
@@ -396,7 +576,25 @@ export class RedisCluster implements Cluster {
         return this.sink.exclusions(m.exclusions.map((exclusion) => fromPeer(exclusion, m.node, this.self)));
       case 'expelled':
         return this.expelled(m.sessions);
+      case 'evict':
+        return this.evicted(m.evicted);
     }
+  }
+
+  /**
+   * The device limit's decisions, by this node's script or another's: the holder expels, every other node
+   * notes. This node's own decisions come twice (its call's answer, its broadcast): expelled once.
+   */
+  private evicted(evictions: readonly Eviction[]): void {
+    const now = Date.now();
+    const own: string[] = [];
+    const others: string[] = [];
+    for (const [holder, session] of evictions) {
+      if (holder !== this.self) others.push(session);
+      else if (this.expelledHere.add(session, now)) own.push(session);
+    }
+    if (own.length > 0) this.sink.expel(own);
+    this.expelled(others);
   }
 
   /** Expulsions, each passed on once however often it is heard (a broadcast, then a reload). */
@@ -408,7 +606,7 @@ export class RedisCluster implements Cluster {
 
   private broadcast(message: BroadcastMessage): void {
     if (!this.linkReady()) return;
-    void this.publish(this.names.all, encodeBroadcast(message)).catch((error: Error) => this.linkDown(error.message));
+    void this.publish(this.names.all, encodeBroadcast(message)).catch((error: Error) => this.failed(error, this.commands));
   }
 
   private publish(channel: string, message: string): Promise<number> {
@@ -416,8 +614,8 @@ export class RedisCluster implements Cluster {
     return this.commands.publish(channel, message);
   }
 
-  private keysOf(node: string): [string, string, string] {
-    return [this.names.nodes, this.names.counts(node), this.names.sessions(node)];
+  private dropKeys(node: string): [string, string, string, string] {
+    return [this.names.nodes, this.names.counts(node), this.names.sessions(node), this.names.devices];
   }
 
   private count(commands: number, bytes: number): void {
@@ -425,3 +623,9 @@ export class RedisCluster implements Cluster {
     this.sent.bytes += bytes;
   }
 }
+
+/** A pause that does not keep a stopping process alive. */
+function pause(ms: number): Promise<void> {
+  return ms > 0 ? sleep(ms, undefined, { ref: false }) : Promise.resolve();
+}
+

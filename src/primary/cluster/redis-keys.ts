@@ -8,13 +8,15 @@ export interface RedisNames {
   readonly nodes: string;
   /** Hash: namespace → "members connections", plus `#incarnation` and `#seq`: one node's own counts. */
   counts(node: string): string;
-  /** Hash: session id → JSON [ns, user key, entry time]: one node's identified sessions. */
+  /** Hash: session id → `ns \0 user key \0 entry time`: one node's identified sessions (redis-device-members.ts). */
   sessions(node: string): string;
+  /** Sorted set, score 0: every identified session of the cluster, where the device limit is decided (redis-devices.ts). */
+  readonly devices: string;
   /** Sorted set: session id → when it was expelled (ms): answered 204 on every node for a while. */
   readonly expelled: string;
   /** Channel: every node's state changes (counts, sessions), one message per node per round at most. */
   readonly state: string;
-  /** Channel: news for every node (goodbyes and drops, notifications, exclusions, expulsions). */
+  /** Channel: news for every node (goodbyes and drops, notifications, exclusions, expulsions and the device limit's evictions). */
   readonly all: string;
   /** Channel: requests to one node and replies to it. */
   inbox(node: string): string;
@@ -30,6 +32,7 @@ export function redisNames(prefix: string): RedisNames {
     nodes: `${key}nodes`,
     counts: (node) => `${key}counts:${node}`,
     sessions: (node) => `${key}sessions:${node}`,
+    devices: `${key}devices`,
     expelled: `${key}expelled`,
     state: `${prefix}state`,
     all: `${prefix}all`,

@@ -16,7 +16,11 @@ export interface StateMessage {
   incarnation: number;
   /** Per node and incarnation, +1 per message: a gap means a message was missed, and the node is reloaded. */
   seq: number;
-  /** The whole state: whatever the node held before and is not in it has ended. */
+  /**
+   * The node's whole state is in Redis as of this seq (it asserted it in chunks): read it there. Such a
+   * message carries no counts or sessions itself, so a whole state never goes through pub/sub to every node:
+   * each reads it when it can (a mass join would otherwise buffer N × the cluster's state in Redis).
+   */
   full: boolean;
   counts: NodeCount[];
   opened: ClusterSession[];
@@ -27,7 +31,9 @@ export type BroadcastMessage =
   | { t: 'gone'; node: string; incarnation: number | null }
   | { t: 'notify'; node: string; ns: string; data: string }
   | { t: 'exclude'; node: string; exclusions: WireExclusion[] }
-  | { t: 'expelled'; node: string; sessions: string[] };
+  | { t: 'expelled'; node: string; sessions: string[] }
+  /** The device limit's decisions in Redis (redis-devices.ts): [holder node, session] of each session beyond it. */
+  | { t: 'evict'; node: string; evicted: [holder: string, session: string][] };
 
 export type Request =
   | { k: 'page'; query: ListingQuery; after: number }
@@ -125,6 +131,8 @@ export function encodeBroadcast(m: BroadcastMessage): string {
       return JSON.stringify({ v: VERSION, t: m.t, n: m.node, x: m.exclusions.map(({ uuid, at, plain }) => [uuid, at, plain ? 1 : 0]) });
     case 'expelled':
       return JSON.stringify({ v: VERSION, t: m.t, n: m.node, s: m.sessions });
+    case 'evict':
+      return JSON.stringify({ v: VERSION, t: m.t, n: m.node, e: m.evicted });
   }
 }
 
@@ -147,9 +155,16 @@ export function parseBroadcast(raw: string): Parsed<BroadcastMessage> {
     case 'expelled':
       if (!Array.isArray(m.s) || !m.s.every(isSessionId)) return { ok: false, reason: 'bad expulsions' };
       return { ok: true, value: { t: 'expelled', node: m.n, sessions: m.s } };
+    case 'evict':
+      if (!Array.isArray(m.e) || !m.e.every(isEviction)) return { ok: false, reason: 'bad evictions' };
+      return { ok: true, value: { t: 'evict', node: m.n, evicted: m.e } };
     default:
       return { ok: false, reason: 'unknown message type' };
   }
+}
+
+function isEviction(item: unknown): item is [string, string] {
+  return Array.isArray(item) && item.length === 2 && isNodeId(item[0]) && isSessionId(item[1]);
 }
 
 function parseExclusion(item: unknown): WireExclusion | undefined {

@@ -1,8 +1,9 @@
 // The other nodes of a Redis cluster as this node knows them: what each one asserts (its absolute counts per
 // namespace and its identified sessions), the incarnation and sequence number of its latest state message,
 // and what passes to the sink. A state message that does not follow the last one (a gap: a message missed
-// while the subscription was down) is not applied: the caller reloads that node's whole state from Redis and
-// hands it to replace(), which passes on only the differences. So nothing is ever added up from increments,
+// while the subscription was down), or one saying that node asserted its whole state, is not applied: the
+// caller reloads that node's whole state from Redis and hands it to replace(), which passes on only the
+// differences. So nothing is ever added up from increments,
 // and a node's share is dropped whole when it goes (DESIGN principle 1). Memory is bounded by the caps.
 import { debugFor } from '../../log.js';
 import { nodeSource, type ClusterSession, type ClusterSink, type NodeCount, type NodeInfo } from './cluster.js';
@@ -63,8 +64,9 @@ export class RedisNodes {
     if (known && m.incarnation < known.incarnation) return void this.drops.drop('old incarnation', 'redis', `node ${m.node}: ${m.incarnation}`);
     if (known && m.incarnation === known.incarnation && m.seq <= known.seq) return undefined;
     if (m.full) {
-      this.replace(m.node, { incarnation: m.incarnation, seq: m.seq, counts: m.counts, sessions: m.opened }, now);
-      return undefined;
+      // Its whole state is in Redis: read there, at this node's pace, not pushed to every node at once.
+      this.startReload(m.node, now);
+      return m.node;
     }
     if (!known || known.incarnation !== m.incarnation || m.seq !== known.seq + 1) {
       debug('node %s: state %d:%d does not follow %s: reloading it', m.node, m.incarnation, m.seq, known ? `${known.incarnation}:${known.seq}` : 'nothing');
@@ -94,8 +96,11 @@ export class RedisNodes {
     if (known) known.pending = undefined;
   }
 
-  /** A node's whole state (from Redis, or a full message): only what differs from what was known is passed on. */
-  replace(node: string, state: NodeState, now: number): void {
+  /**
+   * A node's whole state, read from Redis: only what differs from what was known is passed on. Returns the
+   * node when a message that came in meanwhile says its state must be read again (a newer whole state).
+   */
+  replace(node: string, state: NodeState, now: number): string | undefined {
     let known = this.nodes.get(node);
     const pending = known?.pending;
     if (known && known.incarnation !== state.incarnation && known.incarnation !== 0) {
@@ -106,7 +111,8 @@ export class RedisNodes {
     }
     if (!known) {
       if (this.nodes.size >= this.limits.maxNodes) {
-        return void this.drops.drop('too many nodes', 'redis', `node ${node}`, `more than ${this.limits.maxNodes} nodes share this Redis prefix; the extra ones are ignored`);
+        this.drops.drop('too many nodes', 'redis', `node ${node}`, `more than ${this.limits.maxNodes} nodes share this Redis prefix; the extra ones are ignored`);
+        return undefined;
       }
       known = { incarnation: state.incarnation, seq: state.seq, lastSeen: now, counts: new Map(), sessions: new Map(), pending: undefined };
       this.nodes.set(node, known);
@@ -123,7 +129,9 @@ export class RedisNodes {
     const open = new Set(state.sessions.map((s) => s.session));
     this.applySessions(node, known, state.sessions.filter((s) => !known.sessions.has(s.session)), [...known.sessions.keys()].filter((id) => !open.has(id)));
     // What came in while the state was read: the messages newer than it.
-    for (const m of pending ?? []) this.receive(m, now);
+    let again: string | undefined;
+    for (const m of pending ?? []) again = this.receive(m, now) ?? again;
+    return again;
   }
 
   /** A node said goodbye or was dropped as silent (by any node): forget it, unless it is a newer incarnation. */

@@ -5,7 +5,8 @@ import type { ClusterSession, NodeCount } from './cluster.js';
 import type { DropCounter } from './drop-counter.js';
 import type { RedisNames } from './redis-keys.js';
 import type { RedisLink } from './redis-link.js';
-import { fromSessionTuple, isNodeCount } from './redis-messages.js';
+import { parseSessionValue } from './redis-device-members.js';
+import { isNodeCount } from './redis-messages.js';
 import type { NodeState } from './redis-nodes.js';
 import { INCARNATION_FIELD, SEQ_FIELD } from './redis-scripts.js';
 
@@ -37,11 +38,7 @@ function parseCounts(fields: Fields, bad: (what: string, field: string) => void)
 function parseSessions(fields: Fields, bad: (what: string, field: string) => void): ClusterSession[] {
   const sessions: ClusterSession[] = [];
   for (const [id, value] of Object.entries(fields)) {
-    let session: ClusterSession | undefined;
-    try {
-      const tuple = JSON.parse(value) as unknown;
-      session = Array.isArray(tuple) ? fromSessionTuple([id, ...tuple]) : undefined;
-    } catch {}
+    const session = parseSessionValue(id, value);
     if (session) sessions.push(session);
     else bad('sessions', id);
   }

@@ -25,6 +25,11 @@ export class SingleNode implements Cluster {
 
   publishExpelled(): void {}
 
+  /** Alone: the session registry decides for this node's workers. */
+  decidesDeviceLimit(): boolean {
+    return false;
+  }
+
   describe(): ClusterReport {
     return { transport: 'none', peers: [], dropped: {} };
   }
