@@ -1,0 +1,84 @@
+// Issue 12, item 2: what the primary pays per viewer. Starts audience-meter (defaults, the attendance log on),
+// runs the accept ramp of bench/viewer-run.ts (no probes) and prints the primary's own CPU per join over the
+// ramp and its RSS per idle viewer (loaded − idle, after the settle time), per run and as medians. Run it at
+// two audience sizes: a primary whose cost per join grows with the viewers connected shows it as a higher
+// figure for the larger crowd. `--daemon` points at another build (a copy of the tree before a change).
+//
+//   npm run build && node dist/bench/primary-sessions.js [--viewers 10000] [--workers 2] [--repeat 3] \
+//        [--daemon bin/audience-meter] [--daemon-arg=--flag ...]
+import { parseArgs } from 'node:util';
+import { treeMemory } from './proc-mem.js';
+import { deadline, emit, intFlag, log, median, round, runMain, type Row } from './run-kit.js';
+import { addressSpan, sourceBaseFor } from './scenario-kit.js';
+import { startAudienceMeter } from './targets.js';
+import { runViewers, viewerSpec } from './viewer-run.js';
+import { viewerOptionsFrom } from './viewer-scenario.js';
+
+interface Run {
+  viewers: number;
+  /** The primary's CPU over the ramp, µs per join. */
+  primaryUsPerJoin: number;
+  workersUsPerJoin: number;
+  /** The primary's RSS loaded − idle, bytes per viewer. */
+  primaryBytesPerViewer: number;
+  primaryIdleKiB: number;
+  primaryLoadedKiB: number;
+  loadavgAtStart: number;
+  problems: string[];
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      ...viewerSpec,
+      probes: { type: 'string', default: '0' },
+      workers: { type: 'string', default: '2' },
+      daemon: { type: 'string', default: 'bin/audience-meter' },
+      repeat: { type: 'string', default: '3' },
+      'max-seconds': { type: 'string', default: '1800' },
+      'daemon-arg': { type: 'string', multiple: true, default: [] },
+    },
+    strict: true,
+  });
+  const maxSeconds = intFlag(values, 'max-seconds', 60, 86_400);
+  deadline('primary-sessions', maxSeconds);
+  const repeat = intFlag(values, 'repeat', 1, 20);
+  const workers = intFlag(values, 'workers', 1, 64);
+  const base = viewerOptionsFrom(values, maxSeconds);
+  const runs: Run[] = [];
+  for (let k = 0; k < repeat; k++) {
+    log(`== run ${k + 1}/${repeat}`);
+    const loadavgAtStart = (await import('node:os')).loadavg()[0]!;
+    const target = await startAudienceMeter({ bin: values.daemon, workers, extra: values['daemon-arg'], readyTimeoutMs: 30_000 });
+    try {
+      const idle = treeMemory(target.pid).perProcess.find((p) => p.pid === target.pid)!.rssKiB;
+      // Fresh source addresses each run: no TIME_WAIT left by the last one.
+      const r = await runViewers(target, { ...base, sourceBase: sourceBaseFor(k, base.sourceBase, addressSpan(base.viewers, base.perSwarm)) });
+      const loaded = r.memory.processes.find((p) => p.pid === target.pid)?.rssKiB ?? idle;
+      const [primary, ...rest] = r.rampCpu;
+      const joins = Math.max(1, r.accept.viewers);
+      runs.push({
+        viewers: r.accept.viewers,
+        primaryUsPerJoin: round(((primary?.seconds ?? 0) * 1e6) / joins, 1),
+        workersUsPerJoin: round((rest.reduce((sum, p) => sum + p.seconds, 0) * 1e6) / joins, 1),
+        primaryBytesPerViewer: Math.round(((loaded - idle) * 1024) / joins),
+        primaryIdleKiB: idle,
+        primaryLoadedKiB: loaded,
+        loadavgAtStart: round(loadavgAtStart, 2),
+        problems: r.problems,
+      });
+      log(`run ${k + 1}: primary ${runs.at(-1)!.primaryUsPerJoin} µs per join, ${runs.at(-1)!.primaryBytesPerViewer} B RSS per viewer`);
+    } finally {
+      await target.stop();
+    }
+  }
+  const rows: Row[] = [
+    ['figure', [...runs.map((_, k) => `run ${k + 1}`), 'median'].join(' | ')],
+    ...(['primaryUsPerJoin', 'workersUsPerJoin', 'primaryBytesPerViewer', 'loadavgAtStart'] as const).map((key): Row => [
+      key, [...runs.map((r) => String(r[key])), String(median(runs.map((r) => r[key])))].join(' | '),
+    ]),
+  ];
+  emit({ scenario: 'primary-sessions', workers, viewers: base.viewers, daemon: values.daemon, runs }, rows);
+}
+
+runMain('primary-sessions', main);
