@@ -14,6 +14,13 @@ import { startAudienceMeter } from './targets.js';
 import { runViewers, viewerSpec } from './viewer-run.js';
 import { viewerOptionsFrom } from './viewer-scenario.js';
 
+/** The primary's JS heap in use, from its /metrics (prom-client's default metrics), bytes. */
+async function primaryHeapUsed(port: number | undefined): Promise<number> {
+  if (port === undefined) return 0;
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return Number(/^audience_meter_primary_nodejs_heap_size_used_bytes (\d+)/m.exec(text)?.[1] ?? 0);
+}
+
 interface Run {
   viewers: number;
   /** The primary's CPU over the ramp, µs per join. */
@@ -21,6 +28,8 @@ interface Run {
   workersUsPerJoin: number;
   /** The primary's RSS loaded − idle, bytes per viewer. */
   primaryBytesPerViewer: number;
+  /** The primary's JS heap in use, loaded − idle, bytes per viewer (what it retains, less the allocator's slack). */
+  primaryHeapPerViewer: number;
   primaryIdleKiB: number;
   primaryLoadedKiB: number;
   loadavgAtStart: number;
@@ -52,9 +61,11 @@ async function main(): Promise<void> {
     const target = await startAudienceMeter({ bin: values.daemon, workers, extra: values['daemon-arg'], readyTimeoutMs: 30_000 });
     try {
       const idle = treeMemory(target.pid).perProcess.find((p) => p.pid === target.pid)!.rssKiB;
+      const idleHeap = await primaryHeapUsed(target.notificationPort);
       // Fresh source addresses each run: no TIME_WAIT left by the last one.
       const r = await runViewers(target, { ...base, sourceBase: sourceBaseFor(k, base.sourceBase, addressSpan(base.viewers, base.perSwarm)) });
       const loaded = r.memory.processes.find((p) => p.pid === target.pid)?.rssKiB ?? idle;
+      const loadedHeap = await primaryHeapUsed(target.notificationPort);
       const [primary, ...rest] = r.rampCpu;
       const joins = Math.max(1, r.accept.viewers);
       runs.push({
@@ -62,19 +73,20 @@ async function main(): Promise<void> {
         primaryUsPerJoin: round(((primary?.seconds ?? 0) * 1e6) / joins, 1),
         workersUsPerJoin: round((rest.reduce((sum, p) => sum + p.seconds, 0) * 1e6) / joins, 1),
         primaryBytesPerViewer: Math.round(((loaded - idle) * 1024) / joins),
+        primaryHeapPerViewer: Math.round((loadedHeap - idleHeap) / joins),
         primaryIdleKiB: idle,
         primaryLoadedKiB: loaded,
         loadavgAtStart: round(loadavgAtStart, 2),
         problems: r.problems,
       });
-      log(`run ${k + 1}: primary ${runs.at(-1)!.primaryUsPerJoin} µs per join, ${runs.at(-1)!.primaryBytesPerViewer} B RSS per viewer`);
+      log(`run ${k + 1}: primary ${runs.at(-1)!.primaryUsPerJoin} µs per join, ${runs.at(-1)!.primaryBytesPerViewer} B RSS and ${runs.at(-1)!.primaryHeapPerViewer} B heap per viewer`);
     } finally {
       await target.stop();
     }
   }
   const rows: Row[] = [
     ['figure', [...runs.map((_, k) => `run ${k + 1}`), 'median'].join(' | ')],
-    ...(['primaryUsPerJoin', 'workersUsPerJoin', 'primaryBytesPerViewer', 'loadavgAtStart'] as const).map((key): Row => [
+    ...(['primaryUsPerJoin', 'workersUsPerJoin', 'primaryBytesPerViewer', 'primaryHeapPerViewer', 'loadavgAtStart'] as const).map((key): Row => [
       key, [...runs.map((r) => String(r[key])), String(median(runs.map((r) => r[key])))].join(' | '),
     ]),
   ];
