@@ -73,8 +73,10 @@ export class Monitor {
       workers = [id.worker];
     }
     const delivered = await this.deliveries.deliver(workers, target, event, data);
+    // Its worker does not hold it (closed meanwhile, or never was): no such connection, as for any other id.
+    if (target.kind === 'connection' && delivered === 0) return undefined;
     this.metrics.message(target.kind, delivered);
-    return target.kind === 'connection' && delivered === 0 ? undefined : delivered;
+    return delivered;
   }
 
   delivered(worker: number, id: number, count: number): void {
