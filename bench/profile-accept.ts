@@ -55,10 +55,11 @@ const BY_FILE: Array<[RegExp, Stage]> = [
   [/\/(request-head|routes|public-listener|public-server)\.js$|\/protocol\/namespace\.js$|\/bench\/bare-sse-server\.js$/, 'head parse and route'],
   [/\/(admission|identity|client-ip)\.js$|\/(jose|fast-jwt)\/|internal\/crypto|internal\/url/, 'admission (token, address)'],
   [/\/worker\/(hub|viewer|streams|lifetimes|viewer-directory|session-ids|uuid-registry|push)\.js$|\/protocol\/sse\.js$/, 'hub, viewer, lifetimes'],
-  [/\/worker\/sessions\.js$|user-agent(-cache)?\.js$|ua-parser/, 'session facts (user agent)'],
+  [/\/worker\/(sessions|connection-listing|address-counts)\.js$|user-agent(-cache)?\.js$|ua-parser/, 'session facts (user agent)'],
   [/child_process|\/protocol\/(ipc|sessions|wire-sessions)\.js$|\/worker\/main\.js$/, 'IPC'],
   [/\/session-registry\.js$|\/device-limit\.js$/, 'registry'],
-  [/\/connections-index\.js$/, 'index'],
+  // The primary's connections index until issue 12 (one session store); its listing now asks the workers.
+  [/\/(connections-index|worker-listing|connection-view|address-table)\.js$/, 'index'],
   [/\/(monitor|metrics|member-history|deliveries)\.js$|\/admin\//, 'monitor'],
   [/\/attendance\/|better-sqlite3/, 'attendance log'],
   [/\/(audience-table|notifier)\.js$|\/primary\/main\.js$/, 'counts and pushes'],

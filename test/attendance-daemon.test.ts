@@ -64,6 +64,35 @@ for (const kind of STORES) {
       }
     });
 
+    test('a worker killed with kill -9: the log closes the sessions it held as crash, and only those', async () => {
+      const daemon = await startDaemon([...ARGS, '--attendance', store.target], { workers: 2 });
+      try {
+        // Viewers until both workers hold some (the kernel picks the worker): a row's connection id names it.
+        const viewers: SseClient[] = [];
+        const holders = new Set<string>();
+        while (holders.size < 2 && viewers.length < 40) {
+          const v = await viewer(daemon, 'workers', `u${viewers.length}`);
+          viewers.push(v);
+          await waitForRow(sessionOf(v), () => true, 'the entry');
+          holders.add(String((await row(sessionOf(v)))!.connection).split('-')[1]!);
+        }
+        assert.equal(holders.size, 2, 'viewers on both workers');
+        const killedAt = Date.now();
+        process.kill(daemon.workerPids()[0]!, 'SIGKILL');
+        await waitFor(() => viewers.some((v) => v.ended), 5000, 'the killed worker\'s streams to end');
+        await sleep(300);
+        const [cut, kept] = [viewers.filter((v) => v.ended), viewers.filter((v) => !v.ended)];
+        assert.ok(kept.length > 0, 'the other worker\'s streams go on');
+        for (const v of cut) await waitForRow(sessionOf(v), (r) => r.exit_reason === 'crash', 'the crash exit');
+        const cutRows = await Promise.all(cut.map((v) => row(sessionOf(v))));
+        assert.equal(new Set(cutRows.map((r) => String(r!.connection).split('-')[1])).size, 1, 'one worker\'s sessions');
+        for (const r of cutRows) assert.ok(Number(r!.exit_at) >= killedAt - 1000 && Number(r!.exit_at) <= Date.now() + 1000);
+        for (const v of kept) assert.equal((await row(sessionOf(v)))!.exit_at, null, 'the other worker\'s sessions stay open');
+      } finally {
+        await daemon.stop();
+      }
+    });
+
     test('after a kill -9, a restart on other ports closes the dead run\'s sessions as crash at its last heartbeat', async () => {
       // A short heartbeat (grace 1.5 s): nothing but the run's own heartbeat tells the new run the old one died.
       const heartbeat = ['--attendance-heartbeat', '0.5'];

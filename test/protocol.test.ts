@@ -26,6 +26,24 @@ test('well-formed IPC messages pass, malformed ones are rejected', () => {
   for (const text of [undefined, '', '{', 'null', '{"current":1}']) assert.equal(authSecretsFromEnv(text), undefined, text);
 });
 
+test('the listing and feed messages: well-formed pass, malformed and oversized ones are rejected', () => {
+  const entry = { session: 's', connection: 'n-1-a-0', ns: 'ev', user: null, name: null, at: 1, page: null, browser: null, os: null, device: null, ip: null, transport: 'sse' };
+  const report = { type: 'report', entries: [], exclusions: [], entered: [], exited: [] };
+  assert.ok(parseWorkerMessage({ ...report, feed: [['join', entry, 1], ['page', entry, 2]], addresses: [['192.0.2.1', 0]] }));
+  assert.ok(parseWorkerMessage({ type: 'listed', id: 1, connections: [entry], matched: 7 }));
+  for (const bad of [{ ...report, feed: [['gone', entry, 1]] }, { ...report, feed: [['join', { ...entry, ns: '' }, 1]] },
+    { ...report, addresses: [['192.0.2.1', -1]] }, { type: 'listed', id: 1, connections: [entry] },
+    { type: 'listed', id: 1, connections: Array.from({ length: 1001 }, () => entry), matched: 1001 }]) {
+    assert.equal(parseWorkerMessage(bad), undefined, JSON.stringify(bad).slice(0, 80));
+  }
+  assert.ok(parsePrimaryMessage({ type: 'list', id: 1, ns: null, user: 'ann', from: 0, limit: 1000 }));
+  assert.ok(parsePrimaryMessage({ type: 'feed', on: false }));
+  for (const bad of [{ type: 'list', id: 1, ns: null, user: null, from: 0, limit: 1001 }, { type: 'list', id: 1, ns: '', user: null, from: 0, limit: 1 },
+    { type: 'list', id: 1, user: null, from: 0, limit: 1 }, { type: 'feed', on: 1 }]) {
+    assert.equal(parsePrimaryMessage(bad), undefined, JSON.stringify(bad));
+  }
+});
+
 test('namespace names: percent-decoded, 1..200 bytes, no control characters', () => {
   assert.deepEqual(decodeName('caf%C3%A9'), { ok: true, name: 'café' });
   assert.deepEqual(decodeName('x'.repeat(200)), { ok: true, name: 'x'.repeat(200) });

@@ -1,5 +1,5 @@
 // The primary's session registry: device-limit decisions (within a node and across nodes), distinct users, and
-// exits for a dead worker.
+// a dead worker's sessions dropped; anonymous sessions never kept.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SessionRegistry } from '../src/primary/session-registry.js';
@@ -35,14 +35,16 @@ test('no limit with 0; anonymous sessions never count; users are distinct per na
   assert.equal(registry.users('ev'), 1);
 });
 
-test('a dead worker\'s open sessions end with the given reason; the others stay', () => {
+test('only identified sessions are kept; a dead worker\'s are dropped, the others stay', () => {
   const registry = new SessionRegistry(1);
   registry.apply(1, [entry('a', 1, 'u'), entry('b', 2, null)], [{ session: 'b', at: 3, reason: 'left' }]);
-  registry.apply(2, [entry('c', 4, null, 'x')], []);
-  assert.deepEqual(registry.dropWorker(1, 'crash', 10), [{ session: 'a', at: 10, reason: 'crash' }]);
+  registry.apply(2, [entry('c', 4, null, 'x'), entry('d', 5, 'w', 'x')], []);
+  assert.equal(registry.size, 2, 'anonymous sessions cost nothing here');
+  registry.dropWorker(1);
   assert.equal(registry.users('ev'), 0);
+  assert.equal(registry.users('x'), 1);
   assert.equal(registry.size, 1);
-  assert.deepEqual(registry.dropWorker(1, 'crash', 11), []);
+  assert.deepEqual(registry.takeChanges().map(({ session, at }) => [session, at]), [['d', 5]], "a's entry and end cancel out; d is news");
 });
 
 // Across nodes: each registry below stands for one node's primary; what one node's takeChanges() returns is
@@ -103,7 +105,7 @@ test('users counts a user watching on two nodes once; a departed peer\'s session
   assert.equal(b.users('ev'), 3);
   a.dropPeer('node:B');
   assert.equal(a.users('ev'), 2);
-  assert.equal(a.size, 3);
+  assert.equal(a.size, 2, 'its own identified sessions; the anonymous one is not kept');
 });
 
 test('what a node advertises: its own identified sessions; one that opened and ended between two calls is never told', () => {

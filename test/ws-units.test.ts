@@ -1,4 +1,4 @@
-// Units behind WebSocket viewers and targeted messages: the IPC checks of `pages`, `deliver` and
+// Units behind WebSocket viewers and targeted messages: the IPC checks of `feed`, `deliver` and
 // `delivered`, connection numbers, the lazily encoded pushes, page messages, and dropping a viewer that
 // stopped reading.
 import assert from 'node:assert/strict';
@@ -15,11 +15,13 @@ import { WsViewer } from '../src/worker/ws-viewer.js';
 
 const report = { type: 'report', entries: [], exclusions: [], entered: [], exited: [] };
 
-test('report pages are optional and checked; delivered carries an id and a count', () => {
+test('report feed events (page changes among them) are optional and checked; delivered carries an id and a count', () => {
   assert.ok(parseWorkerMessage(report));
-  assert.ok(parseWorkerMessage({ ...report, pages: [['n-1-a-0', '/cars', 1700000000000]] }));
-  for (const pages of [[['n-1-a-0', '', 1]], [['n-1-a-0', '/x']], [[1, '/x', 1]], 'x', [['c', 'p'.repeat(1025), 1]]]) {
-    assert.equal(parseWorkerMessage({ ...report, pages }), undefined, JSON.stringify(pages).slice(0, 60));
+  const connection = { session: 's', connection: 'n-1-a-0', ns: 'ev', user: null, name: null, at: 1, page: '/cars', browser: null, os: null, device: null, ip: null, transport: 'ws' };
+  assert.ok(parseWorkerMessage({ ...report, feed: [['page', connection, 1700000000000]] }));
+  for (const feed of [[['page', { ...connection, page: '' }, 1]], [['page', connection]], [[1, connection, 1]], 'x',
+    [['page', { ...connection, page: 'p'.repeat(2049) }, 1]]]) {
+    assert.equal(parseWorkerMessage({ ...report, feed }), undefined, JSON.stringify(feed).slice(0, 60));
   }
   assert.ok(parseWorkerMessage({ type: 'delivered', id: 3, count: 0 }));
   assert.equal(parseWorkerMessage({ type: 'delivered', id: -1, count: 0 }), undefined);

@@ -24,6 +24,11 @@ export interface AttendanceLog {
   start(): void;
   /** Sessions entered and exited since the worker's previous report, in that order. */
   record(entered: readonly SessionEntry[], exited: readonly SessionExit[]): void;
+  /**
+   * A worker of this node died: every session it held still open ends at `at` as `crash`, in the database
+   * (one statement, by `connectionPrefix`, what its connection ids start with), after what it reported.
+   */
+  workerGone(connectionPrefix: string, at: number): void;
   /** Every namespace's member count at `at` (ms since epoch). */
   sample(counts: Iterable<readonly [ns: string, members: number]>, at: number): void;
   /** Reads for the admin API; undefined when the log is off. */
@@ -44,6 +49,7 @@ export class NoAttendanceLog implements AttendanceLog {
   readonly reports = undefined;
   start(): void {}
   record(): void {}
+  workerGone(): void {}
   sample(): void {}
   status(): AttendanceLogStatus {
     return { target: 'off', queued: 0, dropped: 0, failing: undefined };

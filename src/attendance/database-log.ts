@@ -13,7 +13,7 @@ import { migrate } from './migrations.js';
 import { AttendanceReports } from './reports/attendance-reports.js';
 import { DAY_MS, RetentionPass, RETENTION_BATCH } from './retention.js';
 import { sessionRow, type RowFacts } from './session-rows.js';
-import { closeSessions, insertSamples, insertSessions } from './session-writes.js';
+import { closeSessions, closeWorkerSessions, insertSamples, insertSessions } from './session-writes.js';
 import type { SqlDatabase } from './sql-database.js';
 import { WriteQueue } from './write-queue.js';
 
@@ -108,6 +108,12 @@ export class DatabaseAttendanceLog implements AttendanceLog {
     for (const entry of entered) this.push({ kind: 'enter', row: sessionRow(entry, this.settings.facts, this.incarnation.id) });
     for (const exit of exited) this.push({ kind: 'exit', exit });
     if (entered.length + exited.length > 0) this.schedule(this.flushDelayMs);
+  }
+
+  workerGone(connectionPrefix: string, at: number): void {
+    if (this.closed) return;
+    this.push({ kind: 'worker-gone', gone: { prefix: connectionPrefix, at } });
+    this.schedule(this.flushDelayMs);
   }
 
   sample(counts: Iterable<readonly [string, number]>, at: number): void {
@@ -237,7 +243,7 @@ export class DatabaseAttendanceLog implements AttendanceLog {
   private async writeNext(): Promise<boolean> {
     const db = this.db!;
     const batch = this.queue.peek(this.batchSize);
-    const count = batch.entries.length + batch.exits.length + batch.samples.length;
+    const count = batch.entries.length + batch.exits.length + batch.samples.length + batch.workersGone.length;
     const sweepDue = this.heartbeatDue;
     const closeAt = count === this.queue.length && !this.shutdownWritten ? this.closingAt : undefined;
     if (count === 0 && !sweepDue && closeAt === undefined) return false;
@@ -246,6 +252,8 @@ export class DatabaseAttendanceLog implements AttendanceLog {
       await insertSessions(tx, batch.entries);
       await closeSessions(tx, batch.exits);
       await insertSamples(tx, this.incarnation.node, batch.samples);
+      const crashed = await closeWorkerSessions(tx, this.incarnation.id, batch.workersGone);
+      if (crashed > 0) debug('closed %d sessions of %d dead worker(s) as crash', crashed, batch.workersGone.length);
       const dead = sweepDue ? await closeDeadIncarnations(tx, this.incarnation.id, Date.now()) : undefined;
       const closed = closeAt === undefined ? 0 : await endIncarnation(tx, this.incarnation.id, closeAt);
       return { reopened, dead, closed };

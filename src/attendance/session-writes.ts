@@ -78,3 +78,27 @@ export async function insertSamples(tx: SqlRunner, node: string, samples: readon
     await tx.run(`INSERT INTO ${SAMPLES} (ns, at, node, members) VALUES ${valuesList(chunk.length, 4)} ON CONFLICT (ns, at, node) DO NOTHING`, params);
   }
 }
+
+/** A worker of this run died: its sessions still open are closed as `crash` at `at`. */
+export interface WorkerGone {
+  /** What every connection id of that worker starts with (protocol/connection-id.ts: node ids and digits only). */
+  prefix: string;
+  at: number;
+}
+
+/**
+ * One UPDATE per dead worker: the run's rows still open whose connection id carries its prefix. Nothing is
+ * kept in memory for it; the rows tell which worker held them.
+ */
+export async function closeWorkerSessions(tx: SqlRunner, incarnation: string, gone: readonly WorkerGone[]): Promise<number> {
+  let closed = 0;
+  for (const { prefix, at } of gone) {
+    const when = new Date(at);
+    closed += await tx.run(
+      `UPDATE ${SESSIONS} SET exit_at = ?, exit_reason = 'crash', last_seen = ?
+       WHERE incarnation = ? AND exit_at IS NULL AND connection LIKE ?`,
+      [when, when, incarnation, `${prefix}%`],
+    );
+  }
+  return closed;
+}

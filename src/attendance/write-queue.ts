@@ -1,17 +1,20 @@
 // Events waiting to be written, in arrival order, up to a bound: while the database is away the daemon keeps
 // counting and remembers what it can, and counts what it had to drop so the operator is told.
 import type { SessionExit } from '../protocol/sessions.js';
-import type { Sample, SessionRow } from './session-writes.js';
+import type { Sample, SessionRow, WorkerGone } from './session-writes.js';
 
 export type WriteOp =
   | { kind: 'enter'; row: SessionRow }
   | { kind: 'exit'; exit: SessionExit }
-  | { kind: 'sample'; sample: Sample };
+  | { kind: 'sample'; sample: Sample }
+  | { kind: 'worker-gone'; gone: WorkerGone };
 
 export interface Batch {
   entries: SessionRow[];
   exits: SessionExit[];
   samples: Sample[];
+  /** Written after the entries and exits: a dead worker's entries came before its death. */
+  workersGone: WorkerGone[];
 }
 
 export class WriteQueue {
@@ -40,13 +43,14 @@ export class WriteQueue {
    * keeps order: an exit's entry arrived before it, so it is in this batch or an earlier one.
    */
   peek(max: number): Batch {
-    const batch: Batch = { entries: [], exits: [], samples: [] };
+    const batch: Batch = { entries: [], exits: [], samples: [], workersGone: [] };
     const end = Math.min(max, this.ops.length);
     for (let i = 0; i < end; i++) {
       const op = this.ops[i]!;
       if (op.kind === 'enter') batch.entries.push(op.row);
       else if (op.kind === 'exit') batch.exits.push(op.exit);
-      else batch.samples.push(op.sample);
+      else if (op.kind === 'sample') batch.samples.push(op.sample);
+      else batch.workersGone.push(op.gone);
     }
     return batch;
   }

@@ -84,6 +84,13 @@ export class AudienceTable {
     for (const [ns, held] of dropped.held) this.adjust(ns, dropped.local, -held.members, -held.connections, now);
   }
 
+  /** Members held by `source` over all namespaces (a worker's open, counted streams). */
+  membersOf(source: string): number {
+    let members = 0;
+    for (const held of this.sources.get(source)?.held.values() ?? []) members += held.members;
+    return members;
+  }
+
   /** Members of `ns` held by every source except `source`. */
   othersMembers(ns: string, source: string): number {
     const total = this.namespaces.get(ns)?.members ?? 0;

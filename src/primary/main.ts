@@ -6,7 +6,9 @@ import { AUTH_SECRETS_ENV, parseWorkerMessage, type CountEntry, type WorkerMessa
 import { describeBindError, hostPort, listen, type PortName } from '../listen.js';
 import { debugFor, enableAllDebug, logError, logInfo } from '../log.js';
 import type { Options } from '../options.js';
+import { workerPrefix } from '../protocol/connection-id.js';
 import type { SessionEntry, SessionExit } from '../protocol/sessions.js';
+import { AddressTable } from './address-table.js';
 import { AdmissionLimits } from './admission-limits.js';
 import { AudienceTable } from './audience-table.js';
 import { createDemoServer } from './demo-server.js';
@@ -73,6 +75,8 @@ export function startPrimary(options: Options): void {
   let cluster: ReturnType<typeof createCluster>;
   const sessions = new SessionRegistry(options.maxDevices, (ns, user) => cluster.userKey(ns, user), () => !cluster.decidesDeviceLimit());
   const limits = new AdmissionLimits(options.maxNamespaces, options.maxConnsPerIp);
+  const addresses = new AddressTable((ip, open) => limits.address(ip, open, Date.now()));
+  const nodeId = nodeIdentity(options.host, options.port).id;
   const servers: Server[] = [];
   const timers: NodeJS.Timeout[] = [];
   let listeningWorkers = 0;
@@ -102,9 +106,13 @@ export function startPrimary(options: Options): void {
       const now = Date.now();
       table.dropSource(sourceOf(workerId), now);
       shareOthersCounts();
-      // Its streams died with it; while stopping, the ones it did not report ended with the daemon.
-      const exits = sessions.dropWorker(workerId, stopping ? 'shutdown' : 'crash', now);
-      if (exits.length > 0) recordSessionEvents([], exits);
+      // Its streams died with it. The attendance log closes their rows as crash in the database, after what
+      // the worker reported; while stopping, the log's close ends every session still open as shutdown.
+      sessions.dropWorker(workerId);
+      addresses.dropWorker(workerId);
+      shareLimits();
+      if (!stopping) attendance.workerGone(workerPrefix(nodeId, workerId), now);
+      debugSessions('worker %d gone: its open sessions end as %s', workerId, stopping ? 'shutdown' : 'crash');
       shareSessionChanges();
       monitor.workerGone(workerId);
       expulsions.workerGone(workerId);
@@ -128,12 +136,13 @@ export function startPrimary(options: Options): void {
     joined: () => cluster.isJoined(),
     attendance: () => attendance.status(),
     workers: () => pool.ids(),
+    broadcast: (message) => pool.broadcast(message),
+    perWorker: () => new Map(pool.ids().map((id) => [id, table.membersOf(sourceOf(id))])),
     workerSlots: () => pool.slots(),
     workerCount: options.workers,
     namespaceLimit: options.metricsNamespaces,
     node: nodeIdentity(options.host, options.port).id,
     send: (workerId, message) => pool.send(workerId, message),
-    addressOpen: (ip, open) => limits.address(ip, open, Date.now()),
   });
   const expulsions = new Expulsions({ ids: () => pool.ids(), send: (workerId, message) => pool.send(workerId, message) });
 
@@ -183,8 +192,8 @@ export function startPrimary(options: Options): void {
         }
         shareOthersCounts();
         if (message.entered.length > 0 || message.exited.length > 0) onSessionEvents(workerId, message.entered, message.exited);
-        // After the entries: a page change may concern a connection that entered in this same report.
-        if (message.pages) monitor.pages(message.pages);
+        if (message.feed) monitor.feedEvents(message.feed);
+        if (message.addresses) addresses.set(workerId, message.addresses);
         if (message.exclusions.length > 0) {
           pool.broadcast({ type: 'exclude', exclusions: message.exclusions }, workerId);
           cluster.publishExclusions(message.exclusions);
@@ -195,6 +204,9 @@ export function startPrimary(options: Options): void {
       case 'delivered':
         monitor.delivered(workerId, message.id, message.count);
         return;
+      case 'listed':
+        monitor.listing.listed(workerId, message.id, message.connections, message.matched);
+        return;
       case 'noted':
         expulsions.noted(workerId, message.id);
         return;
@@ -204,6 +216,7 @@ export function startPrimary(options: Options): void {
         const drainUnderWay = drain.message();
         if (drainUnderWay) pool.send(workerId, drainUnderWay);
         pool.send(workerId, limits.current());
+        pool.send(workerId, monitor.feedState());
         if (++listeningWorkers === options.workers) {
           attendance.start();
           readiness.listen();
@@ -239,7 +252,7 @@ export function startPrimary(options: Options): void {
     if (changes.length > 0) cluster.publishSessions(changes);
   }
 
-  /** Every session entry and exit (the registry's `crash` and `shutdown` exits included) ends up here. */
+  /** Every session entry and exit the workers report ends up here. */
   function recordSessionEvents(entered: SessionEntry[], exited: SessionExit[]): void {
     // One debug line per event: what the tests read to see exit reasons reach the primary.
     for (const e of entered) debugSessions('entry %s ns=%s user=%s', e.session, e.ns, e.user ?? '-');

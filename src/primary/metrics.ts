@@ -18,7 +18,7 @@ import type { ClusterReport } from './cluster/cluster.js';
 
 export interface MetricsSources {
   table: AudienceTable;
-  /** Open connections per worker id of this node. */
+  /** Viewers counted per worker id of this node (the audience table's share of each). */
   perWorker(): Map<number, number>;
   /** The slot (1..workerCount) of each live worker id. */
   workerSlots(): ReadonlyMap<number, number>;
@@ -82,7 +82,7 @@ export class Metrics {
       this.reset();
       for (const r of busiestNamespaces(sources.table.namespaces.values(), sources.namespaceLimit)) this.inc({ namespace: r.name }, r.localConnections);
     }, ['namespace']);
-    gauge('audience_meter_worker_connections', 'Open viewer connections per worker slot of this node (a respawned worker takes its slot over).', function () {
+    gauge('audience_meter_worker_connections', 'Viewers counted per worker slot of this node, from its latest report (a respawned worker takes its slot over).', function () {
       const bySlot = new Map<number, number>();
       for (let slot = 1; slot <= sources.workerCount; slot++) bySlot.set(slot, 0);
       const slots = sources.workerSlots();

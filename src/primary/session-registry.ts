@@ -1,37 +1,32 @@
-// The open sessions the primary knows of: this node's, as its workers' reports announce them, and the
-// identified sessions of the other nodes of a cluster, as the cluster seam brings them. The primary
-// sees every session of every worker here, so it enforces --max-devices across workers and nodes (the rule
-// is in device-limit.ts; this node expels only its own sessions) unless the cluster decides it (Redis: see
-// expelDecided), counts the distinct users watching each namespace across the cluster, and closes the
-// sessions of a worker that died (reason `crash`).
+// The identified sessions the primary knows of: this node's, as its workers' reports announce them, and those
+// of the other nodes of a cluster, as the cluster seam brings them. The primary sees every identified session
+// of every worker here, so it enforces --max-devices across workers and nodes (the rule is in device-limit.ts;
+// this node expels only its own sessions) unless the cluster decides it (Redis: see expelDecided), and counts
+// the distinct users watching each namespace across the cluster. An anonymous viewer costs nothing here: its
+// entry and exit go to the attendance log only. When a worker dies its sessions are dropped here (the
+// attendance log closes its rows in the database).
 //
 // Users are grouped by their cluster key (Cluster.userKey), the same on every node: a user watching on two
 // nodes is one user, not two.
-import type { ExitReason, SessionEntry, SessionExit } from '../protocol/sessions.js';
+import type { SessionEntry, SessionExit } from '../protocol/sessions.js';
 import { ENDED, type ClusterSession } from './cluster/cluster.js';
 import { userKeys } from './cluster/user-keys.js';
 import { DeviceLimit } from './device-limit.js';
 
-interface OpenSession {
+interface IdentifiedSession {
   readonly session: string;
   /** Who holds it: a worker of this node (its id), or another node (its audience-table source, a string). */
   readonly holder: number | string;
   readonly ns: string;
-  /** The user's key; null for an anonymous viewer. */
-  readonly user: string | null;
+  /** The user's key. */
+  readonly user: string;
   /** Entry time, ms: "oldest" means the smallest. */
   readonly at: number;
   /** This node told it to leave (its own sessions only); still open until its worker reports the exit. */
   expelled: boolean;
 }
 
-type IdentifiedSession = OpenSession & { readonly user: string };
-
-function isIdentified(session: OpenSession): session is IdentifiedSession {
-  return session.user !== null;
-}
-
-function isOwn(session: OpenSession): boolean {
+function isOwn(session: IdentifiedSession): boolean {
   return typeof session.holder === 'number';
 }
 
@@ -40,7 +35,7 @@ function toCluster({ ns, user, session, at }: IdentifiedSession): ClusterSession
 }
 
 export class SessionRegistry {
-  private readonly open = new Map<string, OpenSession>();
+  private readonly open = new Map<string, IdentifiedSession>();
   private readonly devices: DeviceLimit<IdentifiedSession>;
   /** This node's identified sessions that opened or ended since takeChanges(), by id: the latest news of each. */
   private changes = new Map<string, ClusterSession>();
@@ -65,24 +60,19 @@ export class SessionRegistry {
     const later = exited.filter((exit) => !this.close(exit.session));
     const expel: string[] = [];
     for (const entry of entered) {
-      if (this.open.has(entry.session)) continue;
-      const user = entry.user === null ? null : this.userKey(entry.ns, entry.user);
-      this.add({ session: entry.session, holder: worker, ns: entry.ns, user, at: entry.at, expelled: false }, expel);
+      if (entry.user === null || this.open.has(entry.session)) continue;
+      this.add({ session: entry.session, holder: worker, ns: entry.ns, user: this.userKey(entry.ns, entry.user), at: entry.at, expelled: false }, expel);
     }
     // Then the exits of sessions that entered in this same report.
     for (const exit of later) this.close(exit.session);
     return expel;
   }
 
-  /** A worker is gone: its open sessions end now, for `reason` (crash, or shutdown while stopping). */
-  dropWorker(worker: number, reason: ExitReason, now: number): SessionExit[] {
-    const exits: SessionExit[] = [];
+  /** A worker is gone: its sessions no longer count (the attendance log closes them in the database). */
+  dropWorker(worker: number): void {
     for (const session of this.open.values()) {
-      if (session.holder !== worker) continue;
-      exits.push({ session: session.session, at: Math.max(now, session.at), reason });
-      this.close(session.session);
+      if (session.holder === worker) this.close(session.session);
     }
-    return exits;
   }
 
   /**
@@ -125,7 +115,7 @@ export class SessionRegistry {
   /** This node's identified sessions, as advertised to the other nodes every round. */
   *advertised(): Iterable<ClusterSession> {
     for (const session of this.open.values()) {
-      if (isOwn(session) && isIdentified(session)) yield toCluster(session);
+      if (isOwn(session)) yield toCluster(session);
     }
   }
 
@@ -142,13 +132,13 @@ export class SessionRegistry {
     return this.devices.users(ns);
   }
 
+  /** Identified sessions open on every node. */
   get size(): number {
     return this.open.size;
   }
 
-  private add(session: OpenSession, expel: string[]): void {
+  private add(session: IdentifiedSession, expel: string[]): void {
     this.open.set(session.session, session);
-    if (!isIdentified(session)) return;
     if (isOwn(session)) this.changes.set(session.session, toCluster(session));
     const beyondLimit = this.devices.add(session);
     // Still added above when the cluster decides: the set counts the users.
@@ -166,7 +156,6 @@ export class SessionRegistry {
     const session = this.open.get(id);
     if (!session) return false;
     this.open.delete(id);
-    if (!isIdentified(session)) return true;
     this.devices.remove(session);
     if (isOwn(session)) {
       // Its entry not advertised yet: the other nodes need not hear of it at all.

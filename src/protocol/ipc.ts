@@ -26,6 +26,21 @@ export const PLAIN_REQUEST_WORKER = Number.MAX_SAFE_INTEGER;
 /** A WebSocket viewer reported a page change: [connection id, page, ms since epoch]. */
 export type PageEvent = [connection: string, page: string, at: number];
 
+/**
+ * What the admin listing and the live feed show of a connection, as its worker keeps it: the session's entry,
+ * its page kept current. The session id in it stays in the primary (it is what expels a stream).
+ */
+export type ConnectionFacts = SessionEntry;
+
+/** A live feed event from a worker, sent only while a feed is open: [kind, the connection, ms since epoch]. */
+export type FeedEvent = [kind: 'join' | 'leave' | 'page', connection: ConnectionFacts, at: number];
+
+/** [client address, open streams on this worker now]: reported when it changed, with --max-conns-per-ip only. */
+export type AddressEntry = [ip: string, open: number];
+
+/** The largest page of the listing a worker is asked for (the admin API's MAX_PAGE, the feed's snapshot). */
+export const MAX_LISTED = 1000;
+
 /** Who a targeted message is for. */
 export type DeliveryTarget =
   | { kind: 'namespace'; ns: string }
@@ -49,11 +64,18 @@ export interface AuthSecrets {
 export type WorkerMessage =
   | {
     type: 'report'; entries: ReportEntry[]; exclusions: Exclusion[]; entered: SessionEntry[]; exited: SessionExit[];
-    /** Page changes of WebSocket viewers since the last report; absent when there were none. */
-    pages?: PageEvent[];
+    /** Joins, leaves and page changes since the last report, while a live feed is open; absent otherwise. */
+    feed?: FeedEvent[];
+    /** Addresses whose count of open streams changed since the last report (--max-conns-per-ip). */
+    addresses?: AddressEntry[];
   }
   /** Answer to `deliver`: how many of this worker's connections the message was written to. */
   | { type: 'delivered'; id: number; count: number }
+  /**
+   * Answer to `list`: the first matching connections from the asked counter on, in this worker's order
+   * (its connection counter), and how many match from there in all.
+   */
+  | { type: 'listed'; id: number; connections: ConnectionFacts[]; matched: number }
   /** Answer to `note-expelled` (when its id is not 0): the worker will answer 204 to those sessions. */
   | { type: 'noted'; id: number }
   | { type: 'listening'; address: string }
@@ -81,6 +103,13 @@ export type PrimaryMessage =
    * that matches `target`. The worker answers `delivered` with the same id.
    */
   | { type: 'deliver'; id: number; target: DeliveryTarget; event: string; data: string }
+  /**
+   * Connections of this worker for the admin listing or a feed's snapshot: those of `ns` and `user` when
+   * given, from connection counter `from` on, at most `limit`. The worker answers `listed` with the same id.
+   */
+  | { type: 'list'; id: number; ns: string | null; user: string | null; from: number; limit: number }
+  /** Whether a live feed is open on this node: while one is, the reports carry `feed` events. */
+  | { type: 'feed'; on: boolean }
   /** The auth secrets changed (a SIGHUP reload): verify tokens with these from now on. */
   | { type: 'auth-secrets'; secrets: AuthSecrets }
   /** What GET /readyz answers from now on: 200, or 503 with `reason` (one line). */
@@ -111,8 +140,18 @@ function isCountEntry(item: unknown): item is CountEntry {
   return Array.isArray(item) && item.length === 2 && isName(item[0]) && isCount(item[1]);
 }
 
-function isPageEvent(item: unknown): item is PageEvent {
-  return Array.isArray(item) && item.length === 3 && isName(item[0]) && isName(item[1]) && isCount(item[2]);
+const FEED_KINDS: readonly unknown[] = ['join', 'leave', 'page'];
+
+function isFeedEvent(item: unknown): item is FeedEvent {
+  return Array.isArray(item) && item.length === 3 && FEED_KINDS.includes(item[0]) && isSessionEntry(item[1]) && isCount(item[2]);
+}
+
+function isAddressEntry(item: unknown): item is AddressEntry {
+  return Array.isArray(item) && item.length === 2 && isAddress(item[0]) && isCount(item[1]);
+}
+
+function isOptionalName(value: unknown): value is string | null {
+  return value === null || isName(value);
 }
 
 function isDeliveryTarget(value: unknown): value is DeliveryTarget {
@@ -166,9 +205,13 @@ export function parseWorkerMessage(raw: unknown): WorkerMessage | undefined {
     case 'report':
       return isArrayOf(m.entries, isReportEntry) && isArrayOf(m.exclusions, isExclusion)
         && isArrayOf(m.entered, isSessionEntry) && isArrayOf(m.exited, isSessionExit)
-        && (m.pages === undefined || isArrayOf(m.pages, isPageEvent)) ? (m as WorkerMessage) : undefined;
+        && (m.feed === undefined || isArrayOf(m.feed, isFeedEvent))
+        && (m.addresses === undefined || isArrayOf(m.addresses, isAddressEntry)) ? (m as WorkerMessage) : undefined;
     case 'delivered':
       return isCount(m.id) && isCount(m.count) ? (m as WorkerMessage) : undefined;
+    case 'listed':
+      return isCount(m.id) && isArrayOf(m.connections, isSessionEntry) && m.connections.length <= MAX_LISTED
+        && isCount(m.matched) ? (m as WorkerMessage) : undefined;
     case 'noted':
       return isCount(m.id) ? (m as WorkerMessage) : undefined;
     case 'listening':
@@ -198,6 +241,11 @@ export function parsePrimaryMessage(raw: unknown): PrimaryMessage | undefined {
     case 'deliver':
       return isCount(m.id) && isDeliveryTarget(m.target) && isEventName(m.event)
         && typeof m.data === 'string' && m.data.length <= MAX_DELIVERY_DATA ? (m as PrimaryMessage) : undefined;
+    case 'list':
+      return isCount(m.id) && isOptionalName(m.ns) && isOptionalName(m.user) && isCount(m.from)
+        && isCount(m.limit) && m.limit <= MAX_LISTED ? (m as PrimaryMessage) : undefined;
+    case 'feed':
+      return typeof m.on === 'boolean' ? (m as PrimaryMessage) : undefined;
     case 'auth-secrets':
       return isAuthSecrets(m.secrets) ? (m as PrimaryMessage) : undefined;
     case 'readiness':

@@ -6,6 +6,8 @@ import { debugFor, enableAllDebug, logError } from '../log.js';
 import { hostPort } from '../listen.js';
 import { OpenFileWatch, softOpenFileLimit } from './fd-watch.js';
 import type { Options } from '../options.js';
+import { AddressCounts } from './address-counts.js';
+import { ConnectionListing } from './connection-listing.js';
 import { deliver } from './delivery.js';
 import { StreamDrain } from './drain.js';
 import { Hub } from './hub.js';
@@ -43,7 +45,10 @@ const uuids = new UuidRegistry(workerId);
 const connectionIds = new ConnectionIds(process.env.AUDIENCE_METER_NODE_ID ?? 'node', workerId);
 // A session's page, device and address are read by the attendance log and the admin port's listing only.
 const recordFacts = options.attendance.kind !== 'off' || options.notificationPort !== 0;
-const sessions = new Sessions(connectionIds, options.maxDevices > 0, recordFacts);
+// The admin port's listing and feed ask the workers, which keep each open connection's facts for them.
+const listing = options.notificationPort !== 0 ? new ConnectionListing(connectionIds) : undefined;
+const addresses = options.maxConnsPerIp > 0 ? new AddressCounts() : undefined;
+const sessions = new Sessions(connectionIds, options.maxDevices > 0, recordFacts, { listing, addresses });
 const directory = new ViewerDirectory(connectionIds);
 // The auth secret is the one secret a worker holds: it verifies viewers' tokens itself. A worker forked
 // after a SIGHUP rotated it finds the current and previous ones in its environment.
@@ -73,8 +78,14 @@ function report(sent?: () => void): void {
   const exclusions = uuids.takeOutgoing();
   const { entered, exited } = sessions.take();
   const pages = wsViewers.takePages();
-  if (entries.length > 0 || exclusions.length > 0 || entered.length > 0 || exited.length > 0 || pages.length > 0) {
-    send({ type: 'report', entries, exclusions, entered, exited, ...(pages.length > 0 ? { pages } : {}) }, sent);
+  if (pages.length > 0) listing?.pages(pages);
+  const feed = listing?.takeFeed() ?? [];
+  const changedAddresses = addresses?.take() ?? [];
+  if (entries.length > 0 || exclusions.length > 0 || entered.length > 0 || exited.length > 0 || feed.length > 0 || changedAddresses.length > 0) {
+    send({
+      type: 'report', entries, exclusions, entered, exited,
+      ...(feed.length > 0 ? { feed } : {}), ...(changedAddresses.length > 0 ? { addresses: changedAddresses } : {}),
+    }, sent);
   } else {
     sent?.();
   }
@@ -112,6 +123,14 @@ function onPrimaryMessage(message: PrimaryMessage): void {
       return;
     case 'deliver':
       send({ type: 'delivered', id: message.id, count: deliver(hub, directory, message.target, message.event, message.data) });
+      return;
+    case 'list': {
+      const page = listing?.list(message.ns, message.user, message.from, message.limit) ?? { connections: [], matched: 0 };
+      send({ type: 'listed', id: message.id, ...page });
+      return;
+    }
+    case 'feed':
+      listing?.setFeed(message.on);
       return;
     case 'auth-secrets':
       verifier.setSecrets(message.secrets);

@@ -1,8 +1,10 @@
 // Names for sessions and connections. A session id is what a browser sends back as Last-Event-ID and what
 // expels a stream, so it must be unguessable: 128 random bits from node:crypto, in base64url. Random bytes
 // are drawn in blocks rather than per viewer, so a flash crowd does not make one call per join.
-// A connection id only has to be unique: node id, worker id, the worker's start time, and a counter.
+// A connection id only has to be unique: node id, worker id, the worker's start time, and a counter
+// (protocol/connection-id.ts).
 import { randomFillSync } from 'node:crypto';
+import { workerPrefix } from '../protocol/connection-id.js';
 
 const SESSION_ID_BYTES = 16;
 const BLOCK_BYTES = SESSION_ID_BYTES * 256;
@@ -29,7 +31,7 @@ export class ConnectionIds {
 
   /** The start time tells a respawned worker, which may get a used worker id back after a restart, from the last. */
   constructor(nodeId: string, workerId: number, startedAt = Date.now()) {
-    this.prefix = `${nodeId}-${workerId}-${startedAt.toString(36)}-`;
+    this.prefix = workerPrefix(nodeId, workerId, startedAt);
   }
 
   next(): string {

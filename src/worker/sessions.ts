@@ -6,6 +6,8 @@ import { UNKNOWN_DEVICE, deviceFacts } from '../attendance/user-agent.js';
 import { MAX_USER_AGENT, type SessionEntry, type SessionExit } from '../protocol/sessions.js';
 import { ExpelledSessions } from './expelled-sessions.js';
 import { EXPELLED_PUSH } from './push.js';
+import type { AddressCounts } from './address-counts.js';
+import type { ConnectionListing } from './connection-listing.js';
 import type { ConnectionIds } from './session-ids.js';
 import type { Viewer } from './viewer.js';
 
@@ -32,13 +34,19 @@ export class Sessions {
    * `recordFacts`: whether anything will read a session's page, device and address (the attendance log, or
    * the admin port's connection listing and feed); without either, they are neither parsed nor sent.
    */
-  constructor(private readonly connectionIds: ConnectionIds, private readonly deviceLimit: boolean, readonly recordFacts = true) {}
+  constructor(
+    private readonly connectionIds: ConnectionIds,
+    private readonly deviceLimit: boolean,
+    readonly recordFacts = true,
+    /** What the admin port lists (with the admin port on), and the addresses --max-conns-per-ip counts (with it on). */
+    private readonly kept: { listing?: ConnectionListing; addresses?: AddressCounts } = {},
+  ) {}
 
   /** Starts the viewer's session; its connection number must be set (the viewer directory does that). */
   enter(viewer: Viewer, visit: Visit): void {
     const { identity } = visit;
     const device = this.recordFacts ? deviceFacts(visit.userAgent) : UNKNOWN_DEVICE;
-    this.entered.push({
+    const entry: SessionEntry = {
       session: viewer.session,
       connection: this.connectionIds.name(viewer.connection),
       ns: viewer.room.name,
@@ -52,12 +60,17 @@ export class Sessions {
       ip: visit.ip,
       transport: viewer.transport,
       userAgent: visit.userAgent && this.recordFacts ? visit.userAgent.slice(0, MAX_USER_AGENT) : null,
-    });
+    };
+    this.entered.push(entry);
+    this.kept.listing?.add(viewer.connection, entry);
+    this.kept.addresses?.add(viewer.connection, visit.ip);
     if (this.deviceLimit && identity) this.expellable.set(viewer.session, viewer);
   }
 
   exit(viewer: Viewer, at: number): void {
     this.expellable.delete(viewer.session);
+    this.kept.listing?.remove(viewer.connection, at);
+    this.kept.addresses?.remove(viewer.connection);
     this.exited.push({ session: viewer.session, at, reason: viewer.endedFor ?? 'left' });
   }
 

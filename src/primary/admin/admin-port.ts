@@ -28,7 +28,7 @@ export function createAdminPort(deps: AdminPortDeps): Server {
     ...cluster.serve(local),
     ...adminPageRoutes(),
     metricsRoute(monitor.metrics.registry),
-    ...apiRoutes({ table: deps.table, usersIn: deps.usersIn, connections: monitor.connections, feed: monitor.feed, cluster }),
+    ...apiRoutes({ table: deps.table, usersIn: deps.usersIn, localPage: local.page, snapshot: (ns) => monitor.snapshot(ns), feed: monitor.feed, cluster }),
     ...messageRoutes({ local, cluster }),
     ...nodesRoutes({ ...deps, describeNodes: () => cluster.describe() }),
     // With the log on, the stored samples answer /api/namespaces/{ns}/history; without it, memory does.

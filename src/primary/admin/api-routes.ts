@@ -5,20 +5,21 @@
 import { answer } from './answer.js';
 import type { AudienceTable } from '../audience-table.js';
 import type { Cluster } from '../cluster/cluster.js';
-import type { ConnectionsIndex } from '../connections-index.js';
 import { HISTORY_WINDOW_MS, type MemberHistory } from '../member-history.js';
 import { ClusterFeed } from './cluster-feed.js';
-import { listAcross, parseCursor } from './cluster-listing.js';
-import { httpFeedOutput, type EventFeed } from './event-feed.js';
+import { listAcross, parseCursor, type ListingQuery, type NodePage } from './cluster-listing.js';
+import { httpFeedOutput, type EventFeed, type SnapshotSource } from './event-feed.js';
 import { listingQuery, optional, queryNamespace } from './listing-params.js';
-import { localPage } from './node-admin.js';
 import { namespaceParam, timeParam } from './report-params.js';
 import { sendJson } from './respond.js';
 import type { Route } from './server.js';
 
 export interface ApiDeps {
   table: AudienceTable;
-  connections: ConnectionsIndex;
+  /** This node's own page of the listing, asked from its workers. */
+  localPage(query: ListingQuery, after: number): Promise<NodePage>;
+  /** This node's own snapshot for a feed, asked from its workers. */
+  snapshot: SnapshotSource;
   feed: EventFeed;
   /** Distinct identified users watching `ns` on every node of the cluster. */
   usersIn(ns: string): number;
@@ -52,7 +53,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
         if (!listing.ok) return answer(res, 400, listing.reason);
         const cursor = parseCursor(query.get('after'));
         if (!cursor.ok) return answer(res, 400, cursor.reason);
-        const page = await listAcross(deps.cluster, (wanted, after) => localPage(deps.connections, wanted, after), listing.value, cursor.value);
+        const page = await listAcross(deps.cluster, deps.localPage, listing.value, cursor.value);
         // `next` is an opaque cursor: pass it back as ?after= for the following page.
         const { connections, next, unreachable } = page;
         sendJson(res, { connections, next, ...(unreachable.length > 0 ? { unreachable } : {}) });
@@ -63,7 +64,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       handle({ res, query }) {
         const ns = optional(query.get('ns'), queryNamespace);
         if (!ns.ok) return answer(res, 400, ns.reason);
-        clusterFeed.subscribe(httpFeedOutput(res), ns.value, deps.connections.all(ns.value));
+        clusterFeed.subscribe(httpFeedOutput(res), ns.value, deps.snapshot);
       },
     },
   ];

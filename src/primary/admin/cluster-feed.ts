@@ -7,8 +7,7 @@
 // upstream per operator and peer is cheap, and each feed gets exactly its own `?ns=` from every node.
 import { messageFrame } from '../../protocol/sse.js';
 import type { Cluster, FeedOutput } from '../cluster/cluster.js';
-import type { ConnectionInfo } from '../connections-index.js';
-import { SNAPSHOT_LIMIT, snapshotFrame, snapshotOf, type EventFeed, type Snapshot, type Subscriber } from './event-feed.js';
+import { SNAPSHOT_LIMIT, snapshotFrame, type EventFeed, type Snapshot, type SnapshotSource, type Subscriber } from './event-feed.js';
 
 const RESCAN_MS = 1000;
 const RELAYED = new Set(['join', 'leave', 'page']);
@@ -17,9 +16,9 @@ export class ClusterFeed {
   constructor(private readonly feed: EventFeed, private readonly cluster: Cluster) {}
 
   /** Like EventFeed.subscribe, with every other node's viewers and events as well. */
-  subscribe(out: FeedOutput, ns: string | undefined, open: Iterable<ConnectionInfo>): void {
+  subscribe(out: FeedOutput, ns: string | undefined, localSnapshot: SnapshotSource): void {
     const subscriber = this.feed.open(out, ns);
-    const local = snapshotOf(open);
+    const local = localSnapshot(ns);
     /** node id → what closes the upstream */
     const upstreams = new Map<string, () => void>();
     let rescan: NodeJS.Timeout | undefined;
@@ -71,10 +70,10 @@ export class ClusterFeed {
     });
 
     const initial = this.cluster.nodes();
-    void Promise.all(initial.map(connect)).then((snapshots) => {
+    void Promise.all([local, Promise.all(initial.map(connect))]).then(([own, snapshots]) => {
       if (closed) return;
       const unreachable = initial.filter((_, i) => !snapshots[i]);
-      this.feed.release(subscriber, snapshotFrame(merge(local, snapshots), unreachable.length > 0 ? { unreachable } : {}));
+      this.feed.release(subscriber, snapshotFrame(merge(own, snapshots), unreachable.length > 0 ? { unreachable } : {}));
       rescan = setInterval(lookAround, RESCAN_MS);
     });
   }

@@ -28,7 +28,7 @@ export function parseCursor(raw: string | null): Parsed<Cursor | undefined> {
 
 export async function listAcross(
   cluster: Cluster,
-  localPage: (query: ListingQuery, after: number) => NodePage,
+  localPage: (query: ListingQuery, after: number) => Promise<NodePage>,
   query: ListingQuery,
   cursor: Cursor | undefined,
 ): Promise<ClusterPage> {
@@ -39,7 +39,7 @@ export async function listAcross(
     if (cursor && node < cursor.node) continue;
     const after = cursor && node === cursor.node ? cursor.after : 0;
     const wanted = { ...query, limit: query.limit - page.connections.length };
-    const part = node === cluster.self ? localPage(wanted, after) : await nodePage(cluster, node, wanted, after);
+    const part = node === cluster.self ? await localPage(wanted, after) : await nodePage(cluster, node, wanted, after);
     if (!part) {
       page.unreachable.push(node);
       continue;

@@ -5,17 +5,21 @@
 // Other nodes' events come in through cluster-feed.ts: a subscriber can be opened first and given its
 // snapshot later, its events held meanwhile, and frames already encoded by a peer can be relayed to it.
 // A subscriber writes to a FeedOutput: an operator's response, or another node's relay (the cluster seam).
+// The primary keeps no connection: the snapshot is asked from the workers, and the workers send their joins,
+// leaves and page changes only while a feed is open (`onWatched` tells them when the first opens and the
+// last closes).
 import type { ServerResponse } from 'node:http';
+import { MAX_LISTED } from '../../protocol/ipc.js';
 import { messageFrame, KEEPALIVE_FRAME } from '../../protocol/sse.js';
 import type { FeedOutput } from '../cluster/cluster.js';
-import { describeConnection, type ConnectionInfo } from '../connections-index.js';
+import type { ConnectionView } from '../connection-view.js';
 
 export type FeedEventKind = 'join' | 'leave' | 'page';
 
 /** Unsent bytes past which a subscriber is dropped. */
 const MAX_BUFFERED_BYTES = 1 << 20;
 /** The snapshot lists at most this many connections (the rest: GET /api/connections, paged). */
-export const SNAPSHOT_LIMIT = 1000;
+export const SNAPSHOT_LIMIT = MAX_LISTED;
 const KEEPALIVE_MS = 25_000;
 
 export interface Subscriber {
@@ -31,14 +35,6 @@ export interface Subscriber {
 export interface Snapshot {
   connections: Record<string, unknown>[];
   total: number;
-}
-
-export function snapshotOf(open: Iterable<ConnectionInfo>): Snapshot {
-  const snapshot: Snapshot = { connections: [], total: 0 };
-  for (const info of open) {
-    if (snapshot.total++ < SNAPSHOT_LIMIT) snapshot.connections.push(describeConnection(info));
-  }
-  return snapshot;
 }
 
 export function snapshotFrame(snapshot: Snapshot, more: Record<string, unknown> = {}): Buffer {
@@ -66,26 +62,32 @@ export function httpFeedOutput(res: ServerResponse): FeedOutput {
   };
 }
 
+/** This node's own snapshot of `ns` (all when undefined), asked when a feed opens. */
+export type SnapshotSource = (ns: string | undefined) => Promise<Snapshot>;
+
 export class EventFeed {
   private readonly subscribers = new Set<Subscriber>();
   private keepalive: NodeJS.Timeout | undefined;
 
-  /** Opens the stream on `out` and writes the snapshot of `open` (already filtered by `ns`). */
-  subscribe(out: FeedOutput, ns: string | undefined, open: Iterable<ConnectionInfo>): void {
-    this.release(this.open(out, ns), snapshotFrame(snapshotOf(open)));
+  /** `onWatched(true)` when the first subscriber opens, `(false)` when the last goes. */
+  constructor(private readonly onWatched: (watched: boolean) => void = () => {}) {}
+
+  /** Opens the stream on `out`, then writes this node's snapshot from `snapshot` and the events held meanwhile. */
+  subscribe(out: FeedOutput, ns: string | undefined, snapshot: SnapshotSource): void {
+    const subscriber = this.open(out, ns);
+    void snapshot(ns).then((taken) => this.release(subscriber, snapshotFrame(taken)));
   }
 
   /**
-   * Opens the stream on `out` without its snapshot: events are held until release(). Take the snapshot
-   * of this node's connections right away, so that what it misses is exactly what is held.
+   * Opens the stream on `out` without its snapshot: events are held until release(). Ask for the snapshot
+   * of this node's connections after this (the workers hear that a feed is open first), so that what it
+   * misses is what is held.
    */
   open(out: FeedOutput, ns: string | undefined): Subscriber {
     const subscriber: Subscriber = { out, ns, held: [], heldBytes: 0 };
     this.subscribers.add(subscriber);
-    out.onClose(() => {
-      this.subscribers.delete(subscriber);
-      if (this.subscribers.size === 0) this.stopKeepalive();
-    });
+    if (this.subscribers.size === 1) this.onWatched(true);
+    out.onClose(() => this.drop(subscriber));
     this.startKeepalive();
     return subscriber;
   }
@@ -105,12 +107,13 @@ export class EventFeed {
     if (this.subscribers.has(subscriber)) this.write(subscriber, frame);
   }
 
-  publish(kind: FeedEventKind, info: ConnectionInfo, at: number): void {
+  /** An event of this node's connection in `ns`; `describe` runs only when a subscriber wants it. */
+  publish(kind: FeedEventKind, ns: string, describe: () => ConnectionView, at: number): void {
     if (this.subscribers.size === 0) return;
     let frame: Buffer | undefined;
     for (const subscriber of this.subscribers) {
-      if (subscriber.ns !== undefined && subscriber.ns !== info.ns) continue;
-      frame ??= messageFrame(JSON.stringify({ ...describeConnection(info), time: new Date(at).toISOString() }), kind);
+      if (subscriber.ns !== undefined && subscriber.ns !== ns) continue;
+      frame ??= messageFrame(JSON.stringify({ ...describe(), time: new Date(at).toISOString() }), kind);
       this.write(subscriber, frame);
     }
   }
@@ -122,14 +125,22 @@ export class EventFeed {
   /** Ends every stream (the primary is stopping). */
   close(): void {
     this.stopKeepalive();
-    for (const { out } of this.subscribers) out.end();
+    const open = [...this.subscribers];
     this.subscribers.clear();
+    for (const { out } of open) out.end();
+  }
+
+  private drop(subscriber: Subscriber): void {
+    if (!this.subscribers.delete(subscriber)) return;
+    if (this.subscribers.size > 0) return;
+    this.stopKeepalive();
+    this.onWatched(false);
   }
 
   private write(subscriber: Subscriber, frame: Buffer): void {
     const { out } = subscriber;
     if (out.buffered + subscriber.heldBytes > MAX_BUFFERED_BYTES) {
-      this.subscribers.delete(subscriber);
+      this.drop(subscriber);
       out.abort();
       return;
     }

@@ -10,7 +10,7 @@ import { answer } from './answer.js';
 import { eventNameProblem } from '../../protocol/event-name.js';
 import type { DeliveryTarget } from '../../protocol/ipc.js';
 import type { Cluster, NodeAdmin } from '../cluster/cluster.js';
-import { parseConnectionId } from '../connections-index.js';
+import { parseConnectionId } from '../../protocol/connection-id.js';
 import { deliverOnNodes } from './forwarding.js';
 import { readJsonBody } from './json-body.js';
 import { namespaceParam, userParam, type Parsed } from './report-params.js';

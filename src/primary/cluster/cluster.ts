@@ -90,7 +90,8 @@ export interface FeedOutput {
 
 /** This node's answers to another node's admin request (the admin API provides them). */
 export interface NodeAdmin {
-  page(query: ListingQuery, after: number): NodePage;
+  /** This node's own page of the listing (asked from its workers). */
+  page(query: ListingQuery, after: number): Promise<NodePage>;
   /** Resolves with the connections that got it; undefined for a connection this node does not hold. */
   deliver(target: DeliveryTarget, event: string, data: string): Promise<number | undefined>;
   /** Opens a feed of this node's own events on `out`: its snapshot first, then its joins, leaves and pages. */

@@ -15,12 +15,12 @@ export function httpAdminRoutes(admin: NodeAdmin): Route[] {
     {
       pattern: ['api', 'connections'],
       accepts: isForwarded,
-      handle({ res, query }) {
+      async handle({ res, query }) {
         const listing = listingQuery(query);
         if (!listing.ok) return answer(res, 400, listing.reason);
         const after = integerParam(query.get('after'), 'after', 0, Number.MAX_SAFE_INTEGER);
         if (!after.ok) return answer(res, 400, after.reason);
-        const page = admin.page(listing.value, after.value);
+        const page = await admin.page(listing.value, after.value);
         sendJson(res, { connections: page.connections, next: page.next === null ? null : String(page.next) });
       },
     },

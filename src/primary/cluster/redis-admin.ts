@@ -192,7 +192,7 @@ export class RedisAdmin implements NodeRequests {
       switch (request.k) {
         case 'page':
           if (!admin) return void (await refuse(502, 'this node has no admin port'));
-          return void (await reply(admin.page(request.query, request.after)));
+          return void (await reply(await admin.page(request.query, request.after)));
         case 'deliver': {
           if (!admin) return void (await refuse(502, 'this node has no admin port'));
           const delivered = await admin.deliver(request.target, request.event, request.data);
