@@ -221,8 +221,8 @@ export function httpRequest(o: {
 }
 
 /** GET /metrics on the admin port: every unlabelled series, name → value (the figures a scenario reports). */
-export async function readMetrics(host: string, port: number, localAddress?: string): Promise<Map<string, number>> {
-  const answer = await httpRequest({ host, port, method: 'GET', path: '/metrics', localAddress });
+export async function readMetrics(host: string, port: number, localAddress?: string, timeoutMs?: number): Promise<Map<string, number>> {
+  const answer = await httpRequest({ host, port, method: 'GET', path: '/metrics', localAddress, timeoutMs });
   if (answer.status !== 200) throw new Error(`/metrics answered ${answer.status}`);
   const values = new Map<string, number>();
   for (const line of answer.body.split('\n')) {

@@ -180,7 +180,16 @@ interface QueueFigures {
 }
 
 async function queueFigures(target: Target, localAddress: string): Promise<Omit<QueueFigures, 'highWaterJoins'>> {
-  const m = await readMetrics(target.host, target.notificationPort!, localAddress);
+  // The primary may be inside a write, and a machine shared at load 50 answers slowly: a few tries.
+  let m: Map<string, number> | undefined;
+  for (let attempt = 1; !m; attempt++) {
+    try {
+      m = await readMetrics(target.host, target.notificationPort!, localAddress, 30_000);
+    } catch (err) {
+      if (attempt === 5) throw err;
+      log(`  /metrics: ${(err as Error).message}; again`);
+    }
+  }
   const get = (name: string): number => m.get(`audience_meter_attendance_${name}`) ?? NaN;
   return { highWater: get('queue_high_water'), limit: get('queue_limit'), dropped: get('dropped_total') };
 }
@@ -219,7 +228,7 @@ async function crowdToLog(
     // Every viewer's row, or, once the crowd is in and some streams failed (a problem of its own), the rows
     // of those that were served: the log is then judged on what it was given, without waiting out the timeout.
     let served = c.viewers;
-    const entries = pollUntil(store, target, (n) => n.sessions >= served, o.pollMs, o.writeTimeoutMs + c.seconds * 1000 + 60_000);
+    const entries = pollUntil(store, target, (n) => n.sessions >= served, o.pollMs, o.readyTimeoutMs + o.writeTimeoutMs);
     fleet.start();
     log(`${target.label}, ${store.kind}: ${c.viewers} identified viewers within ${c.seconds} s from ${fleet.members.length} swarms`);
     const ready = await fleet.waitReady(o.readyTimeoutMs, (t) => log(`  connected ${t.connected}, first event ${t.firstEvent}, errors ${t.errors}, non-200 ${t.badStatus}`));
