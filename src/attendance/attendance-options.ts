@@ -41,7 +41,7 @@ export function parseRetentionDays(value: string): number {
   return n;
 }
 
-/** Most events --attendance-queue may hold: about 50 GB of queued sessions, far past any one node. */
+/** Most events --attendance-queue may hold: some 17 GB at about 175 bytes an event, far past any one node. */
 export const MAX_ATTENDANCE_QUEUE = 100_000_000;
 /** Fewer than a batch of one busy tick would drop events with the database up. */
 export const MIN_ATTENDANCE_QUEUE = 1000;
