@@ -1,8 +1,9 @@
 // How long a flash crowd takes to be fully written to the attendance log: N SessionEntry events handed to
 // the primary's log as the workers' reports would bring them (reports of --per-report entries), timed until
 // the log says everything is written; then the same crowd leaving. SQLite in a temp file and PostgreSQL in a
-// schema of its own (dropped after). Also the longest the primary's event loop was blocked meanwhile.
-//   node dist/bench/attendance-flash-crowd.js [--joins 20000] [--runs 3] [--per-report 500] [--pg postgres://postgres@127.0.0.1:5432/test]
+// schema of its own (dropped after). Also the longest the primary's event loop was blocked meanwhile, and
+// the queue's high-water mark, bound (sized as a daemon of --workers workers sizes it) and dropped events.
+//   node dist/bench/attendance-flash-crowd.js [--joins 20000] [--runs 3] [--per-report 500] [--workers 2] [--pg postgres://postgres@127.0.0.1:5432/test]
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -19,12 +20,14 @@ const { values } = parseArgs({
     joins: { type: 'string', default: '20000' },
     runs: { type: 'string', default: '3' },
     'per-report': { type: 'string', default: '500' },
+    workers: { type: 'string', default: '2' },
     pg: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },
   },
 });
 const JOINS = Number(values.joins);
 const RUNS = Number(values.runs);
 const PER_REPORT = Number(values['per-report']);
+const WORKERS = Number(values.workers);
 
 function crowd(): SessionEntry[] {
   const now = Date.now();
@@ -35,10 +38,10 @@ function crowd(): SessionEntry[] {
   }));
 }
 
-interface Result { joinMs: number; leaveMs: number; maxBlockMs: number }
+interface Result { joinMs: number; leaveMs: number; maxBlockMs: number; highWater: number; limit: number; dropped: number }
 
 async function once(target: string): Promise<Result> {
-  const log = createAttendanceLog({ attendance: parseAttendanceTarget(target), ipStorage: 'truncated', geoipDb: undefined }, 'bench-node');
+  const log = createAttendanceLog({ attendance: parseAttendanceTarget(target), ipStorage: 'truncated', geoipDb: undefined, workers: WORKERS }, 'bench-node');
   log.start();
   if (!(await log.flushed(30_000))) throw new Error(`the log did not start: ${JSON.stringify(log.status())}`);
   const entries = crowd();
@@ -54,8 +57,9 @@ async function once(target: string): Promise<Result> {
   if (!(await log.flushed(300_000))) throw new Error('exits not written');
   const leaveMs = performance.now() - start;
   delay.disable();
+  const { highWater, limit, dropped } = log.status();
   await log.close(Date.now(), 10_000);
-  return { joinMs, leaveMs, maxBlockMs: delay.max / 1e6 };
+  return { joinMs, leaveMs, maxBlockMs: delay.max / 1e6, highWater, limit, dropped };
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -72,10 +76,12 @@ async function store(name: string, setup: () => Promise<{ target: string; cleanu
     process.stderr.write(`${name} run ${run + 1}: ${JSON.stringify(results.at(-1))}\n`);
   }
   const row = (key: keyof Result): string => `${results.map((r) => r[key].toFixed(0)).join(' / ')} → median ${median(results.map((r) => r[key])).toFixed(0)} ms`;
-  console.log(`${name}: ${JOINS} joins written in ${row('joinMs')}; ${JOINS} exits in ${row('leaveMs')}; longest event-loop block ${row('maxBlockMs')}`);
+  const events = (key: 'highWater' | 'dropped'): string => results.map((r) => r[key]).join(' / ');
+  console.log(`${name}: ${JOINS} joins written in ${row('joinMs')}; ${JOINS} exits in ${row('leaveMs')}; longest event-loop block ${row('maxBlockMs')}; `
+    + `queue high-water ${events('highWater')} events of ${results[0]!.limit}, dropped ${events('dropped')}`);
 }
 
-console.log(`load before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${JOINS} joins in reports of ${PER_REPORT}, ${RUNS} runs`);
+console.log(`load before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${JOINS} joins in reports of ${PER_REPORT}, ${RUNS} runs, queue sized for ${WORKERS} workers`);
 await store('SQLite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'am-bench-'));
   return { target: join(dir, 'bench.db'), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };

@@ -219,3 +219,15 @@ export function httpRequest(o: {
     req.end(body);
   });
 }
+
+/** GET /metrics on the admin port: every unlabelled series, name → value (the figures a scenario reports). */
+export async function readMetrics(host: string, port: number, localAddress?: string, timeoutMs?: number): Promise<Map<string, number>> {
+  const answer = await httpRequest({ host, port, method: 'GET', path: '/metrics', localAddress, timeoutMs });
+  if (answer.status !== 200) throw new Error(`/metrics answered ${answer.status}`);
+  const values = new Map<string, number>();
+  for (const line of answer.body.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*) (\S+)$/.exec(line);
+    if (m) values.set(m[1]!, Number(m[2]));
+  }
+  return values;
+}

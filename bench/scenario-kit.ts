@@ -155,7 +155,7 @@ export const flashSpec = {
 } as const;
 
 export function flashFrom(values: Record<string, unknown>, prefix: string): FlashCrowd {
-  const viewers = intFlag(values, 'viewers', 1, 100_000);
+  const viewers = intFlag(values, 'viewers', 1, 250_000);
   const swarms = intFlag(values, 'swarms', 1, 40);
   if (viewers / swarms > 19_000) throw new Error('--swarms: at most 19,000 viewers per swarm');
   return {
@@ -167,12 +167,17 @@ export function flashFrom(values: Record<string, unknown>, prefix: string): Flas
   };
 }
 
-/** The fleet of a flash crowd; `sourceBase` is this run's (see sourceBaseFor), `tokenFile` names the viewers. */
-export function flashFleet(target: Target, c: FlashCrowd, o: { sourceBase: number; maxSeconds: number; tokenFile?: string }): SwarmFleet {
+/**
+ * The fleet of a flash crowd; `sourceBase` is this run's (see sourceBaseFor), `tokenFile` names the viewers.
+ * `inflight` (default 0: no cap) caps the streams opened and still waiting for their first event, over the
+ * whole fleet: a crowd larger than the machine accepts within its window then comes as fast as it is served
+ * instead of overflowing the kernel's accept queue.
+ */
+export function flashFleet(target: Target, c: FlashCrowd, o: { sourceBase: number; maxSeconds: number; tokenFile?: string; inflight?: number }): SwarmFleet {
   const perSwarm = Math.ceil(c.viewers / c.swarms);
   // A little ahead of the nominal pace, so the last socket is opened within the window despite timer slack.
   const rate = Math.ceil(perSwarm / Math.max(0.05, c.seconds - 0.1));
-  return crowdFleet(target, { viewers: c.viewers, namespaces: c.namespaces, perSwarm, rate, inflight: 0, ...o });
+  return crowdFleet(target, { viewers: c.viewers, namespaces: c.namespaces, perSwarm, rate, ...o, inflight: o.inflight ?? 0 });
 }
 
 /** Streams the daemon refused or ended: a problem line, or undefined when there were none. */

@@ -28,7 +28,7 @@ import {
   type Options,
 } from './options.js';
 import { AttendancePathError, settleAttendanceTarget } from './attendance/sqlite-path.js';
-import { DEFAULT_ATTENDANCE_PATH, parseAttendanceTarget, parseIpStorage, parseRetentionDays } from './attendance/attendance-options.js';
+import { DEFAULT_ATTENDANCE_PATH, parseAttendanceTarget, parseAttendanceQueue, parseIpStorage, parseRetentionDays } from './attendance/attendance-options.js';
 import { startPrimary } from './primary/main.js';
 import { logInfo } from './log.js';
 
@@ -100,6 +100,7 @@ function buildProgram(): Command {
     .addOption(new Option('--geoip-db <file>', 'MaxMind DB file (.mmdb) giving each session\'s country (default: no country)'))
     .addOption(new Option('--retention-days <n>', 'days closed sessions and samples are kept in the attendance log, 0 to keep them forever').default(d.retentionDays).argParser(checked(parseRetentionDays)))
     .addOption(new Option('--attendance-heartbeat <seconds>', 'seconds between heartbeats of this run in the log; other nodes close its sessions as crash after three missed').default(d.attendanceHeartbeat).argParser(checked(parsePeriod)))
+    .addOption(new Option('--attendance-queue <events>', 'events the attendance log holds in memory while the database is slow or away; past it they are dropped and counted (0: 2 × workers × open-file limit, at least 200000)').default(d.attendanceQueue).argParser(checked(parseAttendanceQueue)))
     .addOption(new Option('--sample-interval <seconds>', 'seconds between two stored member counts of every namespace').default(d.sampleInterval).argParser(checked(parsePeriod)))
     .addOption(new Option('--ws-ping-interval <seconds>', 'seconds between pings of WebSocket viewers; one that misses a pong is ended').default(d.wsPingInterval).argParser(checked(parsePeriod)))
     .configureHelp({ helpWidth: 120 })

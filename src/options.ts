@@ -80,6 +80,8 @@ export interface Options {
   retentionDays: number;
   /** Seconds between two heartbeats of this run in the log; a run silent for three of them is given up as crashed. */
   attendanceHeartbeat: number;
+  /** Events the log may hold while the database is slow or away; 0: sized from the node (queue-bound.ts). */
+  attendanceQueue: number;
   /** Seconds between two stored member counts of every namespace. */
   sampleInterval: number;
   /** Seconds between two pings of every WebSocket viewer; one that did not answer the last is ended. */
@@ -131,6 +133,7 @@ export const defaults: Options = {
   geoipDb: undefined,
   retentionDays: 365,
   attendanceHeartbeat: 30,
+  attendanceQueue: 0,
   sampleInterval: 10,
   wsPingInterval: 30,
 };

@@ -9,6 +9,10 @@ export interface AttendanceLogStatus {
   target: string;
   /** Events waiting to be written. */
   queued: number;
+  /** The most events that waited at once since the start. */
+  highWater: number;
+  /** The queue's bound (--attendance-queue); 0 with the log off. */
+  limit: number;
   /** Events dropped because the queue was full while the database was away, since the start. */
   dropped: number;
   /** Why the last write failed, while the database is away. */
@@ -52,7 +56,7 @@ export class NoAttendanceLog implements AttendanceLog {
   workerGone(): void {}
   sample(): void {}
   status(): AttendanceLogStatus {
-    return { target: 'off', queued: 0, dropped: 0, failing: undefined };
+    return { target: 'off', queued: 0, highWater: 0, limit: 0, dropped: 0, failing: undefined };
   }
   async flushed(): Promise<boolean> {
     return true;

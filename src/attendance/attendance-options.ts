@@ -41,6 +41,20 @@ export function parseRetentionDays(value: string): number {
   return n;
 }
 
+/** Most events --attendance-queue may hold: some 17 GB at about 175 bytes an event, far past any one node. */
+export const MAX_ATTENDANCE_QUEUE = 100_000_000;
+/** Fewer than a batch of one busy tick would drop events with the database up. */
+export const MIN_ATTENDANCE_QUEUE = 1000;
+
+/** --attendance-queue: 0 (sized from the node, queue-bound.ts) or a whole number of events. */
+export function parseAttendanceQueue(value: string): number {
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || (n !== 0 && (n < MIN_ATTENDANCE_QUEUE || n > MAX_ATTENDANCE_QUEUE))) {
+    throw new InvalidOptionValue(`must be 0 (sized from the node) or a whole number of events from ${MIN_ATTENDANCE_QUEUE} to ${MAX_ATTENDANCE_QUEUE}`);
+  }
+  return n;
+}
+
 export function parseIpStorage(value: string): IpStorage {
   const mode = IP_STORAGE_MODES.find((m) => m === value.trim());
   if (!mode) throw new InvalidOptionValue(`must be one of ${IP_STORAGE_MODES.join(', ')}`);

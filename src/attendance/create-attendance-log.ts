@@ -4,12 +4,14 @@ import { describeTarget, type AttendanceTarget } from './attendance-options.js';
 import { NoAttendanceLog, type AttendanceLog } from './attendance-log.js';
 import { DatabaseAttendanceLog, type DatabaseLogSettings } from './database-log.js';
 import { NO_COUNTRY, openCountryLookup, type CountryLookup } from './geoip.js';
+import { openFileLimit } from '../open-file-limit.js';
+import { defaultQueueBound } from './queue-bound.js';
 import type { SqlDatabase } from './sql-database.js';
 import { PostgresDatabase } from './store-postgres.js';
 import { SqliteDatabase } from './store-sqlite.js';
 
 type Tuning = Omit<DatabaseLogSettings, 'open' | 'target' | 'facts'>;
-type LogOptions = Pick<Options, 'attendance' | 'ipStorage' | 'geoipDb'> & Partial<Pick<Options, 'retentionDays' | 'attendanceHeartbeat'>>;
+type LogOptions = Pick<Options, 'attendance' | 'ipStorage' | 'geoipDb'> & Partial<Pick<Options, 'retentionDays' | 'attendanceHeartbeat' | 'attendanceQueue' | 'workers'>>;
 
 /** A connection to the log's store (SQLite opens its file here and may throw). */
 export function openDatabase(target: Exclude<AttendanceTarget, { kind: 'off' }>): SqlDatabase {
@@ -28,7 +30,11 @@ export function createAttendanceLog(options: LogOptions & { country?: CountryLoo
   if (target.kind === 'off') return new NoAttendanceLog();
   const facts = { node, ipStorage: options.ipStorage, country: options.country ?? (options.geoipDb ? openCountryLookup(options.geoipDb) : NO_COUNTRY) };
   const open = () => openDatabase(target);
-  const fromOptions: Tuning = { retentionDays: options.retentionDays, heartbeatMs: options.attendanceHeartbeat === undefined ? undefined : options.attendanceHeartbeat * 1000 };
+  const fromOptions: Tuning = {
+    retentionDays: options.retentionDays,
+    heartbeatMs: options.attendanceHeartbeat === undefined ? undefined : options.attendanceHeartbeat * 1000,
+    queueLimit: options.attendanceQueue || defaultQueueBound(options.workers ?? 1, openFileLimit()),
+  };
   return new DatabaseAttendanceLog({ open, target: describeTarget(target), facts, ...fromOptions, ...definedOnly(tuning) });
 }
 

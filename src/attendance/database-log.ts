@@ -11,6 +11,7 @@ import type { AttendanceLog, AttendanceLogStatus } from './attendance-log.js';
 import { closeDeadIncarnations, endIncarnation, graceFor, heartbeat, registerIncarnation, type Incarnation } from './incarnations.js';
 import { migrate } from './migrations.js';
 import { AttendanceReports } from './reports/attendance-reports.js';
+import { MIN_DEFAULT_QUEUE } from './queue-bound.js';
 import { DAY_MS, RetentionPass, RETENTION_BATCH } from './retention.js';
 import { sessionRow, type RowFacts } from './session-rows.js';
 import { closeSessions, closeWorkerSessions, insertSamples, insertSessions } from './session-writes.js';
@@ -25,6 +26,7 @@ export interface DatabaseLogSettings {
   /** For log lines: where the log writes, without a password. */
   target: string;
   facts: RowFacts;
+  /** Events held while the database is slow or away (create-attendance-log.ts sizes it from the node). */
   queueLimit?: number;
   /** Events per transaction: a flash crowd is written in a few transactions, each short enough not to stall the primary. */
   batchSize?: number;
@@ -79,7 +81,7 @@ export class DatabaseAttendanceLog implements AttendanceLog {
   private waiters: (() => void)[] = [];
 
   constructor(private readonly settings: DatabaseLogSettings) {
-    this.queue = new WriteQueue(settings.queueLimit ?? 200_000);
+    this.queue = new WriteQueue(settings.queueLimit ?? MIN_DEFAULT_QUEUE);
     this.batchSize = settings.batchSize ?? 5000;
     this.flushDelayMs = settings.flushDelayMs ?? 50;
     this.retryMinMs = settings.retryMinMs ?? 250;
@@ -123,7 +125,8 @@ export class DatabaseAttendanceLog implements AttendanceLog {
   }
 
   status(): AttendanceLogStatus {
-    return { target: this.settings.target, queued: this.queue.length, dropped: this.queue.dropped, failing: this.failing?.reason };
+    const { length: queued, highWater, limit, dropped } = this.queue;
+    return { target: this.settings.target, queued, highWater, limit, dropped, failing: this.failing?.reason };
   }
 
   flushed(timeoutMs: number): Promise<boolean> {

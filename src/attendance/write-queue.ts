@@ -18,23 +18,28 @@ export interface Batch {
 }
 
 export class WriteQueue {
+  /** Events from `head` on are waiting; those before it are written and wait to be compacted away. */
   private ops: WriteOp[] = [];
+  private head = 0;
   /** Events refused because the queue was full, since the start. */
   dropped = 0;
+  /** The most events that waited at once, since the start: how close the queue came to its bound. */
+  highWater = 0;
 
   constructor(readonly limit: number) {}
 
   get length(): number {
-    return this.ops.length;
+    return this.ops.length - this.head;
   }
 
   /** False when the queue is full and the event was dropped. */
   push(op: WriteOp): boolean {
-    if (this.ops.length >= this.limit) {
+    if (this.length >= this.limit) {
       this.dropped++;
       return false;
     }
     this.ops.push(op);
+    if (this.length > this.highWater) this.highWater = this.length;
     return true;
   }
 
@@ -44,8 +49,8 @@ export class WriteQueue {
    */
   peek(max: number): Batch {
     const batch: Batch = { entries: [], exits: [], samples: [], workersGone: [] };
-    const end = Math.min(max, this.ops.length);
-    for (let i = 0; i < end; i++) {
+    const end = this.head + Math.min(max, this.length);
+    for (let i = this.head; i < end; i++) {
       const op = this.ops[i]!;
       if (op.kind === 'enter') batch.entries.push(op.row);
       else if (op.kind === 'exit') batch.exits.push(op.exit);
@@ -55,8 +60,19 @@ export class WriteQueue {
     return batch;
   }
 
-  /** Forgets the oldest `count` events, once written. */
+  /**
+   * Forgets the oldest `count` events, once written. The array is compacted only once the written part is
+   * at least half of it: a splice per batch moved every waiting event each time, quadratic in the backlog
+   * (a queue sized for a large node holds millions of events after an outage).
+   */
   remove(count: number): void {
-    this.ops.splice(0, count);
+    this.head += Math.min(count, this.length);
+    if (this.head === this.ops.length) {
+      this.ops = [];
+      this.head = 0;
+    } else if (this.head >= this.ops.length / 2) {
+      this.ops = this.ops.slice(this.head);
+      this.head = 0;
+    }
   }
 }

@@ -105,6 +105,14 @@ export class Metrics {
     gauge('audience_meter_attendance_queue', 'Attendance events waiting to be written.', function () {
       this.set(sources.attendance().queued);
     });
+    // A gauge, not a counter: a maximum, not a count of anything. Read against the limit, it says how close a
+    // flash crowd or an outage came to dropping events, which a scrape of the queue itself mostly misses.
+    gauge('audience_meter_attendance_queue_high_water', 'Most attendance events waiting to be written at once since the start.', function () {
+      this.set(sources.attendance().highWater);
+    });
+    gauge('audience_meter_attendance_queue_limit', 'Attendance events that may wait (--attendance-queue); past it they are dropped. 0 with the log off.', function () {
+      this.set(sources.attendance().limit);
+    });
     keptCounter('audience_meter_attendance_dropped_total', 'Attendance events dropped since the start (queue full while the database was away).', function () {
       this.reset();
       this.inc(sources.attendance().dropped);

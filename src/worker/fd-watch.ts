@@ -1,22 +1,11 @@
 // Open files are a worker's hard ceiling: past the limit, new viewers are refused by the kernel. Warn the
 // operator at 80 % (once, re-armed below 70 %), so they add workers or raise `ulimit -n` before it bites.
-import { readFileSync } from 'node:fs';
 import { logWarning } from '../log.js';
 
 const WARN_RATIO = 0.8;
 const REARM_RATIO = 0.7;
 /** Files a worker holds besides its viewers' sockets: node itself, IPC, the listening socket. */
 const BASELINE_FILES = 32;
-
-export function softOpenFileLimit(): number | undefined {
-  try {
-    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
-    const soft = Number(line?.split(/\s{2,}/)[1]);
-    return Number.isFinite(soft) && soft > 0 ? soft : undefined;
-  } catch {
-    return undefined; // not Linux: no warning rather than a wrong one
-  }
-}
 
 export class OpenFileWatch {
   private warned = false;

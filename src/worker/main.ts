@@ -4,7 +4,8 @@ import cluster from 'node:cluster';
 import { AUTH_SECRETS_ENV, authSecretsFromEnv, parsePrimaryMessage, type PrimaryMessage, type WorkerMessage } from '../protocol/ipc.js';
 import { debugFor, enableAllDebug, logError } from '../log.js';
 import { hostPort } from '../listen.js';
-import { OpenFileWatch, softOpenFileLimit } from './fd-watch.js';
+import { OpenFileWatch } from './fd-watch.js';
+import { openFileLimit } from '../open-file-limit.js';
 import type { Options } from '../options.js';
 import { AddressCounts } from './address-counts.js';
 import { ConnectionListing } from './connection-listing.js';
@@ -185,7 +186,7 @@ server.on('error', (error: NodeJS.ErrnoException) => {
   if (listening) logError(`public port: ${error.message}`);
   else send({ type: 'listen-failed', code: error.code ?? 'unknown', port: options.port });
 });
-const openFiles = new OpenFileWatch(workerId, softOpenFileLimit());
+const openFiles = new OpenFileWatch(workerId, openFileLimit());
 setInterval(() => server.getConnections((error, count) => { if (!error) openFiles.check(count); }), OPEN_FILES_CHECK_MS).unref();
 // A flash crowd arrives faster than accept() runs; with node's default backlog of 511 the kernel drops
 // SYNs and browsers retry a whole second later. The kernel caps this at net.core.somaxconn.
