@@ -13,14 +13,8 @@ const MAX_CRASHES = 10;
  * V8 grows its young generation up to 16 MB × 3 per process under allocation bursts and keeps it; for a
  * process that mostly holds idle sockets that was half of the memory per viewer (BENCHMARKS.md). A small
  * young generation costs a few more, cheaper scavenges.
- *
- * With it, every stream that lives past two scavenges is promoted, so under connect/disconnect churn each
- * closed socket is old-space garbage (about 3.5 KB) until the next full collection, and V8 lets the old
- * generation grow up to 4× its live size before one when allocation is fast: the workers' RSS followed that
- * committed heap, not their live objects (BENCHMARKS.md, the churn ratchet). A fixed growing factor of 1.5
- * bounds it; the full collections it adds are over a heap that is mostly garbage under churn.
  */
-const WORKER_V8_FLAGS = ['--max-semi-space-size=1', '--heap-growing-percent=50'];
+const WORKER_V8_FLAGS = ['--max-semi-space-size=1'];
 const CRASH_WINDOW_MS = 10_000;
 
 export interface WorkerPoolEvents {
