@@ -254,9 +254,12 @@ export function startPrimary(options: Options): void {
 
   /** Every session entry and exit the workers report ends up here. */
   function recordSessionEvents(entered: SessionEntry[], exited: SessionExit[]): void {
-    // One debug line per event: what the tests read to see exit reasons reach the primary.
-    for (const e of entered) debugSessions('entry %s ns=%s user=%s', e.session, e.ns, e.user ?? '-');
-    for (const e of exited) debugSessions('exit %s reason=%s', e.session, e.reason);
+    // One debug line per event: what the tests read to see exit reasons reach the primary. Checked first: a
+    // disabled debug call still allocates its arguments, per event, which a flood turns into old-space garbage.
+    if (debugSessions.enabled) {
+      for (const e of entered) debugSessions('entry %s ns=%s user=%s', e.session, e.ns, e.user ?? '-');
+      for (const e of exited) debugSessions('exit %s reason=%s', e.session, e.reason);
+    }
     monitor.sessions(entered, exited);
     attendanceLogHook(entered, exited);
   }
@@ -265,9 +268,17 @@ export function startPrimary(options: Options): void {
     attendance.record(entered, exited);
   }
 
+  /**
+   * Every namespace's count, read lazily: a list of them all, built every few seconds, would outlive a
+   * young-generation collection and be promoted, so each sample of a large table left megabytes of old-space
+   * garbage that an idle primary then keeps (BENCHMARKS.md, namespace floods).
+   */
+  function* memberCounts(): Generator<readonly [ns: string, members: number]> {
+    for (const record of table.namespaces.values()) yield [record.name, record.members];
+  }
+
   function sampleMembers(): void {
-    const at = Date.now();
-    attendance.sample(Array.from(table.namespaces.values(), (record) => [record.name, record.members] as const), at);
+    attendance.sample(memberCounts(), Date.now());
   }
 
   /**
@@ -304,7 +315,8 @@ export function startPrimary(options: Options): void {
   }
 
   function sweepNamespaces(): void {
-    for (const ns of table.sweep(Date.now(), options.namespaceCleanDelay * 1000)) debug('deleted empty namespace %s', ns);
+    const deleted = table.sweep(Date.now(), options.namespaceCleanDelay * 1000);
+    if (debug.enabled) for (const ns of deleted) debug('deleted empty namespace %s', ns);
     shareLimits();
   }
 
@@ -383,7 +395,7 @@ export function startPrimary(options: Options): void {
       timers.push(setInterval(() => readiness.check(), READINESS_CHECK_MS));
       timers.push(setInterval(sampleMembers, options.sampleInterval * 1000));
       // The admin page's chart without the attendance log.
-      if (!attendance.reports) timers.push(setInterval(() => monitor.history.sample(Array.from(table.namespaces.values(), (r) => [r.name, r.members] as const), Date.now()), HISTORY_STEP_MS));
+      if (!attendance.reports) timers.push(setInterval(() => monitor.history.sample(memberCounts(), Date.now()), HISTORY_STEP_MS));
     },
     (error: Error) => {
       logError(error.message);
