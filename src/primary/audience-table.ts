@@ -27,7 +27,8 @@ export interface TableRecord extends NamespaceRecord {
 }
 
 /** The JSON object of the stats port, 2.x field names, UNIX seconds. */
-export type StatsSnapshot = Record<string, { created: number; connections: number; members: number; modified: number; users: number }>;
+export interface NamespaceStats { created: number; connections: number; members: number; modified: number; users: number }
+export type StatsSnapshot = Record<string, NamespaceStats>;
 
 /** What one source holds in one namespace. A worker's joins are counted by addConnections, not here. */
 interface Held {
@@ -143,11 +144,14 @@ export class AudienceTable {
 
   /** `usersIn`: distinct identified users watching a namespace now (the session registry knows them). */
   snapshot(usersIn: (ns: string) => number = () => 0): StatsSnapshot {
-    const stats: StatsSnapshot = {};
+    return Object.fromEntries(this.stats(usersIn));
+  }
+
+  /** Each namespace's 2.x counters, read one at a time (the stats port writes them as it reads them). */
+  *stats(usersIn: (ns: string) => number = () => 0): Generator<[string, NamespaceStats]> {
     for (const r of this.namespaces.values()) {
-      stats[r.name] = { created: seconds(r.created), connections: r.connections, members: r.members, modified: seconds(r.modified), users: usersIn(r.name) };
+      yield [r.name, { created: seconds(r.created), connections: r.connections, members: r.members, modified: seconds(r.modified), users: usersIn(r.name) }];
     }
-    return stats;
   }
 
   private setHeld(sourceId: string, local: boolean, ns: string, members: number, connections: number, now: number): void {

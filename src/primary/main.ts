@@ -323,7 +323,7 @@ export function startPrimary(options: Options): void {
   async function startServers(): Promise<void> {
     await cluster.start();
     const wanted: [Exclude<PortName, 'public' | 'cluster group'>, Server, number, string | undefined][] = [];
-    if (options.statsPort !== 0) wanted.push(['stats', createStatsServer(() => table.snapshot((ns) => sessions.users(ns))), options.statsPort, options.statsHost]);
+    if (options.statsPort !== 0) wanted.push(['stats', createStatsServer(() => table.stats((ns) => sessions.users(ns))), options.statsPort, options.statsHost]);
     if (options.notificationPort !== 0) {
       const server = createAdminPort({
         adminToken: options.adminToken,
