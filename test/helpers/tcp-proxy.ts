@@ -5,6 +5,8 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  /** While true the server's bytes are dropped on the way: requests arrive and run, their replies never come. */
+  private swallowing = false;
   /** The port it listens on, the same across a stop and a start. */
   port = 0;
 
@@ -18,7 +20,10 @@ export class TcpProxy {
         socket.once('close', () => this.sockets.delete(socket));
         socket.on('error', () => { client.destroy(); upstream.destroy(); });
       }
-      client.pipe(upstream).pipe(client);
+      client.pipe(upstream);
+      upstream.on('data', (chunk: Buffer) => {
+        if (!this.swallowing) client.write(chunk);
+      });
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
@@ -30,10 +35,19 @@ export class TcpProxy {
     this.server = server;
   }
 
+  /**
+   * From now on the connections stay up and carry requests to the server, but its replies are lost (until
+   * the next stop): what a client sees when its connection dies after a command was sent and ran.
+   */
+  swallowReplies(): void {
+    this.swallowing = true;
+  }
+
   /** Refuses new connections and resets the open ones. */
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
+    this.swallowing = false;
     for (const socket of this.sockets) socket.resetAndDestroy();
     this.sockets.clear();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,0 +1,66 @@
+// A connection lost in the middle of a call: the node's round ran in Redis (its change applied, its message
+// published with its sequence number) but the answer never came back, and then the connection died. The node
+// cannot know whether the call ran, so it must never send that number again (the others would take a
+// repeat for a message they had and ignore the change in it), must rejoin by itself, and the counts on
+// both nodes must come out exact, with nothing counted twice. A TCP proxy of the test's own, in front of the
+// shared Redis, lets A's commands through but drops Redis's answers, then resets A's connections.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { peersOf, startNode, waitForMesh } from './helpers/cluster.js';
+import { sleep, waitFor, waitForMembers, type Daemon } from './helpers/daemon.js';
+import { deleteKeys, redisScope, redisSkip, REDIS_URL, uniquePrefix } from './helpers/redis.js';
+import { openViewer, type SseClient } from './helpers/sse-client.js';
+import { TcpProxy } from './helpers/tcp-proxy.js';
+
+const WAIT_MS = 15_000;
+/** Past the transport's 3 s command timeout, so A's round surely timed out with its connection up first. */
+const SWALLOW_MS = 4500;
+const redisTarget = new URL(REDIS_URL);
+
+describe('a connection lost while a round is in Redis', { skip: redisSkip }, () => {
+  const proxy = new TcpProxy(redisTarget.hostname, Number(redisTarget.port || 6379));
+  const prefix = uniquePrefix();
+  let a: Daemon;
+  let b: Daemon;
+  const viewers: SseClient[] = [];
+
+  before(async () => {
+    await proxy.start();
+    // A node timeout past the whole episode: A must not be dropped as silent, its rejoin is what is tested.
+    const timeout = ['--cluster-node-timeout', '20'];
+    [a, b] = await Promise.all([
+      startNode(redisScope({ prefix, url: `redis://127.0.0.1:${proxy.port}` }), timeout),
+      startNode(redisScope({ prefix }), timeout),
+    ]);
+    await waitForMesh([a, b]);
+  });
+  after(async () => {
+    for (const viewer of viewers) viewer.close();
+    await Promise.all([a, b].map((d) => d?.stop()));
+    await proxy.stop();
+    await deleteKeys(prefix);
+  });
+
+  test('the node rejoins, its later changes reach the other node, and nothing is counted twice', async () => {
+    viewers.push(await openViewer(a.port, '/lost'), await openViewer(b.port, '/lost'));
+    for (const node of [a, b]) await waitForMembers(node, 'lost', 2, WAIT_MS);
+
+    proxy.swallowReplies();
+    viewers.push(await openViewer(a.port, '/lost'));
+    // A's round reaches Redis and runs there: B hears of the new viewer although A never gets the answer.
+    await waitForMembers(b, 'lost', 3, WAIT_MS);
+    await sleep(SWALLOW_MS);
+    await proxy.stop();
+    await proxy.start();
+    await waitFor(async () => (await peersOf(a)).self!.redis!.joined, WAIT_MS, 'A to rejoin');
+
+    // A change after the lost call: it must reach B, which it would not if A reused a number B had seen.
+    viewers.push(await openViewer(a.port, '/lost'));
+    for (const node of [a, b]) await waitForMembers(node, 'lost', 4, WAIT_MS);
+    viewers.shift()!.close();
+    for (const node of [a, b]) await waitForMembers(node, 'lost', 3, WAIT_MS);
+    const [fromA, fromB] = await Promise.all([peersOf(a), peersOf(b)]);
+    assert.equal(fromB.peers.filter((peer) => peer.id === fromA.self!.id).length, 1, 'B knows A once');
+    assert.equal(fromA.peers.length, 1);
+  });
+});
