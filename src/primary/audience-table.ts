@@ -30,16 +30,18 @@ export interface TableRecord extends NamespaceRecord {
 export interface NamespaceStats { created: number; connections: number; members: number; modified: number; users: number }
 export type StatsSnapshot = Record<string, NamespaceStats>;
 
-/** What one source holds in one namespace. A worker's joins are counted by addConnections, not here. */
-interface Held {
-  members: number;
-  connections: number;
-}
-
+/**
+ * What one source holds: per namespace, its members, and for a peer the joins it advertises (a worker's joins
+ * are counted by addConnections, not here). Two maps of small integers rather than one map of {members,
+ * connections} objects: a flood of one-viewer namespaces then leaves no object per namespace and source in
+ * the heap, only map entries (BENCHMARKS.md, namespace floods). A namespace absent from both holds nothing.
+ */
 interface Source {
   /** A worker of this node, as opposed to a peer node. */
   readonly local: boolean;
-  readonly held: Map<string, Held>;
+  readonly members: Map<string, number>;
+  /** Empty for a worker. */
+  readonly connections: Map<string, number>;
 }
 
 export class AudienceTable {
@@ -82,20 +84,24 @@ export class AudienceTable {
     const dropped = this.sources.get(source);
     if (!dropped) return;
     this.sources.delete(source);
-    for (const [ns, held] of dropped.held) this.adjust(ns, dropped.local, -held.members, -held.connections, now);
+    // forEach, not for…of over entries: no [key, value] pair allocated per namespace.
+    dropped.members.forEach((members, ns) => this.adjust(ns, dropped.local, -members, -(dropped.connections.get(ns) ?? 0), now));
+    dropped.connections.forEach((connections, ns) => {
+      if (!dropped.members.has(ns)) this.adjust(ns, dropped.local, 0, -connections, now);
+    });
   }
 
   /** Members held by `source` over all namespaces (a worker's open, counted streams). */
   membersOf(source: string): number {
     let members = 0;
-    for (const held of this.sources.get(source)?.held.values() ?? []) members += held.members;
+    for (const count of this.sources.get(source)?.members.values() ?? []) members += count;
     return members;
   }
 
   /** Members of `ns` held by every source except `source`. */
   othersMembers(ns: string, source: string): number {
     const total = this.namespaces.get(ns)?.members ?? 0;
-    return total - (this.sources.get(source)?.held.get(ns)?.members ?? 0);
+    return total - (this.sources.get(source)?.members.get(ns) ?? 0);
   }
 
   /** This node's own counts, [namespace, members, joins], for its peers: never what peers advertised. */
@@ -135,7 +141,10 @@ export class AudienceTable {
         this.namespaces.delete(record.name);
         if (record.localConnections > 0) this.localChanged?.add(record.name);
         // Peers may still advertise it empty with their joins: a later record must not start from those.
-        for (const source of this.sources.values()) source.held.delete(record.name);
+        for (const source of this.sources.values()) {
+          source.members.delete(record.name);
+          source.connections.delete(record.name);
+        }
         deleted.push(record.name);
       }
     }
@@ -156,17 +165,15 @@ export class AudienceTable {
 
   private setHeld(sourceId: string, local: boolean, ns: string, members: number, connections: number, now: number): void {
     let source = this.sources.get(sourceId);
-    const previous = source?.held.get(ns);
-    const deltaMembers = members - (previous?.members ?? 0);
-    const deltaConnections = connections - (previous?.connections ?? 0);
+    const deltaMembers = members - (source?.members.get(ns) ?? 0);
+    const deltaConnections = connections - (source?.connections.get(ns) ?? 0);
     if (deltaMembers === 0 && deltaConnections === 0) return;
     if (!source) {
-      source = { local, held: new Map() };
+      source = { local, members: new Map(), connections: new Map() };
       this.sources.set(sourceId, source);
     }
-    if (members === 0 && connections === 0) source.held.delete(ns);
-    else if (previous) Object.assign(previous, { members, connections });
-    else source.held.set(ns, { members, connections });
+    setOrDelete(source.members, ns, members);
+    setOrDelete(source.connections, ns, connections);
     this.adjust(ns, source.local, deltaMembers, deltaConnections, now);
   }
 
@@ -191,6 +198,12 @@ export class AudienceTable {
     }
     return record;
   }
+}
+
+/** A count of zero is no entry, so a map holds only the namespaces where its source has something. */
+function setOrDelete(counts: Map<string, number>, ns: string, count: number): void {
+  if (count === 0) counts.delete(ns);
+  else counts.set(ns, count);
 }
 
 function seconds(ms: number): number {
