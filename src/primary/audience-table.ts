@@ -2,28 +2,31 @@
 // node) says it holds right now. Sources report absolute counts, so dropping a dead source is one
 // subtraction per namespace it held and the totals are true again.
 
+import { NamespaceRows } from './namespace-rows.js';
+
+/** One namespace's counters as the table holds them now: a copy, which later changes do not touch. */
 export interface NamespaceRecord {
   readonly name: string;
   /** ms since epoch */
   readonly created: number;
   /** Viewers counted since the namespace was created: this node's joins plus what each live peer advertises. */
-  connections: number;
+  readonly connections: number;
   /** Viewers now, summed over every source. */
-  members: number;
+  readonly members: number;
   /** ms since epoch of the last count push, 0 before the first. */
-  modified: number;
+  readonly modified: number;
   /** Members at the last count push: the notifier's reference point. */
-  lastPushed: number;
+  readonly lastPushed: number;
   /** ms since epoch when members reached zero, undefined while anyone watches. */
-  emptySince: number | undefined;
+  readonly emptySince: number | undefined;
 }
 
 /** The table's own record: the totals, and this node's part of them, which it advertises to its peers. */
 export interface TableRecord extends NamespaceRecord {
   /** The part of `members` held by this node's workers. */
-  localMembers: number;
+  readonly localMembers: number;
   /** Joins counted by this node's workers since the namespace was created here. */
-  localConnections: number;
+  readonly localConnections: number;
 }
 
 /** The JSON object of the stats port, 2.x field names, UNIX seconds. */
@@ -44,8 +47,65 @@ interface Source {
   readonly connections: Map<string, number>;
 }
 
+/** Where each number of a namespace is in its row (namespace-rows.ts). emptySince is NaN while anyone watches. */
+const CREATED = 0;
+const CONNECTIONS = 1;
+const MEMBERS = 2;
+const MODIFIED = 3;
+const LAST_PUSHED = 4;
+const EMPTY_SINCE = 5;
+const LOCAL_MEMBERS = 6;
+const LOCAL_CONNECTIONS = 7;
+const FIELDS = 8;
+
+/**
+ * The namespaces as records, read-only: each record is a copy made when asked for (the table keeps rows of
+ * numbers, not objects), so a caller that keeps one keeps what it was.
+ */
+export class NamespaceRecords {
+  constructor(private readonly rows: NamespaceRows) {}
+
+  get size(): number {
+    return this.rows.size;
+  }
+
+  has(ns: string): boolean {
+    return this.rows.row(ns) !== undefined;
+  }
+
+  get(ns: string): TableRecord | undefined {
+    const row = this.rows.row(ns);
+    return row === undefined ? undefined : this.record(ns, row);
+  }
+
+  keys(): IterableIterator<string> {
+    return this.rows.names();
+  }
+
+  *values(): Generator<TableRecord> {
+    for (const [ns, row] of this.rows.entries()) yield this.record(ns, row);
+  }
+
+  private record(name: string, row: number): TableRecord {
+    const r = this.rows;
+    const emptySince = r.get(row, EMPTY_SINCE);
+    return {
+      name,
+      created: r.get(row, CREATED),
+      connections: r.get(row, CONNECTIONS),
+      members: r.get(row, MEMBERS),
+      modified: r.get(row, MODIFIED),
+      lastPushed: r.get(row, LAST_PUSHED),
+      emptySince: Number.isNaN(emptySince) ? undefined : emptySince,
+      localMembers: r.get(row, LOCAL_MEMBERS),
+      localConnections: r.get(row, LOCAL_CONNECTIONS),
+    };
+  }
+}
+
 export class AudienceTable {
-  readonly namespaces = new Map<string, TableRecord>();
+  private readonly rows = new NamespaceRows(FIELDS);
+  readonly namespaces = new NamespaceRecords(this.rows);
   private readonly sources = new Map<string, Source>();
   /** Namespaces whose members changed since takeChanged() was last called. */
   private changed = new Set<string>();
@@ -66,16 +126,16 @@ export class AudienceTable {
    * advertised before. A namespace deleted here is not brought back by a peer that still holds it empty.
    */
   setPeerCounts(source: string, ns: string, members: number, connections: number, now: number): void {
-    if (members === 0 && !this.namespaces.has(ns)) return;
+    if (members === 0 && this.rows.row(ns) === undefined) return;
     this.setHeld(source, false, ns, members, connections, now);
   }
 
   /** Joins counted by this node's workers. */
   addConnections(ns: string, count: number, now: number): void {
     if (count <= 0) return;
-    const record = this.recordFor(ns, now);
-    record.connections += count;
-    record.localConnections += count;
+    const row = this.rowFor(ns, now);
+    this.rows.addTo(row, CONNECTIONS, count);
+    this.rows.addTo(row, LOCAL_CONNECTIONS, count);
     this.localChanged?.add(ns);
   }
 
@@ -100,16 +160,26 @@ export class AudienceTable {
 
   /** Members of `ns` held by every source except `source`. */
   othersMembers(ns: string, source: string): number {
-    const total = this.namespaces.get(ns)?.members ?? 0;
+    const row = this.rows.row(ns);
+    const total = row === undefined ? 0 : this.rows.get(row, MEMBERS);
     return total - (this.sources.get(source)?.members.get(ns) ?? 0);
+  }
+
+  /** Viewers held by this node's workers, all namespaces. */
+  localMembers(): number {
+    let total = 0;
+    this.rows.forEach((row) => { total += this.rows.get(row, LOCAL_MEMBERS); });
+    return total;
   }
 
   /** This node's own counts, [namespace, members, joins], for its peers: never what peers advertised. */
   localCounts(): [ns: string, members: number, connections: number][] {
     const counts: [string, number, number][] = [];
-    for (const r of this.namespaces.values()) {
-      if (r.localMembers > 0 || r.localConnections > 0) counts.push([r.name, r.localMembers, r.localConnections]);
-    }
+    this.rows.forEach((row, ns) => {
+      const members = this.rows.get(row, LOCAL_MEMBERS);
+      const connections = this.rows.get(row, LOCAL_CONNECTIONS);
+      if (members > 0 || connections > 0) counts.push([ns, members, connections]);
+    });
     return counts;
   }
 
@@ -122,8 +192,8 @@ export class AudienceTable {
     const taken = this.localChanged ?? new Set<string>();
     this.localChanged = new Set();
     return Array.from(taken, (ns) => {
-      const r = this.namespaces.get(ns);
-      return r ? [ns, r.localMembers, r.localConnections] : [ns, 0, 0];
+      const row = this.rows.row(ns);
+      return row === undefined ? [ns, 0, 0] : [ns, this.rows.get(row, LOCAL_MEMBERS), this.rows.get(row, LOCAL_CONNECTIONS)];
     });
   }
 
@@ -133,21 +203,32 @@ export class AudienceTable {
     return changed;
   }
 
+  /** The notifier pushed these counts now: each one's reference point and time (collectPushes). */
+  pushed(pushes: Iterable<readonly [ns: string, members: number]>, now: number): void {
+    for (const [ns, members] of pushes) {
+      const row = this.rows.row(ns);
+      if (row === undefined) continue;
+      this.rows.set(row, LAST_PUSHED, members);
+      this.rows.set(row, MODIFIED, now);
+    }
+  }
+
   /** Deletes namespaces empty for at least `cleanDelayMs` (2.x meant to, but deleted the wrong key). */
   sweep(now: number, cleanDelayMs: number): string[] {
     const deleted: string[] = [];
-    for (const record of this.namespaces.values()) {
-      if (record.emptySince !== undefined && now - record.emptySince >= cleanDelayMs) {
-        this.namespaces.delete(record.name);
-        if (record.localConnections > 0) this.localChanged?.add(record.name);
-        // Peers may still advertise it empty with their joins: a later record must not start from those.
-        for (const source of this.sources.values()) {
-          source.members.delete(record.name);
-          source.connections.delete(record.name);
-        }
-        deleted.push(record.name);
+    this.rows.forEach((row, ns) => {
+      // NaN (someone watches) is never old enough.
+      if (!(now - this.rows.get(row, EMPTY_SINCE) >= cleanDelayMs)) return;
+      if (this.rows.get(row, LOCAL_CONNECTIONS) > 0) this.localChanged?.add(ns);
+      this.rows.delete(ns);
+      // Peers may still advertise it empty with their joins: a later record must not start from those.
+      for (const source of this.sources.values()) {
+        source.members.delete(ns);
+        source.connections.delete(ns);
       }
-    }
+      deleted.push(ns);
+    });
+    this.rows.shrinkIfSparse();
     return deleted;
   }
 
@@ -158,8 +239,9 @@ export class AudienceTable {
 
   /** Each namespace's 2.x counters, read one at a time (the stats port writes them as it reads them). */
   *stats(usersIn: (ns: string) => number = () => 0): Generator<[string, NamespaceStats]> {
-    for (const r of this.namespaces.values()) {
-      yield [r.name, { created: seconds(r.created), connections: r.connections, members: r.members, modified: seconds(r.modified), users: usersIn(r.name) }];
+    for (const [ns, row] of this.rows.entries()) {
+      const r = this.rows;
+      yield [ns, { created: seconds(r.get(row, CREATED)), connections: r.get(row, CONNECTIONS), members: r.get(row, MEMBERS), modified: seconds(r.get(row, MODIFIED)), users: usersIn(ns) }];
     }
   }
 
@@ -178,25 +260,27 @@ export class AudienceTable {
   }
 
   private adjust(ns: string, local: boolean, deltaMembers: number, deltaConnections: number, now: number): void {
-    const record = this.recordFor(ns, now);
-    record.connections += deltaConnections;
+    const row = this.rowFor(ns, now);
+    const r = this.rows;
+    r.addTo(row, CONNECTIONS, deltaConnections);
     if (deltaMembers === 0) return;
-    record.members += deltaMembers;
+    r.addTo(row, MEMBERS, deltaMembers);
     if (local) {
-      record.localMembers += deltaMembers;
+      r.addTo(row, LOCAL_MEMBERS, deltaMembers);
       this.localChanged?.add(ns);
     }
-    record.emptySince = record.members === 0 ? now : undefined;
+    r.set(row, EMPTY_SINCE, r.get(row, MEMBERS) === 0 ? now : NaN);
     this.changed.add(ns);
   }
 
-  private recordFor(ns: string, now: number): TableRecord {
-    let record = this.namespaces.get(ns);
-    if (!record) {
-      record = { name: ns, created: now, connections: 0, members: 0, localMembers: 0, localConnections: 0, modified: 0, lastPushed: 0, emptySince: now };
-      this.namespaces.set(ns, record);
+  private rowFor(ns: string, now: number): number {
+    let row = this.rows.row(ns);
+    if (row === undefined) {
+      row = this.rows.add(ns);
+      this.rows.set(row, CREATED, now);
+      this.rows.set(row, EMPTY_SINCE, now);
     }
-    return record;
+    return row;
   }
 }
 
