@@ -153,3 +153,23 @@ test('a flood of namespaces, swept, leaves the table as it was; a namespace crea
   table.setMembers('worker:2', 'new', 1, 40_000);
   assert.deepEqual(table.namespaces.get('new'), { name: 'new', created: 40_000, connections: 0, members: 1, modified: 0, lastPushed: 0, emptySince: undefined, localMembers: 1, localConnections: 0 });
 });
+
+test('a dead worker\'s members go with it, the worker that replaces it starts from zero, and a later one finds every count intact', () => {
+  const table = new AudienceTable();
+  table.setMembers('worker:1', 'a', 3, 0);
+  table.setMembers('worker:2', 'a', 2, 0);
+  table.setMembers('worker:2', 'b', 1, 0);
+  table.dropSource('worker:1', 10);
+  assert.equal(table.namespaces.get('a')!.members, 2);
+  assert.equal(table.membersOf('worker:1'), 0);
+  table.setMembers('worker:3', 'a', 1, 20);
+  assert.equal(table.namespaces.get('a')!.members, 3, 'the new worker does not inherit the dead one\'s count');
+  assert.equal(table.othersMembers('a', 'worker:3'), 2);
+  // Two workers more than ever before: the rows widen with namespaces in them.
+  table.setMembers('worker:4', 'b', 4, 30);
+  table.setMembers('worker:5', 'c', 6, 30);
+  assert.deepEqual([table.membersOf('worker:2'), table.membersOf('worker:3'), table.membersOf('worker:4'), table.membersOf('worker:5')], [3, 1, 4, 6]);
+  assert.deepEqual([...table.namespaces.values()].map((r) => [r.name, r.members, r.localMembers]), [['a', 3, 3], ['b', 5, 5], ['c', 6, 6]]);
+  assert.equal(table.othersMembers('b', 'worker:4'), 1);
+  assert.equal(table.othersMembers('b', 'node:x'), 5, 'a source that holds nothing');
+});

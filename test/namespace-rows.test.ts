@@ -31,3 +31,50 @@ test('a flood grows the rows; once gone they shrink, and the namespaces left kee
   assert.deepEqual(keep.map((ns) => rows.get(rows.row(ns)!, 1)), [100, 101, 102]);
   assert.equal(rows.add('next'), 3, 'after a shrink, new rows follow the ones kept');
 });
+
+test('adds, deletes and shrinks in any order find every namespace as a Map would (its index deletes in place)', () => {
+  const rows = new NamespaceRows(1);
+  const expected = new Map<string, number>();
+  let shrunk = false;
+  let seed = 7;
+  const random = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  for (let step = 0; step < 200_000; step++) {
+    // Growing phases (a third of the steps delete), then phases of deletes only, which let the arrays shrink.
+    const ns = `n${random(6000)}`;
+    if (step % 50_000 >= 30_000 || random(3) === 0 || expected.has(ns)) {
+      rows.delete(ns);
+      expected.delete(ns);
+    } else {
+      rows.set(rows.add(ns), 0, step);
+      expected.set(ns, step);
+    }
+    if (step % 1000 === 0) {
+      rows.shrinkIfSparse();
+      if (expected.size === 0) shrunk = rows.add('probe') === 0;
+      rows.delete('probe');
+    }
+  }
+  assert.ok(shrunk, 'the rows were given back at least once');
+  assert.equal(rows.size, expected.size);
+  for (let k = 0; k < 6000; k++) {
+    const row = rows.row(`n${k}`);
+    assert.equal(row === undefined ? undefined : rows.get(row, 0), expected.get(`n${k}`), `n${k}`);
+  }
+  assert.deepEqual(new Set(rows.keys()), new Set(expected.keys()));
+});
+
+test('rows do not move while a pass over them is open', () => {
+  const rows = new NamespaceRows(1);
+  for (let k = 0; k < 5000; k++) rows.add(`f${k}`);
+  rows.add('last');
+  const pass = rows.entries();
+  assert.deepEqual(pass.next().value, ['f0', 0]);
+  for (let k = 0; k < 5000; k++) rows.delete(`f${k}`);
+  rows.shrinkIfSparse();
+  assert.deepEqual([...pass], [['last', 5000]], 'the open pass still finds the row where it was');
+  rows.shrinkIfSparse();
+  assert.deepEqual([...rows.entries()], [['last', 0]], 'moved once the pass was over');
+});

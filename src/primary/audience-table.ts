@@ -34,16 +34,12 @@ export interface NamespaceStats { created: number; connections: number; members:
 export type StatsSnapshot = Record<string, NamespaceStats>;
 
 /**
- * What one source holds: per namespace, its members, and for a peer the joins it advertises (a worker's joins
- * are counted by addConnections, not here). Two maps of small integers rather than one map of {members,
- * connections} objects: a flood of one-viewer namespaces then leaves no object per namespace and source in
- * the heap, only map entries (BENCHMARKS.md, namespace floods). A namespace absent from both holds nothing.
+ * What a peer node holds: per namespace, its members and the joins it advertises. Maps of small integers
+ * with entries only where it holds something. A worker's part is a column of the table's rows instead (see
+ * AudienceTable.workerColumns).
  */
-interface Source {
-  /** A worker of this node, as opposed to a peer node. */
-  readonly local: boolean;
+interface PeerHoldings {
   readonly members: Map<string, number>;
-  /** Empty for a worker. */
   readonly connections: Map<string, number>;
 }
 
@@ -56,6 +52,7 @@ const LAST_PUSHED = 4;
 const EMPTY_SINCE = 5;
 const LOCAL_MEMBERS = 6;
 const LOCAL_CONNECTIONS = 7;
+/** The fields above; each worker's members come after them, a column per worker (workerColumns). */
 const FIELDS = 8;
 
 /**
@@ -78,8 +75,8 @@ export class NamespaceRecords {
     return row === undefined ? undefined : this.record(ns, row);
   }
 
-  keys(): IterableIterator<string> {
-    return this.rows.names();
+  keys(): Generator<string> {
+    return this.rows.keys();
   }
 
   *values(): Generator<TableRecord> {
@@ -106,7 +103,16 @@ export class NamespaceRecords {
 export class AudienceTable {
   private readonly rows = new NamespaceRows(FIELDS);
   readonly namespaces = new NamespaceRecords(this.rows);
-  private readonly sources = new Map<string, Source>();
+  /**
+   * Each live worker's column in the rows: its members per namespace. A worker's counts change with every
+   * viewer, so a map per worker from namespace to count would insert and delete an entry per viewer, and
+   * V8 reallocates a map's table as entries come and go: a flood left megabytes of those tables in the old
+   * generation (BENCHMARKS.md, namespace floods). A column costs nothing per namespace. Freed columns (a dead
+   * worker's, zeroed) are reused by the next worker, so the rows are as wide as the most workers at once.
+   */
+  private readonly workerColumns = new Map<string, number>();
+  private readonly freeColumns: number[] = [];
+  private readonly peers = new Map<string, PeerHoldings>();
   /** Namespaces whose members changed since takeChanged() was last called. */
   private changed = new Set<string>();
   /**
@@ -118,7 +124,13 @@ export class AudienceTable {
 
   /** Records a local source's (a worker's) absolute member count for one namespace. */
   setMembers(source: string, ns: string, members: number, now: number): void {
-    this.setHeld(source, true, ns, members, 0, now);
+    const column = this.columnOf(source);
+    let row = this.rows.row(ns);
+    const delta = members - (row === undefined ? 0 : this.rows.get(row, column));
+    if (delta === 0) return;
+    row ??= this.rowFor(ns, now);
+    this.rows.set(row, column, members);
+    this.adjust(ns, true, delta, 0, now);
   }
 
   /**
@@ -127,7 +139,17 @@ export class AudienceTable {
    */
   setPeerCounts(source: string, ns: string, members: number, connections: number, now: number): void {
     if (members === 0 && this.rows.row(ns) === undefined) return;
-    this.setHeld(source, false, ns, members, connections, now);
+    let peer = this.peers.get(source);
+    const deltaMembers = members - (peer?.members.get(ns) ?? 0);
+    const deltaConnections = connections - (peer?.connections.get(ns) ?? 0);
+    if (deltaMembers === 0 && deltaConnections === 0) return;
+    if (!peer) {
+      peer = { members: new Map(), connections: new Map() };
+      this.peers.set(source, peer);
+    }
+    setOrDelete(peer.members, ns, members);
+    setOrDelete(peer.connections, ns, connections);
+    this.adjust(ns, false, deltaMembers, deltaConnections, now);
   }
 
   /** Joins counted by this node's workers. */
@@ -141,28 +163,44 @@ export class AudienceTable {
 
   /** Forgets everything a source held: a worker that died, a node that went silent or said goodbye. */
   dropSource(source: string, now: number): void {
-    const dropped = this.sources.get(source);
+    const column = this.workerColumns.get(source);
+    if (column !== undefined) {
+      this.workerColumns.delete(source);
+      this.rows.forEach((row, ns) => {
+        const members = this.rows.get(row, column);
+        if (members === 0) return;
+        this.rows.set(row, column, 0);
+        this.adjust(ns, true, -members, 0, now);
+      });
+      this.freeColumns.push(column);
+      return;
+    }
+    const dropped = this.peers.get(source);
     if (!dropped) return;
-    this.sources.delete(source);
+    this.peers.delete(source);
     // forEach, not for…of over entries: no [key, value] pair allocated per namespace.
-    dropped.members.forEach((members, ns) => this.adjust(ns, dropped.local, -members, -(dropped.connections.get(ns) ?? 0), now));
+    dropped.members.forEach((members, ns) => this.adjust(ns, false, -members, -(dropped.connections.get(ns) ?? 0), now));
     dropped.connections.forEach((connections, ns) => {
-      if (!dropped.members.has(ns)) this.adjust(ns, dropped.local, 0, -connections, now);
+      if (!dropped.members.has(ns)) this.adjust(ns, false, 0, -connections, now);
     });
   }
 
   /** Members held by `source` over all namespaces (a worker's open, counted streams). */
   membersOf(source: string): number {
     let members = 0;
-    for (const count of this.sources.get(source)?.members.values() ?? []) members += count;
+    const column = this.workerColumns.get(source);
+    if (column !== undefined) this.rows.forEach((row) => { members += this.rows.get(row, column); });
+    else for (const count of this.peers.get(source)?.members.values() ?? []) members += count;
     return members;
   }
 
   /** Members of `ns` held by every source except `source`. */
   othersMembers(ns: string, source: string): number {
     const row = this.rows.row(ns);
-    const total = row === undefined ? 0 : this.rows.get(row, MEMBERS);
-    return total - (this.sources.get(source)?.members.get(ns) ?? 0);
+    if (row === undefined) return 0;
+    const column = this.workerColumns.get(source);
+    const own = column !== undefined ? this.rows.get(row, column) : this.peers.get(source)?.members.get(ns) ?? 0;
+    return this.rows.get(row, MEMBERS) - own;
   }
 
   /** Viewers held by this node's workers, all namespaces. */
@@ -222,9 +260,10 @@ export class AudienceTable {
       if (this.rows.get(row, LOCAL_CONNECTIONS) > 0) this.localChanged?.add(ns);
       this.rows.delete(ns);
       // Peers may still advertise it empty with their joins: a later record must not start from those.
-      for (const source of this.sources.values()) {
-        source.members.delete(ns);
-        source.connections.delete(ns);
+      // (Its workers' columns are 0: it is empty.)
+      for (const peer of this.peers.values()) {
+        peer.members.delete(ns);
+        peer.connections.delete(ns);
       }
       deleted.push(ns);
     });
@@ -245,24 +284,24 @@ export class AudienceTable {
     }
   }
 
-  private setHeld(sourceId: string, local: boolean, ns: string, members: number, connections: number, now: number): void {
-    let source = this.sources.get(sourceId);
-    const deltaMembers = members - (source?.members.get(ns) ?? 0);
-    const deltaConnections = connections - (source?.connections.get(ns) ?? 0);
-    if (deltaMembers === 0 && deltaConnections === 0) return;
-    if (!source) {
-      source = { local, members: new Map(), connections: new Map() };
-      this.sources.set(sourceId, source);
+  /** The column of a worker's members, a free one (or a new one) at its first report. */
+  private columnOf(source: string): number {
+    let column = this.workerColumns.get(source);
+    if (column === undefined) {
+      column = this.freeColumns.pop();
+      if (column === undefined) {
+        column = this.rows.fields;
+        this.rows.widen();
+      }
+      this.workerColumns.set(source, column);
     }
-    setOrDelete(source.members, ns, members);
-    setOrDelete(source.connections, ns, connections);
-    this.adjust(ns, source.local, deltaMembers, deltaConnections, now);
+    return column;
   }
 
   private adjust(ns: string, local: boolean, deltaMembers: number, deltaConnections: number, now: number): void {
     const row = this.rowFor(ns, now);
     const r = this.rows;
-    r.addTo(row, CONNECTIONS, deltaConnections);
+    if (deltaConnections !== 0) r.addTo(row, CONNECTIONS, deltaConnections);
     if (deltaMembers === 0) return;
     r.addTo(row, MEMBERS, deltaMembers);
     if (local) {
