@@ -1,6 +1,6 @@
 // The numbers of every namespace the audience table holds: a row of `width` numbers per namespace in one
-// Float64Array, the names in an array beside it, and an open-addressing hash index (an Int32Array) from a
-// name to its row. No object per namespace, and nothing allocated per namespace but its name.
+// array of doubles, the names in an array beside it, and an open-addressing hash index (an array of row
+// numbers) from a name to its row. No object per namespace, and nothing allocated per namespace but its name.
 //
 // Why not objects and a Map: a namespace lives seconds at least (a flood's, from its one viewer to the clean
 // delay), long enough for V8 to move what it allocated for it into the old generation, where an idle primary
@@ -8,8 +8,11 @@
 // floods). A record object per namespace was that, and so was a Map from name to row: V8 rebuilds a Map's
 // table as entries come and go (deleted entries stay in it until the next rebuild), megabytes of tables per
 // flood of 50,000 namespaces. Here rows are reused, the index deletes in place (linear probing with backward
-// shift: no tombstones, nothing rebuilt until the rows grow or shrink), and the arrays, outside the heap, grow
-// to the most namespaces held at once and shrink again once most rows are free.
+// shift: no tombstones, nothing rebuilt until the rows grow or shrink), and the arrays grow to the most
+// namespaces held at once and shrink again once most rows are free. Plain arrays of numbers (V8 keeps them
+// unboxed), not typed arrays: a typed array's memory is malloc's, and growing and shrinking them at every
+// flood left the primary's malloc heap a megabyte larger per flood; V8 gives a large array's pages back to
+// the system as soon as a collection frees it.
 
 /** Rows below which the arrays never shrink: 64 KB of numbers for a row of 8. */
 const MIN_ROWS = 1024;
@@ -18,19 +21,27 @@ const EMPTY = 0;
 
 /** FNV-1a over UTF-16 code units: cheap, and good enough spread for an index at most half full. */
 function hashOf(ns: string): number {
-  let h = 0x811c9dc5;
+  let h = 0x811c9dc5 | 0;
   for (let i = 0; i < ns.length; i++) h = Math.imul(h ^ ns.charCodeAt(i), 0x01000193);
-  return h >>> 0;
+  // A small integer for V8 (31 bits), which `& mask` then spreads over the slots.
+  return h & 0x3fffffff;
+}
+
+/** A packed array of `n` zeros: V8 keeps it an array of small integers, then of unboxed doubles. */
+function zeros(n: number): number[] {
+  const array: number[] = [];
+  for (let i = 0; i < n; i++) array.push(0);
+  return array;
 }
 
 export class NamespaceRows {
-  private cells: Float64Array;
+  private cells: number[];
   /** names[row]: its namespace, undefined for a free row. */
   private names: (string | undefined)[] = [];
   /** hashes[row]: hashOf(names[row]), kept so that moving an index slot needs no string read. */
-  private hashes: Uint32Array;
+  private hashes: number[];
   /** Open addressing, twice as many slots as rows: slot → row + 1, or EMPTY. */
-  private slots: Int32Array;
+  private slots: number[];
   /** Rows in use or freed so far (the next new one is number `used`). */
   private used = 0;
   private count = 0;
@@ -40,9 +51,9 @@ export class NamespaceRows {
   private openPasses = 0;
 
   constructor(private width: number) {
-    this.cells = new Float64Array(MIN_ROWS * width);
-    this.hashes = new Uint32Array(MIN_ROWS);
-    this.slots = new Int32Array(MIN_ROWS * 2);
+    this.cells = zeros(MIN_ROWS * width);
+    this.hashes = zeros(MIN_ROWS);
+    this.slots = zeros(MIN_ROWS * 2);
   }
 
   /** Numbers per row. */
@@ -57,7 +68,7 @@ export class NamespaceRows {
   /** One more number per row, 0 in every row: a column for a new source (rare: a worker's start). */
   widen(): void {
     const width = this.width + 1;
-    const cells = new Float64Array(this.capacity() * width);
+    const cells = zeros(this.capacity() * width);
     for (let row = 0; row < this.used; row++) {
       for (let field = 0; field < this.width; field++) cells[row * width + field] = this.cells[row * this.width + field]!;
     }
@@ -148,7 +159,7 @@ export class NamespaceRows {
     if (rows <= MIN_ROWS || this.count * 8 > rows || this.openPasses > 0) return;
     const keep: string[] = [];
     const smaller = Math.max(MIN_ROWS, rows / 4);
-    const cells = new Float64Array(smaller * this.width);
+    const cells = zeros(smaller * this.width);
     this.forEach((row, ns) => {
       for (let field = 0; field < this.width; field++) cells[keep.length * this.width + field] = this.cells[row * this.width + field]!;
       keep.push(ns);
@@ -165,16 +176,16 @@ export class NamespaceRows {
   }
 
   private resize(rows: number): void {
-    const cells = new Float64Array(rows * this.width);
-    cells.set(this.cells);
+    const cells = zeros(rows * this.width);
+    for (let i = 0; i < this.cells.length; i++) cells[i] = this.cells[i]!;
     this.cells = cells;
     this.reindex(rows);
   }
 
   /** New hashes and slots for `rows` rows, every namespace placed again. */
   private reindex(rows: number): void {
-    this.hashes = new Uint32Array(rows);
-    this.slots = new Int32Array(rows * 2);
+    this.hashes = zeros(rows);
+    this.slots = zeros(rows * 2);
     this.forEach((row, ns) => {
       const hash = hashOf(ns);
       this.hashes[row] = hash;
