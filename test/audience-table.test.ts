@@ -72,8 +72,9 @@ test('a peer\'s advertisements replace its previous members and joins; totals ad
   assert.equal(record.connections, 14);
   assert.equal(table.othersMembers('ev', 'worker:1'), 5);
   table.dropSource('node:b', 1400);
-  assert.equal(record.members, 2);
-  assert.equal(record.connections, 3, 'a departed peer takes its joins along; ours stay');
+  assert.equal(record.members, 7, 'a record is a copy of what the table held');
+  assert.equal(table.namespaces.get('ev')!.members, 2);
+  assert.equal(table.namespaces.get('ev')!.connections, 3, 'a departed peer takes its joins along; ours stay');
 });
 
 test('localCounts is this node\'s own part only, never what peers advertised', () => {
@@ -121,4 +122,54 @@ test('an empty namespace is swept with what peers held in it, and an empty adver
   assert.equal(table.namespaces.has('ev'), false);
   table.setPeerCounts('node:b', 'ev', 1, 4, 63_000);
   assert.deepEqual(table.snapshot().ev, { created: 63, connections: 4, members: 1, modified: 0, users: 0 }, 'starts afresh, not from the swept joins');
+});
+
+test('pushed() sets each pushed namespace\'s reference point and time, and nothing else', () => {
+  const table = new AudienceTable();
+  table.setMembers('worker:1', 'a', 3, 1000);
+  table.setMembers('worker:1', 'b', 4, 1000);
+  table.pushed([['a', 3], ['gone', 1]], 5000);
+  assert.deepEqual(table.namespaces.get('a'), { name: 'a', created: 1000, connections: 0, members: 3, modified: 5000, lastPushed: 3, emptySince: undefined, localMembers: 3, localConnections: 0 });
+  assert.equal(table.namespaces.get('b')!.modified, 0);
+  assert.equal(table.namespaces.has('gone'), false, 'a push of a namespace deleted meanwhile does not bring it back');
+});
+
+test('a flood of namespaces, swept, leaves the table as it was; a namespace created afterwards starts from zero', () => {
+  const table = new AudienceTable();
+  table.setMembers('worker:1', 'stays', 2, 0);
+  table.addConnections('stays', 2, 0);
+  for (let k = 0; k < 50_000; k++) {
+    table.setMembers(`worker:${1 + (k % 2)}`, `f-${k}`, 1, 10);
+    table.addConnections(`f-${k}`, 1, 10);
+    table.setMembers(`worker:${1 + (k % 2)}`, `f-${k}`, 0, 20);
+  }
+  assert.equal(table.namespaces.size, 50_001);
+  assert.equal(table.sweep(30, 10).length, 50_000);
+  assert.deepEqual([...table.namespaces.keys()], ['stays']);
+  assert.deepEqual(table.snapshot(), { stays: { created: 0, connections: 2, members: 2, modified: 0, users: 0 } });
+  assert.equal(table.membersOf('worker:1'), 2);
+  assert.equal(table.membersOf('worker:2'), 0);
+  assert.equal(table.localMembers(), 2);
+  table.setMembers('worker:2', 'new', 1, 40_000);
+  assert.deepEqual(table.namespaces.get('new'), { name: 'new', created: 40_000, connections: 0, members: 1, modified: 0, lastPushed: 0, emptySince: undefined, localMembers: 1, localConnections: 0 });
+});
+
+test('a dead worker\'s members go with it, the worker that replaces it starts from zero, and a later one finds every count intact', () => {
+  const table = new AudienceTable();
+  table.setMembers('worker:1', 'a', 3, 0);
+  table.setMembers('worker:2', 'a', 2, 0);
+  table.setMembers('worker:2', 'b', 1, 0);
+  table.dropSource('worker:1', 10);
+  assert.equal(table.namespaces.get('a')!.members, 2);
+  assert.equal(table.membersOf('worker:1'), 0);
+  table.setMembers('worker:3', 'a', 1, 20);
+  assert.equal(table.namespaces.get('a')!.members, 3, 'the new worker does not inherit the dead one\'s count');
+  assert.equal(table.othersMembers('a', 'worker:3'), 2);
+  // Two workers more than ever before: the rows widen with namespaces in them.
+  table.setMembers('worker:4', 'b', 4, 30);
+  table.setMembers('worker:5', 'c', 6, 30);
+  assert.deepEqual([table.membersOf('worker:2'), table.membersOf('worker:3'), table.membersOf('worker:4'), table.membersOf('worker:5')], [3, 1, 4, 6]);
+  assert.deepEqual([...table.namespaces.values()].map((r) => [r.name, r.members, r.localMembers]), [['a', 3, 3], ['b', 5, 5], ['c', 6, 6]]);
+  assert.equal(table.othersMembers('b', 'worker:4'), 1);
+  assert.equal(table.othersMembers('b', 'node:x'), 5, 'a source that holds nothing');
 });

@@ -35,3 +35,12 @@ test('only the last hour is kept, its first value carried from an older change',
     assert.deepEqual(s, { at: k * HISTORY_STEP_MS, members: Math.floor(k / 100) });
   });
 });
+
+test('a namespace sampled only empty has no series; its series starts at the first sample with a viewer', () => {
+  const history = new MemberHistory();
+  history.sample([['flood', 0], ['ev', 0]], 0);
+  history.sample([['flood', 0], ['ev', 2]], HISTORY_STEP_MS);
+  history.sample([['flood', 0], ['ev', 0]], 2 * HISTORY_STEP_MS);
+  assert.deepEqual(history.samples('flood', 0, Infinity), []);
+  assert.deepEqual(history.samples('ev', 0, Infinity), [{ at: HISTORY_STEP_MS, members: 2 }, { at: 2 * HISTORY_STEP_MS, members: 0 }], 'zeros after a viewer are kept');
+});

@@ -1,7 +1,7 @@
 // The 2.x push policy, with a fake clock: times are plain numbers passed in, no timers involved.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { NamespaceRecord } from '../src/primary/audience-table.js';
+import { AudienceTable, type NamespaceRecord } from '../src/primary/audience-table.js';
 import { collectPushes, shouldPush } from '../src/primary/notifier.js';
 
 const policy = { deltaRatio: 0.1, maxDelay: 25_000 };
@@ -43,14 +43,20 @@ test('a ratio of 0 pushes every change', () => {
   assert.equal(shouldPush(record(1001, 1000, 10_000), 12_000, { deltaRatio: 0, maxDelay: 25_000 }), true);
 });
 
-test('collectPushes marks what it pushes and leaves the rest', () => {
-  const a = { ...record(120, 100, 10_000), name: 'a' };
-  const b = { ...record(101, 100, 10_000), name: 'b' };
-  assert.deepEqual(collectPushes([a, b], 12_000, policy), [['a', 120]]);
-  assert.equal(a.lastPushed, 120);
-  assert.equal(a.modified, 12_000);
-  assert.equal(b.lastPushed, 100);
-  assert.equal(b.modified, 10_000);
+test('collectPushes returns what to push; once the table records it, the next check leaves it', () => {
+  const table = new AudienceTable();
+  table.setMembers('worker:1', 'a', 100, 0);
+  table.setMembers('worker:1', 'b', 100, 0);
+  table.pushed([['a', 100], ['b', 100]], 10_000);
+  table.setMembers('worker:1', 'a', 120, 11_000);
+  table.setMembers('worker:1', 'b', 101, 11_000);
+  const pushes = collectPushes(table.namespaces.values(), 12_000, policy);
+  assert.deepEqual(pushes, [['a', 120]]);
+  table.pushed(pushes, 12_000);
+  assert.equal(table.namespaces.get('a')!.lastPushed, 120);
+  assert.equal(table.namespaces.get('a')!.modified, 12_000);
+  assert.equal(table.namespaces.get('b')!.lastPushed, 100);
+  assert.equal(table.namespaces.get('b')!.modified, 10_000);
   // Next check: a is at its reference point, b still below its delta.
-  assert.deepEqual(collectPushes([a, b], 14_000, policy), []);
+  assert.deepEqual(collectPushes(table.namespaces.values(), 14_000, policy), []);
 });

@@ -2,49 +2,117 @@
 // node) says it holds right now. Sources report absolute counts, so dropping a dead source is one
 // subtraction per namespace it held and the totals are true again.
 
+import { NamespaceRows } from './namespace-rows.js';
+
+/** One namespace's counters as the table holds them now: a copy, which later changes do not touch. */
 export interface NamespaceRecord {
   readonly name: string;
   /** ms since epoch */
   readonly created: number;
   /** Viewers counted since the namespace was created: this node's joins plus what each live peer advertises. */
-  connections: number;
+  readonly connections: number;
   /** Viewers now, summed over every source. */
-  members: number;
+  readonly members: number;
   /** ms since epoch of the last count push, 0 before the first. */
-  modified: number;
+  readonly modified: number;
   /** Members at the last count push: the notifier's reference point. */
-  lastPushed: number;
+  readonly lastPushed: number;
   /** ms since epoch when members reached zero, undefined while anyone watches. */
-  emptySince: number | undefined;
+  readonly emptySince: number | undefined;
 }
 
 /** The table's own record: the totals, and this node's part of them, which it advertises to its peers. */
 export interface TableRecord extends NamespaceRecord {
   /** The part of `members` held by this node's workers. */
-  localMembers: number;
+  readonly localMembers: number;
   /** Joins counted by this node's workers since the namespace was created here. */
-  localConnections: number;
+  readonly localConnections: number;
 }
 
 /** The JSON object of the stats port, 2.x field names, UNIX seconds. */
 export interface NamespaceStats { created: number; connections: number; members: number; modified: number; users: number }
 export type StatsSnapshot = Record<string, NamespaceStats>;
 
-/** What one source holds in one namespace. A worker's joins are counted by addConnections, not here. */
-interface Held {
-  members: number;
-  connections: number;
+/**
+ * What a peer node holds: per namespace, its members and the joins it advertises. Maps of small integers
+ * with entries only where it holds something. A worker's part is a column of the table's rows instead (see
+ * AudienceTable.workerColumns).
+ */
+interface PeerHoldings {
+  readonly members: Map<string, number>;
+  readonly connections: Map<string, number>;
 }
 
-interface Source {
-  /** A worker of this node, as opposed to a peer node. */
-  readonly local: boolean;
-  readonly held: Map<string, Held>;
+/** Where each number of a namespace is in its row (namespace-rows.ts). emptySince is NaN while anyone watches. */
+const CREATED = 0;
+const CONNECTIONS = 1;
+const MEMBERS = 2;
+const MODIFIED = 3;
+const LAST_PUSHED = 4;
+const EMPTY_SINCE = 5;
+const LOCAL_MEMBERS = 6;
+const LOCAL_CONNECTIONS = 7;
+/** The fields above; each worker's members come after them, a column per worker (workerColumns). */
+const FIELDS = 8;
+
+/**
+ * The namespaces as records, read-only: each record is a copy made when asked for (the table keeps rows of
+ * numbers, not objects), so a caller that keeps one keeps what it was.
+ */
+export class NamespaceRecords {
+  constructor(private readonly rows: NamespaceRows) {}
+
+  get size(): number {
+    return this.rows.size;
+  }
+
+  has(ns: string): boolean {
+    return this.rows.row(ns) !== undefined;
+  }
+
+  get(ns: string): TableRecord | undefined {
+    const row = this.rows.row(ns);
+    return row === undefined ? undefined : this.record(ns, row);
+  }
+
+  keys(): Generator<string> {
+    return this.rows.keys();
+  }
+
+  *values(): Generator<TableRecord> {
+    for (const [ns, row] of this.rows.entries()) yield this.record(ns, row);
+  }
+
+  private record(name: string, row: number): TableRecord {
+    const r = this.rows;
+    const emptySince = r.get(row, EMPTY_SINCE);
+    return {
+      name,
+      created: r.get(row, CREATED),
+      connections: r.get(row, CONNECTIONS),
+      members: r.get(row, MEMBERS),
+      modified: r.get(row, MODIFIED),
+      lastPushed: r.get(row, LAST_PUSHED),
+      emptySince: Number.isNaN(emptySince) ? undefined : emptySince,
+      localMembers: r.get(row, LOCAL_MEMBERS),
+      localConnections: r.get(row, LOCAL_CONNECTIONS),
+    };
+  }
 }
 
 export class AudienceTable {
-  readonly namespaces = new Map<string, TableRecord>();
-  private readonly sources = new Map<string, Source>();
+  private readonly rows = new NamespaceRows(FIELDS);
+  readonly namespaces = new NamespaceRecords(this.rows);
+  /**
+   * Each live worker's column in the rows: its members per namespace. A worker's counts change with every
+   * viewer, so a map per worker from namespace to count would insert and delete an entry per viewer, and
+   * V8 reallocates a map's table as entries come and go: a flood left megabytes of those tables in the old
+   * generation (BENCHMARKS.md, namespace floods). A column costs nothing per namespace. Freed columns (a dead
+   * worker's, zeroed) are reused by the next worker, so the rows are as wide as the most workers at once.
+   */
+  private readonly workerColumns = new Map<string, number>();
+  private readonly freeColumns: number[] = [];
+  private readonly peers = new Map<string, PeerHoldings>();
   /** Namespaces whose members changed since takeChanged() was last called. */
   private changed = new Set<string>();
   /**
@@ -56,7 +124,13 @@ export class AudienceTable {
 
   /** Records a local source's (a worker's) absolute member count for one namespace. */
   setMembers(source: string, ns: string, members: number, now: number): void {
-    this.setHeld(source, true, ns, members, 0, now);
+    const column = this.columnOf(source);
+    let row = this.rows.row(ns);
+    const delta = members - (row === undefined ? 0 : this.rows.get(row, column));
+    if (delta === 0) return;
+    row ??= this.rowFor(ns, now);
+    this.rows.set(row, column, members);
+    this.adjust(ns, true, delta, 0, now);
   }
 
   /**
@@ -64,46 +138,86 @@ export class AudienceTable {
    * advertised before. A namespace deleted here is not brought back by a peer that still holds it empty.
    */
   setPeerCounts(source: string, ns: string, members: number, connections: number, now: number): void {
-    if (members === 0 && !this.namespaces.has(ns)) return;
-    this.setHeld(source, false, ns, members, connections, now);
+    if (members === 0 && this.rows.row(ns) === undefined) return;
+    let peer = this.peers.get(source);
+    const deltaMembers = members - (peer?.members.get(ns) ?? 0);
+    const deltaConnections = connections - (peer?.connections.get(ns) ?? 0);
+    if (deltaMembers === 0 && deltaConnections === 0) return;
+    if (!peer) {
+      peer = { members: new Map(), connections: new Map() };
+      this.peers.set(source, peer);
+    }
+    setOrDelete(peer.members, ns, members);
+    setOrDelete(peer.connections, ns, connections);
+    this.adjust(ns, false, deltaMembers, deltaConnections, now);
   }
 
   /** Joins counted by this node's workers. */
   addConnections(ns: string, count: number, now: number): void {
     if (count <= 0) return;
-    const record = this.recordFor(ns, now);
-    record.connections += count;
-    record.localConnections += count;
+    const row = this.rowFor(ns, now);
+    this.rows.addTo(row, CONNECTIONS, count);
+    this.rows.addTo(row, LOCAL_CONNECTIONS, count);
     this.localChanged?.add(ns);
   }
 
   /** Forgets everything a source held: a worker that died, a node that went silent or said goodbye. */
   dropSource(source: string, now: number): void {
-    const dropped = this.sources.get(source);
+    const column = this.workerColumns.get(source);
+    if (column !== undefined) {
+      this.workerColumns.delete(source);
+      this.rows.forEach((row, ns) => {
+        const members = this.rows.get(row, column);
+        if (members === 0) return;
+        this.rows.set(row, column, 0);
+        this.adjust(ns, true, -members, 0, now);
+      });
+      this.freeColumns.push(column);
+      return;
+    }
+    const dropped = this.peers.get(source);
     if (!dropped) return;
-    this.sources.delete(source);
-    for (const [ns, held] of dropped.held) this.adjust(ns, dropped.local, -held.members, -held.connections, now);
+    this.peers.delete(source);
+    // forEach, not for…of over entries: no [key, value] pair allocated per namespace.
+    dropped.members.forEach((members, ns) => this.adjust(ns, false, -members, -(dropped.connections.get(ns) ?? 0), now));
+    dropped.connections.forEach((connections, ns) => {
+      if (!dropped.members.has(ns)) this.adjust(ns, false, 0, -connections, now);
+    });
   }
 
   /** Members held by `source` over all namespaces (a worker's open, counted streams). */
   membersOf(source: string): number {
     let members = 0;
-    for (const held of this.sources.get(source)?.held.values() ?? []) members += held.members;
+    const column = this.workerColumns.get(source);
+    if (column !== undefined) this.rows.forEach((row) => { members += this.rows.get(row, column); });
+    else for (const count of this.peers.get(source)?.members.values() ?? []) members += count;
     return members;
   }
 
   /** Members of `ns` held by every source except `source`. */
   othersMembers(ns: string, source: string): number {
-    const total = this.namespaces.get(ns)?.members ?? 0;
-    return total - (this.sources.get(source)?.held.get(ns)?.members ?? 0);
+    const row = this.rows.row(ns);
+    if (row === undefined) return 0;
+    const column = this.workerColumns.get(source);
+    const own = column !== undefined ? this.rows.get(row, column) : this.peers.get(source)?.members.get(ns) ?? 0;
+    return this.rows.get(row, MEMBERS) - own;
+  }
+
+  /** Viewers held by this node's workers, all namespaces. */
+  localMembers(): number {
+    let total = 0;
+    this.rows.forEach((row) => { total += this.rows.get(row, LOCAL_MEMBERS); });
+    return total;
   }
 
   /** This node's own counts, [namespace, members, joins], for its peers: never what peers advertised. */
   localCounts(): [ns: string, members: number, connections: number][] {
     const counts: [string, number, number][] = [];
-    for (const r of this.namespaces.values()) {
-      if (r.localMembers > 0 || r.localConnections > 0) counts.push([r.name, r.localMembers, r.localConnections]);
-    }
+    this.rows.forEach((row, ns) => {
+      const members = this.rows.get(row, LOCAL_MEMBERS);
+      const connections = this.rows.get(row, LOCAL_CONNECTIONS);
+      if (members > 0 || connections > 0) counts.push([ns, members, connections]);
+    });
     return counts;
   }
 
@@ -116,8 +230,8 @@ export class AudienceTable {
     const taken = this.localChanged ?? new Set<string>();
     this.localChanged = new Set();
     return Array.from(taken, (ns) => {
-      const r = this.namespaces.get(ns);
-      return r ? [ns, r.localMembers, r.localConnections] : [ns, 0, 0];
+      const row = this.rows.row(ns);
+      return row === undefined ? [ns, 0, 0] : [ns, this.rows.get(row, LOCAL_MEMBERS), this.rows.get(row, LOCAL_CONNECTIONS)];
     });
   }
 
@@ -127,18 +241,33 @@ export class AudienceTable {
     return changed;
   }
 
+  /** The notifier pushed these counts now: each one's reference point and time (collectPushes). */
+  pushed(pushes: Iterable<readonly [ns: string, members: number]>, now: number): void {
+    for (const [ns, members] of pushes) {
+      const row = this.rows.row(ns);
+      if (row === undefined) continue;
+      this.rows.set(row, LAST_PUSHED, members);
+      this.rows.set(row, MODIFIED, now);
+    }
+  }
+
   /** Deletes namespaces empty for at least `cleanDelayMs` (2.x meant to, but deleted the wrong key). */
   sweep(now: number, cleanDelayMs: number): string[] {
     const deleted: string[] = [];
-    for (const record of this.namespaces.values()) {
-      if (record.emptySince !== undefined && now - record.emptySince >= cleanDelayMs) {
-        this.namespaces.delete(record.name);
-        if (record.localConnections > 0) this.localChanged?.add(record.name);
-        // Peers may still advertise it empty with their joins: a later record must not start from those.
-        for (const source of this.sources.values()) source.held.delete(record.name);
-        deleted.push(record.name);
+    this.rows.forEach((row, ns) => {
+      // NaN (someone watches) is never old enough.
+      if (!(now - this.rows.get(row, EMPTY_SINCE) >= cleanDelayMs)) return;
+      if (this.rows.get(row, LOCAL_CONNECTIONS) > 0) this.localChanged?.add(ns);
+      this.rows.delete(ns);
+      // Peers may still advertise it empty with their joins: a later record must not start from those.
+      // (Its workers' columns are 0: it is empty.)
+      for (const peer of this.peers.values()) {
+        peer.members.delete(ns);
+        peer.connections.delete(ns);
       }
-    }
+      deleted.push(ns);
+    });
+    this.rows.shrinkIfSparse();
     return deleted;
   }
 
@@ -149,48 +278,55 @@ export class AudienceTable {
 
   /** Each namespace's 2.x counters, read one at a time (the stats port writes them as it reads them). */
   *stats(usersIn: (ns: string) => number = () => 0): Generator<[string, NamespaceStats]> {
-    for (const r of this.namespaces.values()) {
-      yield [r.name, { created: seconds(r.created), connections: r.connections, members: r.members, modified: seconds(r.modified), users: usersIn(r.name) }];
+    for (const [ns, row] of this.rows.entries()) {
+      const r = this.rows;
+      yield [ns, { created: seconds(r.get(row, CREATED)), connections: r.get(row, CONNECTIONS), members: r.get(row, MEMBERS), modified: seconds(r.get(row, MODIFIED)), users: usersIn(ns) }];
     }
   }
 
-  private setHeld(sourceId: string, local: boolean, ns: string, members: number, connections: number, now: number): void {
-    let source = this.sources.get(sourceId);
-    const previous = source?.held.get(ns);
-    const deltaMembers = members - (previous?.members ?? 0);
-    const deltaConnections = connections - (previous?.connections ?? 0);
-    if (deltaMembers === 0 && deltaConnections === 0) return;
-    if (!source) {
-      source = { local, held: new Map() };
-      this.sources.set(sourceId, source);
+  /** The column of a worker's members, a free one (or a new one) at its first report. */
+  private columnOf(source: string): number {
+    let column = this.workerColumns.get(source);
+    if (column === undefined) {
+      column = this.freeColumns.pop();
+      if (column === undefined) {
+        column = this.rows.fields;
+        this.rows.widen();
+      }
+      this.workerColumns.set(source, column);
     }
-    if (members === 0 && connections === 0) source.held.delete(ns);
-    else if (previous) Object.assign(previous, { members, connections });
-    else source.held.set(ns, { members, connections });
-    this.adjust(ns, source.local, deltaMembers, deltaConnections, now);
+    return column;
   }
 
   private adjust(ns: string, local: boolean, deltaMembers: number, deltaConnections: number, now: number): void {
-    const record = this.recordFor(ns, now);
-    record.connections += deltaConnections;
+    const row = this.rowFor(ns, now);
+    const r = this.rows;
+    if (deltaConnections !== 0) r.addTo(row, CONNECTIONS, deltaConnections);
     if (deltaMembers === 0) return;
-    record.members += deltaMembers;
+    r.addTo(row, MEMBERS, deltaMembers);
     if (local) {
-      record.localMembers += deltaMembers;
+      r.addTo(row, LOCAL_MEMBERS, deltaMembers);
       this.localChanged?.add(ns);
     }
-    record.emptySince = record.members === 0 ? now : undefined;
+    r.set(row, EMPTY_SINCE, r.get(row, MEMBERS) === 0 ? now : NaN);
     this.changed.add(ns);
   }
 
-  private recordFor(ns: string, now: number): TableRecord {
-    let record = this.namespaces.get(ns);
-    if (!record) {
-      record = { name: ns, created: now, connections: 0, members: 0, localMembers: 0, localConnections: 0, modified: 0, lastPushed: 0, emptySince: now };
-      this.namespaces.set(ns, record);
+  private rowFor(ns: string, now: number): number {
+    let row = this.rows.row(ns);
+    if (row === undefined) {
+      row = this.rows.add(ns);
+      this.rows.set(row, CREATED, now);
+      this.rows.set(row, EMPTY_SINCE, now);
     }
-    return record;
+    return row;
   }
+}
+
+/** A count of zero is no entry, so a map holds only the namespaces where its source has something. */
+function setOrDelete(counts: Map<string, number>, ns: string, count: number): void {
+  if (count === 0) counts.delete(ns);
+  else counts.set(ns, count);
 }
 
 function seconds(ms: number): number {

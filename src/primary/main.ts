@@ -304,10 +304,12 @@ export function startPrimary(options: Options): void {
   }
 
   function pushCounts(): void {
-    const pushes = collectPushes(table.namespaces.values(), Date.now(), {
+    const now = Date.now();
+    const pushes = collectPushes(table.namespaces.values(), now, {
       deltaRatio: options.notifyDeltaRatio,
       maxDelay: options.notifyMaxDelay * 1000,
     });
+    table.pushed(pushes, now);
     if (pushes.length > 0) {
       debug('pushing %d namespace counts', pushes.length);
       pool.broadcast({ type: 'push', entries: pushes });

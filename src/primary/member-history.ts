@@ -3,7 +3,8 @@
 // instants, every few seconds, so the instants are kept once for all (a ring of the last hour's), and a
 // namespace keeps only its changes: the sample from which its count took each value. A namespace that
 // lived a minute with one viewer costs two small entries, not an hour-long ring (a flood of 50,000 such
-// namespaces once held 200 MB of rings in the primary), and its series goes when the namespace does.
+// namespaces once held 200 MB of rings in the primary), and its series goes when the namespace does. A
+// series starts at the first sample that finds a viewer: a namespace sampled only empty has none.
 // Memory stays bounded by the live namespaces and by how often their counts change within the hour.
 
 export interface HistorySample {
@@ -40,7 +41,9 @@ export class MemberHistory {
     for (const [ns, members] of counts) {
       const series = this.series.get(ns);
       if (!series) {
-        this.series.set(ns, { since: [n], members: [members], seenAt: n });
+        // Nothing to chart before its first viewer: an empty namespace (a flood's, awaiting the clean delay)
+        // gets no series, so it costs nothing here and its name is not kept past its deletion.
+        if (members > 0) this.series.set(ns, { since: [n], members: [members], seenAt: n });
         continue;
       }
       series.seenAt = n;

@@ -67,9 +67,7 @@ export class Metrics {
       this.set({ node: sources.node }, 1);
     }, ['node']);
     gauge('audience_meter_viewers', 'Viewers now held by this node\'s workers, all namespaces (sum over nodes: the cluster\'s audience).', function () {
-      let total = 0;
-      for (const r of sources.table.namespaces.values()) total += r.localMembers;
-      this.set(total);
+      this.set(sources.table.localMembers());
     });
     gauge('audience_meter_namespaces', 'Namespaces known now (empty ones until --namespace-clean-delay).', function () {
       this.set(sources.table.namespaces.size);

@@ -18,14 +18,14 @@ export function shouldPush(record: NamespaceRecord, now: number, policy: NotifyP
   return Math.abs(record.members - record.lastPushed) >= minDelta;
 }
 
-/** Runs one check over every namespace and returns the pushes to send, marking them as pushed. */
+/**
+ * Runs one check over every namespace and returns the pushes to send; the table records them as pushed
+ * (AudienceTable.pushed), its records being copies.
+ */
 export function collectPushes(records: Iterable<NamespaceRecord>, now: number, policy: NotifyPolicy): CountEntry[] {
   const pushes: CountEntry[] = [];
   for (const record of records) {
-    if (!shouldPush(record, now, policy)) continue;
-    record.lastPushed = record.members;
-    record.modified = now;
-    pushes.push([record.name, record.members]);
+    if (shouldPush(record, now, policy)) pushes.push([record.name, record.members]);
   }
   return pushes;
 }
