@@ -29,6 +29,8 @@ export const daemonSpec = {
   'daemon-arg': { type: 'string', multiple: true, default: [] as string[] },
   // KEY=VALUE for the daemon's environment: experiments only, the figures use none.
   'daemon-env': { type: 'string', multiple: true, default: [] as string[] },
+  // Flags for node itself, which the workers inherit (e.g. --cpu-prof, refused in NODE_OPTIONS): diagnostics only.
+  'node-arg': { type: 'string', multiple: true, default: [] as string[] },
 } as const;
 
 type Spec = NonNullable<ParseArgsConfig['options']>;
@@ -79,6 +81,7 @@ export function parseScenario<S extends Spec>(
         workers: d.workers ?? workers,
         extra: [...(d.extra ?? []), ...((v['daemon-arg'] as string[] | undefined) ?? [])],
         env: v['daemon-env'] as string[] | undefined,
+        nodeArgs: v['node-arg'] as string[] | undefined,
         logPath: v['daemon-log'] as string | undefined,
         readyTimeoutMs: d.readyTimeoutMs,
         ports: d.ports,

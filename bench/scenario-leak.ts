@@ -59,6 +59,8 @@ interface LeakRun {
   /** Namespaces the stats port still listed once the clean delay had passed, and when it first listed none. */
   namespacesLeft: number;
   emptyAfterMs: number | null;
+  /** When the stats port first counted no member after the churn stopped: how late the last leaves were counted. */
+  countedOutAfterMs: number | null;
   series: Array<[seconds: number, cycles: number, rssKiB: number, primaryRssKiB: number]>;
   errors: number;
   errorCodes: Record<string, number>;
@@ -132,13 +134,16 @@ async function churn(target: Target, o: LeakOptions, maxSeconds: number): Promis
     const cyclesDone = totals.firstEvent;
     log(`${target.label}: ${cyclesDone} cycles in ${round(seconds)} s; waiting for the clean delay (${CLEAN_DELAY_S} s)`);
 
-    // Every namespace must go once the clean delay has passed (the primary sweeps once a second).
+    // The last leaves are counted (no member left) at once when the primary keeps up; every namespace must go
+    // once the clean delay has passed (the primary sweeps once a second).
     const goneBy = nowMs();
     let emptyAfterMs: number | null = null;
+    let countedOutAfterMs: number | null = null;
     let left = -1;
     while (nowMs() - goneBy < (CLEAN_DELAY_S + 25) * 1000) {
       const s = await readStats(target.host, target.statsPort!, 5_000);
       left = Object.keys(s).length;
+      if (countedOutAfterMs === null && Object.values(s).every((n) => n.members === 0)) countedOutAfterMs = round(nowMs() - goneBy);
       if (left === 0) {
         emptyAfterMs = round(nowMs() - goneBy);
         break;
@@ -168,6 +173,7 @@ async function churn(target: Target, o: LeakOptions, maxSeconds: number): Promis
       idleAfterRssKiB: idleAfter.rssKiB,
       namespacesLeft: left,
       emptyAfterMs,
+      countedOutAfterMs,
       series,
       errors: totals.errors,
       errorCodes: totals.errorCodes,
@@ -236,6 +242,7 @@ async function main(): Promise<void> {
     { label: '  of the primary', get: (r) => r.primaryGrowth, fmt: (x) => `${(x * 100).toFixed(1)} %` },
     { label: 'idle RSS after (MiB)', get: (r) => r.idleAfterRssKiB, fmt: mib },
     { label: 'namespaces left', get: (r) => r.namespacesLeft, fmt: fmtInt },
+    { label: 'last leave counted after', get: (r) => r.countedOutAfterMs ?? undefined, fmt: fmtMs },
     { label: 'stats empty after last leave', get: (r) => r.emptyAfterMs ?? undefined, fmt: fmtMs },
     { label: 'socket errors', get: (r) => r.errors, fmt: fmtInt },
     ...quietMetrics(),

@@ -74,6 +74,35 @@ for (const kind of STORES) {
       await log.close(T0 + 100_000, 5000);
     });
 
+    test('a session that leaves within the batch of its entry is written closed, like one whose exit comes in a later batch', async () => {
+      const log = open(store, 'node-a');
+      const quick = entry({ user: null, name: null });
+      const stays = entry({ user: null, name: null });
+      const stillOpen = entry({ user: null, name: null });
+      // One batch: three entries, the first's exit twice (the first wins), none for the others.
+      log.record([quick, stays, stillOpen], [exit(quick.session, T0 + 2000, 'max-duration'), exit(quick.session, T0 + 3000, 'left')]);
+      await flushed(log);
+      const open1 = await session(stays.session);
+      assert.equal(open1.exit_at, null, 'no exit yet');
+      // A later batch: the exit of a session written before.
+      log.record([], [exit(stays.session, T0 + 7000, 'left')]);
+      await flushed(log);
+      const rowQuick = await session(quick.session);
+      assert.equal(Number(rowQuick.exit_at), T0 + 2000);
+      assert.equal(rowQuick.exit_reason, 'max-duration');
+      assert.equal(Number(rowQuick.last_seen), T0 + 2000, 'last seen when it left');
+      assert.equal(Number(rowQuick.entry_at), T0);
+      const rowStays = await session(stays.session);
+      assert.equal(Number(rowStays.exit_at), T0 + 7000);
+      assert.equal(rowStays.exit_reason, 'left');
+      assert.equal(Number(rowStays.last_seen), T0 + 7000);
+      const rowOpen = await session(stillOpen.session);
+      assert.equal(rowOpen.exit_at, null);
+      assert.equal(rowOpen.exit_reason, null);
+      assert.equal(Number(rowOpen.last_seen), T0);
+      await log.close(T0 + 100_000, 5000);
+    });
+
     test('the schema is migrated once, and a restart finds it in place', async () => {
       const versions = await store.rows('SELECT version FROM audience_meter_migrations');
       assert.deepEqual(versions.map((r) => Number(r.version)), [2]);

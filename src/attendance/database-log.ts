@@ -14,7 +14,7 @@ import { AttendanceReports } from './reports/attendance-reports.js';
 import { MIN_DEFAULT_QUEUE } from './queue-bound.js';
 import { DAY_MS, RetentionPass, RETENTION_BATCH } from './retention.js';
 import { sessionRow, type RowFacts } from './session-rows.js';
-import { closeSessions, closeWorkerSessions, insertSamples, insertSessions } from './session-writes.js';
+import { closeSessions, closeWorkerSessions, insertSamples, insertSessions, pairExits } from './session-writes.js';
 import type { SqlDatabase } from './sql-database.js';
 import { WriteQueue } from './write-queue.js';
 
@@ -252,8 +252,9 @@ export class DatabaseAttendanceLog implements AttendanceLog {
     if (count === 0 && !sweepDue && closeAt === undefined) return false;
     const done = await db.transaction(async (tx) => {
       const reopened = await heartbeat(tx, this.incarnation, Date.now());
-      await insertSessions(tx, batch.entries);
-      await closeSessions(tx, batch.exits);
+      const { sessions, later } = pairExits(batch.entries, batch.exits);
+      await insertSessions(tx, sessions);
+      await closeSessions(tx, later);
       await insertSamples(tx, this.incarnation.node, batch.samples);
       const crashed = await closeWorkerSessions(tx, this.incarnation.id, batch.workersGone);
       if (crashed > 0) debug('closed %d sessions of %d dead worker(s) as crash', crashed, batch.workersGone.length);

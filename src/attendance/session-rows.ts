@@ -13,11 +13,23 @@ export interface RowFacts {
 }
 
 export function sessionRow(entry: SessionEntry, facts: RowFacts, incarnation: string): SessionRow {
+  // Field by field rather than a spread: one row per session under churn, and the User-Agent, which no column
+  // stores, is not kept while the row waits in the queue.
   return {
-    ...entry,
+    session: entry.session,
+    connection: entry.connection,
+    ns: entry.ns,
+    user: entry.user,
+    name: entry.name,
+    at: entry.at,
+    page: entry.page,
+    browser: entry.browser,
+    os: entry.os,
+    device: entry.device,
+    ip: storedIp(entry.ip, facts.ipStorage),
+    transport: entry.transport,
     node: facts.node,
     incarnation,
-    ip: storedIp(entry.ip, facts.ipStorage),
     country: facts.country(entry.ip),
   };
 }

@@ -41,17 +41,50 @@ export function statementChunks<T>(items: readonly T[]): T[][] {
   return out;
 }
 
-const SESSION_COLUMNS = 'session, ns, user_id, user_name, connection, node, incarnation, transport, entry_at, last_seen, page, browser, os, device, ip, country';
+const SESSION_COLUMNS = 'session, ns, user_id, user_name, connection, node, incarnation, transport, entry_at, last_seen, exit_at, exit_reason, page, browser, os, device, ip, country';
 
-export async function insertSessions(tx: SqlRunner, rows: readonly SessionRow[]): Promise<void> {
-  for (const chunk of statementChunks(rows)) {
+/** A session to insert, with its exit when the same batch carries it. */
+export interface SessionWrite {
+  row: SessionRow;
+  exit: SessionExit | undefined;
+}
+
+/**
+ * Pairs a batch's entries with the exits of the same sessions: such a session is inserted closed, one row
+ * written once, instead of an INSERT and then an UPDATE that finds the row again by its random id and moves it
+ * in two indexes. Under churn nearly every session enters and leaves within one batch; that UPDATE was an
+ * eighth of the primary's CPU and a good part of the pages each commit writes (BENCHMARKS.md, issue 12, the
+ * churn ratchet). `later`: the exits of sessions written by an earlier batch, for closeSessions. The first exit
+ * of a session wins, as in closeSessions.
+ */
+export function pairExits(entries: readonly SessionRow[], exits: readonly SessionExit[]): { sessions: SessionWrite[]; later: SessionExit[] } {
+  const sessions: SessionWrite[] = [];
+  const byId = new Map<string, SessionWrite>();
+  for (const row of entries) {
+    const write: SessionWrite = { row, exit: undefined };
+    sessions.push(write);
+    byId.set(row.session, write);
+  }
+  const later: SessionExit[] = [];
+  for (const exit of exits) {
+    const write = byId.get(exit.session);
+    if (!write) later.push(exit);
+    else write.exit ??= exit;
+  }
+  return { sessions, later };
+}
+
+export async function insertSessions(tx: SqlRunner, sessions: readonly SessionWrite[]): Promise<void> {
+  for (const chunk of statementChunks(sessions)) {
     const params: SqlValue[] = [];
-    for (const r of chunk) {
+    for (const { row: r, exit } of chunk) {
       const at = new Date(r.at);
-      params.push(r.session, r.ns, r.user, r.name, r.connection, r.node, r.incarnation, r.transport, at, at, r.page, r.browser, r.os, r.device, r.ip, r.country);
+      const exitAt = exit ? new Date(exit.at) : null;
+      params.push(r.session, r.ns, r.user, r.name, r.connection, r.node, r.incarnation, r.transport, at, exitAt ?? at, exitAt, exit?.reason ?? null,
+        r.page, r.browser, r.os, r.device, r.ip, r.country);
     }
     // A session already written (a batch retried after a commit whose answer was lost) is kept as it is.
-    await tx.run(`INSERT INTO ${SESSIONS} (${SESSION_COLUMNS}) VALUES ${valuesList(chunk.length, 16)} ON CONFLICT (session) DO NOTHING`, params);
+    await tx.run(`INSERT INTO ${SESSIONS} (${SESSION_COLUMNS}) VALUES ${valuesList(chunk.length, 18)} ON CONFLICT (session) DO NOTHING`, params);
   }
 }
 

@@ -20,6 +20,7 @@ import { Limits } from './limits.js';
 import { createPublicListener } from './public-listener.js';
 import { createHttpFallback } from './public-server.js';
 import { Probes } from './probes.js';
+import { ReportChannel } from './report-channel.js';
 import { ConnectionIds } from './session-ids.js';
 import { Sessions } from './sessions.js';
 import { createStreams } from './streams.js';
@@ -74,7 +75,8 @@ function send(message: WorkerMessage, sent?: () => void): void {
   else sent?.();
 }
 
-function report(sent?: () => void): void {
+/** What changed since the last report, or undefined when nothing did. */
+function takeReport(): WorkerMessage | undefined {
   const entries = hub.takeReport();
   const exclusions = uuids.takeOutgoing();
   const { entered, exited } = sessions.take();
@@ -82,19 +84,19 @@ function report(sent?: () => void): void {
   if (pages.length > 0) listing?.pages(pages);
   const feed = listing?.takeFeed() ?? [];
   const changedAddresses = addresses?.take() ?? [];
-  if (entries.length > 0 || exclusions.length > 0 || entered.length > 0 || exited.length > 0 || feed.length > 0 || changedAddresses.length > 0) {
-    send({
-      type: 'report', entries, exclusions, entered, exited,
-      ...(feed.length > 0 ? { feed } : {}), ...(changedAddresses.length > 0 ? { addresses: changedAddresses } : {}),
-    }, sent);
-  } else {
-    sent?.();
-  }
+  if (entries.length === 0 && exclusions.length === 0 && entered.length === 0 && exited.length === 0 && feed.length === 0 && changedAddresses.length === 0) return undefined;
+  return {
+    type: 'report', entries, exclusions, entered, exited,
+    ...(feed.length > 0 ? { feed } : {}), ...(changedAddresses.length > 0 ? { addresses: changedAddresses } : {}),
+  };
 }
+
+// One report on its way at a time: a primary that falls behind gets fewer, larger reports, never a queue of them.
+const reports = new ReportChannel(takeReport, send);
 
 /** The last report carries the `shutdown` exits of the streams just ended: exit once it is handed over. */
 function exitAfterLastReport(): void {
-  report(() => process.exit(0));
+  reports.last(() => process.exit(0));
 }
 
 function onPrimaryMessage(message: PrimaryMessage): void {
@@ -178,7 +180,7 @@ process.on('SIGHUP', () => debug('worker %d: SIGHUP left to the primary', worker
 process.on('SIGTERM', () => {});
 process.on('disconnect', stop);
 
-const reportTimer = setInterval(() => report(), TICK_MS);
+const reportTimer = setInterval(() => reports.tick(), TICK_MS);
 lifetimes.start();
 let listening = false;
 server.on('error', (error: NodeJS.ErrnoException) => {
