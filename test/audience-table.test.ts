@@ -116,8 +116,11 @@ test('an empty namespace is swept with what peers held in it, and an empty adver
   table.setPeerCounts('node:b', 'ev', 0, 2, 1000);
   assert.equal(table.namespaces.get('ev')!.emptySince, 1000);
   table.setPeerCounts('node:b', 'ev', 0, 3, 2000);
-  assert.equal(table.namespaces.get('ev')!.emptySince, 1000, 'a change of joins alone does not delay the sweep');
-  assert.deepEqual(table.sweep(61_000, 60_000), ['ev']);
+  assert.equal(table.namespaces.get('ev')!.emptySince, 2000, 'a viewer came and went on the peer: in use at 2000');
+  table.setPeerCounts('node:b', 'ev', 0, 3, 3000);
+  assert.equal(table.namespaces.get('ev')!.emptySince, 2000, 'the same advertisement again is no use');
+  assert.deepEqual(table.sweep(61_999, 60_000), []);
+  assert.deepEqual(table.sweep(62_000, 60_000), ['ev']);
   table.setPeerCounts('node:b', 'ev', 0, 3, 62_000);
   assert.equal(table.namespaces.has('ev'), false);
   table.setPeerCounts('node:b', 'ev', 1, 4, 63_000);
@@ -172,4 +175,20 @@ test('a dead worker\'s members go with it, the worker that replaces it starts fr
   assert.deepEqual([...table.namespaces.values()].map((r) => [r.name, r.members, r.localMembers]), [['a', 3, 3], ['b', 5, 5], ['c', 6, 6]]);
   assert.equal(table.othersMembers('b', 'worker:4'), 1);
   assert.equal(table.othersMembers('b', 'node:x'), 5, 'a source that holds nothing');
+});
+
+test('viewers who came and went between two reports keep a namespace from the sweep, and its joins', () => {
+  const table = new AudienceTable();
+  table.addConnections('busy', 1, 0);
+  table.setMembers('worker:1', 'busy', 1, 0);
+  table.setMembers('worker:1', 'busy', 0, 1000);
+  // Every report from now on: joins, but the members at report time are 0 again (unchanged).
+  for (let t = 20_000; t <= 100_000; t += 20_000) {
+    table.addConnections('busy', 3, t);
+    table.setMembers('worker:1', 'busy', 0, t);
+    assert.deepEqual(table.sweep(t, 60_000), [], `in use at ${t}`);
+  }
+  assert.equal(table.namespaces.get('busy')!.connections, 16, 'its joins are not lost to a sweep');
+  assert.deepEqual(table.sweep(159_999, 60_000), []);
+  assert.deepEqual(table.sweep(160_000, 60_000), ['busy']);
 });

@@ -159,6 +159,7 @@ export class AudienceTable {
     this.rows.addTo(row, CONNECTIONS, count);
     this.rows.addTo(row, LOCAL_CONNECTIONS, count);
     this.localChanged?.add(ns);
+    this.inUse(row, now);
   }
 
   /** Forgets everything a source held: a worker that died, a node that went silent or said goodbye. */
@@ -302,14 +303,24 @@ export class AudienceTable {
     const row = this.rowFor(ns, now);
     const r = this.rows;
     if (deltaConnections !== 0) r.addTo(row, CONNECTIONS, deltaConnections);
-    if (deltaMembers === 0) return;
-    r.addTo(row, MEMBERS, deltaMembers);
-    if (local) {
-      r.addTo(row, LOCAL_MEMBERS, deltaMembers);
-      this.localChanged?.add(ns);
+    if (deltaMembers !== 0) {
+      r.addTo(row, MEMBERS, deltaMembers);
+      if (local) {
+        r.addTo(row, LOCAL_MEMBERS, deltaMembers);
+        this.localChanged?.add(ns);
+      }
+      this.changed.add(ns);
     }
-    r.set(row, EMPTY_SINCE, r.get(row, MEMBERS) === 0 ? now : NaN);
-    this.changed.add(ns);
+    if (deltaMembers !== 0 || deltaConnections > 0) this.inUse(row, now);
+  }
+
+  /**
+   * A namespace was in use at `now` (its members changed, or viewers joined): it is empty from now on, or
+   * not empty. Joins count too: viewers who came and went between two reports leave the members unchanged,
+   * and a namespace that busy must not be swept (its `connections` would restart from 0).
+   */
+  private inUse(row: number, now: number): void {
+    this.rows.set(row, EMPTY_SINCE, this.rows.get(row, MEMBERS) === 0 ? now : NaN);
   }
 
   private rowFor(ns: string, now: number): number {
