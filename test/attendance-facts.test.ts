@@ -33,10 +33,29 @@ test('the client address: the socket, or the right-most X-Forwarded-For entry th
   assert.equal(clientIp(undefined, undefined, none), null);
 });
 
-test('session ids are 128 random bits, distinct; connection ids name node and worker', () => {
-  const ids = new Set(Array.from({ length: 5000 }, () => newSessionId()));
-  assert.equal(ids.size, 5000);
-  for (const id of ids) assert.match(id, SESSION_ID_PATTERN);
+test('session ids start with their millisecond clock, then 80 random bits; connection ids name node and worker', () => {
+  const start = Date.now();
+  const made = Array.from({ length: 5000 }, (_, i) => newSessionId(start + Math.floor(i / 7)));
+  assert.equal(new Set(made).size, 5000, 'distinct, seven per millisecond');
+  const bytes = made.map((id) => {
+    assert.match(id, SESSION_ID_PATTERN);
+    const decoded = Buffer.from(id, 'base64url');
+    assert.equal(decoded.length, 16);
+    assert.equal(decoded.toString('base64url'), id, 'canonical base64url, so it survives the datagrams\' 16 bytes');
+    return decoded;
+  });
+  bytes.forEach((b, i) => assert.equal(b.readUIntBE(0, 6), start + Math.floor(i / 7), `id ${i}: the clock, big-endian`));
+  // Made in order: ordered in their first 6 bytes; ids of one millisecond share their first 8 characters.
+  for (let i = 1; i < bytes.length; i++) assert.ok(Buffer.compare(bytes[i - 1]!.subarray(0, 6), bytes[i]!.subarray(0, 6)) <= 0);
+  assert.equal(made[0]!.slice(0, 8), made[6]!.slice(0, 8));
+  assert.notEqual(made[6]!.slice(0, 8), made[7]!.slice(0, 8));
+  // The rest is random: 10 bytes that repeat nowhere, with every byte value about as often as the others.
+  const tails = bytes.map((b) => b.subarray(6).toString('hex'));
+  assert.equal(new Set(tails).size, 5000);
+  const counts = new Array<number>(256).fill(0);
+  for (const b of bytes) for (const byte of b.subarray(6)) counts[byte]!++;
+  assert.ok(Math.min(...counts) > 100 && Math.max(...counts) < 300, `random bytes spread over 0..255: ${Math.min(...counts)}..${Math.max(...counts)}`);
+  assert.equal(Buffer.from(newSessionId(), 'base64url').readUIntBE(0, 6) >= start, true, 'the daemon\'s clock by default');
   const connections = new ConnectionIds('abc123', 7, 0);
   assert.equal(connections.next(), 'abc123-7-0-0');
   assert.equal(connections.next(), 'abc123-7-0-1');

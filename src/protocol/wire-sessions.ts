@@ -4,7 +4,7 @@
 //
 // The user key (src/primary/cluster/user-keys.ts) is 8 bytes, sent as they are.
 //
-// A session id travels as its 16 random bytes (the daemon makes them, in base64url), whole: another node must
+// A session id travels as its 16 bytes (the daemon makes them, in base64url: clock then random, worker/session-ids.ts), whole: another node must
 // recognise it as a Last-Event-ID to answer 204.
 import type { ByteReader, ByteWriter } from './bytes.js';
 import { MAX_NAME_BYTES } from './namespace.js';
