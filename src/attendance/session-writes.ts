@@ -51,7 +51,7 @@ export interface SessionWrite {
 
 /**
  * Pairs a batch's entries with the exits of the same sessions: such a session is inserted closed, one row
- * written once, instead of an INSERT and then an UPDATE that finds the row again by its random id and moves it
+ * written once, instead of an INSERT and then an UPDATE that finds the row again by its id and moves it
  * in two indexes. Under churn nearly every session enters and leaves within one batch; that UPDATE was an
  * eighth of the primary's CPU and a good part of the pages each commit writes (BENCHMARKS.md, issue 12, the
  * churn ratchet). `later`: the exits of sessions written by an earlier batch, for closeSessions. The first exit
