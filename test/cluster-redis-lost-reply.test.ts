@@ -1,8 +1,7 @@
 // A connection lost in the middle of a call: the node's calls reached Redis and ran there (a change applied,
 // a message published with its sequence number) but their answers never came back, and then the connection
-// died. The node
-// cannot know whether the call ran, so it must never send that number again (the others would take a
-// repeat for a message they had and ignore the change in it), must rejoin by itself, and the counts on
+// died. The node cannot know whether the call ran, so it must never send that number again (the others would
+// take a repeat for a message they had and ignore the change in it), must rejoin by itself, and the counts on
 // both nodes must come out exact, with nothing counted twice. A TCP proxy of the test's own, in front of the
 // shared Redis, lets A's commands through but drops Redis's answers, then resets A's connections.
 import assert from 'node:assert/strict';
