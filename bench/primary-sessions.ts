@@ -78,6 +78,8 @@ async function main(): Promise<void> {
       const idleCores = (procJiffies(target.pid) - idleFrom) / 100 / ((performance.now() - idleT0) / 1000);
       // Fresh source addresses each run: no TIME_WAIT left by the last one.
       const r = await runViewers(target, { ...base, sourceBase: sourceBaseFor(k, base.sourceBase, addressSpan(base.viewers, base.perSwarm)) });
+      // A run with problems says what the daemon logged, so a lost viewer has its cause beside it.
+      if (r.problems.length > 0) for (const line of target.tail.slice(-15)) log(`  daemon: ${line}`);
       const loaded = r.memory.processes.find((p) => p.pid === target.pid)?.rssKiB ?? idle;
       const loadedHeap = await primaryHeapUsed(target.notificationPort);
       const [primary, ...rest] = r.rampCpu;

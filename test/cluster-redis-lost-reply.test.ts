@@ -5,48 +5,29 @@
 // both nodes must come out exact, with nothing counted twice. A TCP proxy of the test's own, in front of the
 // shared Redis, lets A's commands through but drops Redis's answers, then resets A's connections.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { peersOf, startNode, waitForMesh } from './helpers/cluster.js';
-import { sleep, waitFor, waitForMembers, type Daemon } from './helpers/daemon.js';
-import { deleteKeys, redisScope, redisSkip, REDIS_URL, uniquePrefix } from './helpers/redis.js';
+import { after, describe, test } from 'node:test';
+import { peersOf, proxiedRedisPair } from './helpers/cluster.js';
+import { sleep, waitFor, waitForMembers } from './helpers/daemon.js';
+import { redisSkip } from './helpers/redis.js';
 import { openViewer, type SseClient } from './helpers/sse-client.js';
-import { TcpProxy } from './helpers/tcp-proxy.js';
 
 const WAIT_MS = 15_000;
 /** Past the transport's 3 s command timeout, so A's round surely timed out with its connection up first. */
 const SWALLOW_MS = 4500;
-const redisTarget = new URL(REDIS_URL);
 
 describe('a connection lost while a round is in Redis', { skip: redisSkip }, () => {
-  const proxy = new TcpProxy(redisTarget.hostname, Number(redisTarget.port || 6379));
-  const prefix = uniquePrefix();
-  let a: Daemon;
-  let b: Daemon;
+  // A node timeout past the whole episode: A must not be dropped as silent, its rejoin is what is tested.
+  const nodes = proxiedRedisPair(['--cluster-node-timeout', '20']);
   const viewers: SseClient[] = [];
-
-  before(async () => {
-    await proxy.start();
-    // A node timeout past the whole episode: A must not be dropped as silent, its rejoin is what is tested.
-    const timeout = ['--cluster-node-timeout', '20'];
-    [a, b] = await Promise.all([
-      startNode(redisScope({ prefix, url: `redis://127.0.0.1:${proxy.port}` }), timeout),
-      startNode(redisScope({ prefix }), timeout),
-    ]);
-    await waitForMesh([a, b]);
-  });
-  after(async () => {
-    for (const viewer of viewers) viewer.close();
-    await Promise.all([a, b].map((d) => d?.stop()));
-    await proxy.stop();
-    await deleteKeys(prefix);
-  });
+  after(() => { for (const viewer of viewers) viewer.close(); });
 
   test('the node rejoins, its later changes reach the other node, and nothing is counted twice', async () => {
+    const { a, b } = nodes;
     viewers.push(await openViewer(a.port, '/lost'), await openViewer(b.port, '/lost'));
     for (const node of [a, b]) await waitForMembers(node, 'lost', 2, WAIT_MS);
 
     const swallowedAt = Date.now();
-    proxy.swallowReplies();
+    nodes.proxy.swallowReplies();
     viewers.push(await openViewer(a.port, '/lost'));
     // A's next round reaches Redis and runs there, so B hears of the new viewer although A never gets the
     // answer; unless A was still waiting for an earlier call's answer when they started to be dropped (it
@@ -54,8 +35,8 @@ describe('a connection lost while a round is in Redis', { skip: redisSkip }, () 
     // whose outcome it cannot know when its connection dies; which of the two it was is not the point.
     await waitForMembers(b, 'lost', 3, SWALLOW_MS).catch(() => {});
     await sleep(Math.max(0, SWALLOW_MS - (Date.now() - swallowedAt)));
-    await proxy.stop();
-    await proxy.start();
+    await nodes.proxy.stop();
+    await nodes.proxy.start();
     await waitFor(async () => (await peersOf(a)).self!.redis!.joined, WAIT_MS, 'A to rejoin');
     for (const node of [a, b]) await waitForMembers(node, 'lost', 3, WAIT_MS);
 

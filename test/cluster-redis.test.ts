@@ -5,15 +5,13 @@
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { peersOf, startNode, waitForMesh } from './helpers/cluster.js';
+import { peersOf, proxiedRedisPair, startNode, waitForMesh } from './helpers/cluster.js';
 import { isAlive, waitFor, waitForMembers, type Daemon } from './helpers/daemon.js';
 import { httpRequest } from './helpers/http.js';
-import { deleteKeys, redisScope, redisSkip, REDIS_URL, testClient, uniquePrefix } from './helpers/redis.js';
+import { redisScope, redisSkip, testClient } from './helpers/redis.js';
 import { openViewer, type SseClient } from './helpers/sse-client.js';
-import { TcpProxy } from './helpers/tcp-proxy.js';
 
 const WAIT_MS = 10_000;
-const redisTarget = new URL(REDIS_URL);
 
 function metric(text: string, name: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
@@ -27,28 +25,13 @@ async function metrics(daemon: Daemon): Promise<string> {
 const totalDropped = async (daemon: Daemon): Promise<number> => Object.values((await peersOf(daemon)).dropped).reduce((sum, n) => sum + n, 0);
 
 describe('Redis going away and coming back', { skip: redisSkip }, () => {
-  const proxy = new TcpProxy(redisTarget.hostname, Number(redisTarget.port || 6379));
-  const prefix = uniquePrefix();
-  let a: Daemon;
-  let b: Daemon;
+  const nodes = proxiedRedisPair();
+  const { proxy } = nodes;
   const viewers: SseClient[] = [];
-
-  before(async () => {
-    await proxy.start();
-    const direct = redisScope({ prefix });
-    // A reaches Redis through the proxy only; B directly.
-    const throughProxy = redisScope({ prefix, url: `redis://127.0.0.1:${proxy.port}` });
-    [a, b] = await Promise.all([startNode(throughProxy), startNode(direct)]);
-    await waitForMesh([a, b]);
-  });
-  after(async () => {
-    for (const viewer of viewers) viewer.close();
-    await Promise.all([a, b].map((d) => d?.stop()));
-    await proxy.stop();
-    await deleteKeys(prefix);
-  });
+  after(() => { for (const viewer of viewers) viewer.close(); });
 
   test('a node that loses Redis keeps counting its own viewers, says so once, and rejoins with its state', async () => {
+    const { a, b } = nodes;
     viewers.push(await openViewer(a.port, '/outage'), await openViewer(b.port, '/outage'));
     for (const node of [a, b]) await waitForMembers(node, 'outage', 2);
     assert.equal(metric(await metrics(a), 'audience_meter_cluster_joined'), 1);

@@ -1,5 +1,6 @@
 // Workers that die, clean shutdown, and no process left behind.
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { test } from 'node:test';
 import { ALTERNATE_WORKERS, childPids, isAlive, sleep, startDaemon, waitFor, waitForMembers } from './helpers/daemon.js';
 import { openViewer, type SseClient } from './helpers/sse-client.js';
@@ -72,14 +73,70 @@ test('process titles name the role', async () => {
   }
 });
 
+// 200 files, counting ~32 a worker holds besides sockets: the warning is due at 80 % of them (128 viewers);
+// the worker stops accepting with 32 files left (136 viewers) and accepts again with 64 free (104 viewers).
+const FILE_LIMIT = 200;
+const WARNED_AT = 128;
+const PAUSED_AT = 136;
+const RESUMED_AT = 104;
+
 test('a worker near its open-file limit warns in the log', async () => {
-  // 200 files: the warning is due at 80 % of them, counting ~32 files a worker holds besides sockets.
-  const daemon = await startDaemon([], { workers: 1, fileLimit: 200 });
+  const daemon = await startDaemon([], { workers: 1, fileLimit: FILE_LIMIT });
   const viewers: SseClient[] = [];
   try {
-    for (let i = 0; i < 140; i++) viewers.push(await openViewer(daemon.port, '/files'));
+    for (let i = 0; i < WARNED_AT + 2; i++) viewers.push(await openViewer(daemon.port, '/files'));
     await waitFor(() => /warning: worker \d+ holds \d+ connections, \d+% of its 200 open files/.test(daemon.stderr()), 5000, 'the warning');
-    await waitForMembers(daemon, 'files', 140);
+    await waitForMembers(daemon, 'files', WARNED_AT + 2);
+    assert.doesNotMatch(daemon.stderr(), /stopped accepting/);
+  } finally {
+    for (const v of viewers) v.close();
+    await daemon.stop();
+  }
+});
+
+/** Resolves with the connect error's code, or 'connected'. */
+function tryConnect(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => { socket.destroy(); resolve('connected'); });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+  });
+}
+
+test('a worker at its open-file limit stops accepting, and accepts again once viewers have left', async () => {
+  const daemon = await startDaemon([], { workers: 1, fileLimit: FILE_LIMIT });
+  const viewers: SseClient[] = [];
+  try {
+    // One at a time, until the port refuses: the one worker of the node is full, so nobody takes the viewer.
+    // Before, the worker accepted past its limit and libuv closed what waited in the backlog (resets).
+    while (viewers.length < FILE_LIMIT && await tryConnect(daemon.port) === 'connected') viewers.push(await openViewer(daemon.port, '/full'));
+    assert.ok(viewers.length >= PAUSED_AT && viewers.length <= PAUSED_AT + 16, `paused near ${PAUSED_AT} viewers, not at ${viewers.length}`);
+    assert.equal(await tryConnect(daemon.port), 'ECONNREFUSED');
+    assert.match(daemon.stderr(), /worker \d+ stopped accepting viewers at \d+ connections \(open-file limit 200\)/);
+    await waitForMembers(daemon, 'full', viewers.length);
+
+    while (viewers.length > RESUMED_AT) viewers.pop()!.close();
+    await waitFor(async () => await tryConnect(daemon.port) === 'connected', 5000, 'the port to accept again');
+    assert.match(daemon.stderr(), /worker \d+ accepts viewers again/);
+    viewers.push(await openViewer(daemon.port, '/full'));
+    await waitForMembers(daemon, 'full', viewers.length);
+  } finally {
+    for (const v of viewers) v.close();
+    await daemon.stop();
+  }
+});
+
+test('a crowd larger than one worker can hold is spread over the others, none refused', async () => {
+  const daemon = await startDaemon([], { workers: 2, fileLimit: FILE_LIMIT });
+  const crowd = 2 * PAUSED_AT - 20;
+  const viewers: SseClient[] = [];
+  try {
+    // In waves, as a crowd comes: the kernel gives each to whichever worker asks first, not evenly.
+    for (let wave = 0; viewers.length < crowd; wave++) {
+      viewers.push(...await Promise.all(Array.from({ length: Math.min(40, crowd - viewers.length) }, () => openViewer(daemon.port, '/crowd'))));
+    }
+    await waitForMembers(daemon, 'crowd', crowd);
+    assert.equal(viewers.filter((v) => v.ended).length, 0, 'no stream was cut');
   } finally {
     for (const v of viewers) v.close();
     await daemon.stop();

@@ -4,7 +4,7 @@ import cluster from 'node:cluster';
 import { AUTH_SECRETS_ENV, authSecretsFromEnv, parsePrimaryMessage, type PrimaryMessage, type WorkerMessage } from '../protocol/ipc.js';
 import { debugFor, enableAllDebug, logError } from '../log.js';
 import { hostPort } from '../listen.js';
-import { OpenFileWatch } from './fd-watch.js';
+import { ACCEPTS_PER_CHECK, OpenFileWatch } from './fd-watch.js';
 import { openFileLimit } from '../open-file-limit.js';
 import type { Options } from '../options.js';
 import { AddressCounts } from './address-counts.js';
@@ -184,17 +184,34 @@ const reportTimer = setInterval(() => reports.tick(), TICK_MS);
 lifetimes.start();
 let listening = false;
 server.on('error', (error: NodeJS.ErrnoException) => {
-  // Once listening, an error is about one connection (EMFILE on accept, say): log it and keep serving.
+  // Once listening, an error is about one connection (EMFILE on accept, say) or a listen again after a pause
+  // (retried at the next check): log it and keep serving.
   if (listening) logError(`public port: ${error.message}`);
   else send({ type: 'listen-failed', code: error.code ?? 'unknown', port: options.port });
 });
-const openFiles = new OpenFileWatch(workerId, openFileLimit());
-setInterval(() => server.getConnections((error, count) => { if (!error) openFiles.check(count); }), OPEN_FILES_CHECK_MS).unref();
-// A flash crowd arrives faster than accept() runs; with node's default backlog of 511 the kernel drops
-// SYNs and browsers retry a whole second later. The kernel caps this at net.core.somaxconn.
-server.listen({ port: options.port, host: options.host, backlog: LISTEN_BACKLOG }, () => {
-  listening = true;
-  const where = hostPort(server.address());
-  debug('worker %d listening on %s', workerId, where);
-  send({ type: 'listening', address: where });
+function listen(): void {
+  server.listen({ port: options.port, host: options.host, backlog: LISTEN_BACKLOG }, () => {
+    if (listening) return;
+    listening = true;
+    const where = hostPort(server.address());
+    debug('worker %d listening on %s', workerId, where);
+    send({ type: 'listening', address: where });
+  });
+}
+const openFiles = new OpenFileWatch(workerId, openFileLimit(), {
+  // Closing the listening socket stops accepting only: the connections it accepted stay open, and stop()'s
+  // close still waits for the last of them.
+  pause: () => server.close(),
+  resume: () => { if (!stopping) listen(); },
 });
+const checkOpenFiles = (): void => {
+  server.getConnections((error, count) => { if (!error) openFiles.check(count); });
+};
+setInterval(checkOpenFiles, OPEN_FILES_CHECK_MS).unref();
+let acceptedSinceCheck = 0;
+server.on('connection', () => {
+  if (++acceptedSinceCheck < ACCEPTS_PER_CHECK) return;
+  acceptedSinceCheck = 0;
+  checkOpenFiles();
+});
+listen();

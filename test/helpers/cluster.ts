@@ -6,8 +6,9 @@ import { createSocket } from 'node:dgram';
 import type { ClusterReport } from '../../src/primary/cluster/cluster.js';
 import { after, before } from 'node:test';
 import { startDaemon, waitFor, type Daemon, type StartOptions } from './daemon.js';
-import { redisScope, redisSkip, type RedisScope } from './redis.js';
+import { REDIS_URL, redisScope, redisSkip, type RedisScope } from './redis.js';
 import { openViewer, type SseClient } from './sse-client.js';
+import { TcpProxy } from './tcp-proxy.js';
 
 /** Where the nodes of one test's cluster meet: the options that put a node in it. */
 export interface ClusterScope {
@@ -101,9 +102,38 @@ export interface TwoNodes {
 
 /** Two nodes of one fresh cluster for the enclosing describe block: meshed before its tests, stopped after. */
 export function twoNodes(more: string[] = [], scope: () => ClusterScope = randomGroup): TwoNodes {
+  const group = scope();
+  return nodePair(group, group, more);
+}
+
+export interface ProxiedPair extends TwoNodes {
+  /** Between A and Redis: stop it for an outage, `swallowReplies()` to lose Redis's answers. */
+  readonly proxy: TcpProxy;
+}
+
+/**
+ * Two Redis nodes of one fresh prefix for the enclosing describe block, A reaching Redis only through a TCP
+ * proxy of the test's own (the shared server is never stopped), B directly.
+ */
+export function proxiedRedisPair(more: string[] = []): ProxiedPair {
+  const target = new URL(REDIS_URL);
+  const proxy = new TcpProxy(target.hostname, Number(target.port || 6379));
+  const direct = redisScope();
+  const throughProxy = (): RedisScope => redisScope({ prefix: direct.prefix, url: `redis://127.0.0.1:${proxy.port}` });
+  before(() => proxy.start());
+  const pair = nodePair(direct, throughProxy, more, direct);
+  after(() => proxy.stop());
+  return Object.assign(pair, { proxy });
+}
+
+/**
+ * The describe block's pair: A in `scopeOfA` (a function when it can only be known once `before` runs, as a
+ * proxy's port), B in `scopeOfB`; `group` is the cluster they make, cleaned up after their stop.
+ */
+function nodePair(group: ClusterScope, scopeOfA: ClusterScope | (() => ClusterScope), more: string[], scopeOfB: ClusterScope = group): TwoNodes {
   const viewers: SseClient[] = [];
   const nodes: TwoNodes = {
-    group: scope(),
+    group,
     a: undefined as unknown as Daemon,
     b: undefined as unknown as Daemon,
     async watch(daemon, path) {
@@ -113,13 +143,14 @@ export function twoNodes(more: string[] = [], scope: () => ClusterScope = random
     },
   };
   before(async () => {
-    [nodes.a, nodes.b] = await Promise.all([startNode(nodes.group, more), startNode(nodes.group, more)]);
+    const a = typeof scopeOfA === 'function' ? scopeOfA() : scopeOfA;
+    [nodes.a, nodes.b] = await Promise.all([startNode(a, more), startNode(scopeOfB, more)]);
     await waitForMesh([nodes.a, nodes.b]);
   });
   after(async () => {
     for (const viewer of viewers) viewer.close();
     await Promise.all([nodes.a, nodes.b].map((d) => d?.stop()));
-    await nodes.group.cleanup?.();
+    await group.cleanup?.();
   });
   return nodes;
 }
