@@ -40,7 +40,7 @@ export type FromNodes =
   | { t: 'ready'; namespaces: number; joined: number; joinMs: number }
   | { t: 'probed'; value: number; at: number; node: string; full: boolean }
   | { t: 'seen'; value: number; at: number; node: string }
-  | { t: 'stats'; cpuUs: number; sentBytes: number; sentCommands: number; receivedBytes: number; rounds: number; dropped: number };
+  | { t: 'stats'; cpuUs: number; sentBytes: number; sentCommands: number; receivedBytes: number; envelopes: number; stateMessages: number; rounds: number; dropped: number };
 
 /** Zipf (s = 1) popularity of namespaces 1…K: the cumulative distribution, for sampling by bisection. */
 export function zipfCdf(k: number): Float64Array {
@@ -145,9 +145,40 @@ function makeLean(node: RedisCluster): void {
   inner.reloadAll = async () => {};
 }
 
-function subscriberBytes(node: Node): number {
-  const sub = (node as unknown as { subscriber?: { stream?: { bytesRead?: number } } }).subscriber;
-  return sub?.stream?.bytesRead ?? 0;
+type Socketed = { stream?: { bytesRead?: number } } | undefined;
+type RedisInsides = { subscriber?: Socketed; commands?: Socketed; reader?: Socketed };
+
+/** Bytes a node received on every connection it has to Redis (pub/sub, commands and, where there is one, the state stream's reader). */
+function receivedBytes(node: Node): number {
+  const insides = node as unknown as RedisInsides;
+  return [insides.subscriber, insides.commands, insides.reader].reduce((sum, client) => sum + (client?.stream?.bytesRead ?? 0), 0);
+}
+
+/**
+ * What reaches a node: envelopes (each pub/sub message, and each XREAD answer that carries entries: one
+ * delivery each) and state messages (on the state channel, or entries of the state stream), per process.
+ */
+const received = { envelopes: 0, stateMessages: 0 };
+
+function countReceived(node: Node): void {
+  if (!(node instanceof RedisCluster)) return;
+  const insides = node as unknown as { subscriber: { on(event: 'message', listener: (channel: string) => void): void }; reader?: { xread: (...args: unknown[]) => Promise<unknown> } };
+  insides.subscriber.on('message', (channel) => {
+    received.envelopes++;
+    if (channel.endsWith('state')) received.stateMessages++;
+  });
+  const reader = insides.reader;
+  if (!reader) return;
+  const xread = reader.xread.bind(reader);
+  reader.xread = async (...args) => {
+    const reply = (await xread(...args)) as [string, unknown[]][] | null;
+    const entries = reply?.[0]?.[1]?.length ?? 0;
+    if (entries > 0) {
+      received.envelopes++;
+      received.stateMessages += entries;
+    }
+    return reply;
+  };
 }
 
 let nodes: Node[] = [];
@@ -175,6 +206,7 @@ async function setup(s: NodesSetup): Promise<void> {
       ? new RedisCluster({ ...common, url: s.redisUrl, cluster: false, prefix: s.prefix, maxDevices: 0 }, state, makeSink(identity.id, full))
       : new MulticastCluster({ ...common, group: s.group, interfaceAddress: '127.0.0.1', ttl: 1, adminPort: 0, adminToken: undefined }, state, makeSink(identity.id, full));
     if (!full && node instanceof RedisCluster) makeLean(node);
+    countReceived(node);
     nodes.push(node);
   }
   const started = Date.now();
@@ -206,7 +238,7 @@ function stats(): FromNodes {
     rounds += report.self!.sent.rounds;
     dropped += Object.values(report.dropped).reduce((a, b) => a + b, 0);
   }
-  return { t: 'stats', cpuUs: cpu.user + cpu.system, sentBytes, sentCommands, receivedBytes: nodes.reduce((sum, n) => sum + subscriberBytes(n), 0), rounds, dropped };
+  return { t: 'stats', cpuUs: cpu.user + cpu.system, sentBytes, sentCommands, receivedBytes: nodes.reduce((sum, n) => sum + receivedBytes(n), 0), ...received, rounds, dropped };
 }
 
 process.on('message', (m: ToNodes) => {

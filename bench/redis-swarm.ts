@@ -4,7 +4,8 @@
 // alone). For each point (transport × nodes × namespaces) it measures, over --rounds rounds:
 //
 //   per node   CPU (the full nodes: whole path; the lean ones: sending and parsing), bytes and commands sent,
-//              bytes received (Redis: the subscriber socket; multicast: every other node's datagrams)
+//              bytes received (Redis: every connection of the node; multicast: every other node's datagrams),
+//              envelopes received (Redis: pub/sub messages and XREAD answers with entries) and state messages
 //   Redis      CPU (used_cpu_sys + used_cpu_user), commands, bytes in and out, from INFO deltas
 //   join       how long until every node had asserted its own state (bounded by --join-timeout)
 //   convergence  a probe namespace changed on one node until every full node's table shows it
@@ -44,7 +45,7 @@ export interface SwarmPoint {
   heldNamespaces: number;
   /** Nodes joined (own state asserted) when the point started, and how long the slowest process took (bounded by --join-timeout). */
   join?: { joined: number; ms: number };
-  perNode: { fullCpuMsPerRound: number; leanCpuMsPerRound: number; sentBytesPerRound: number; sentCommandsPerRound: number; receivedBytesPerRound: number };
+  perNode: { fullCpuMsPerRound: number; leanCpuMsPerRound: number; sentBytesPerRound: number; sentCommandsPerRound: number; receivedBytesPerRound: number; envelopesPerRound?: number; stateMessagesPerRound?: number };
   redis?: { cpuMsPerRound: number; commandsPerRound: number; inBytesPerRound: number; outBytesPerRound: number };
   convergenceMs: { median: number; p95: number; max: number; probes: number; seen: number };
   machine: { oursCores: number; othersCores: number; saturated: boolean };
@@ -171,6 +172,8 @@ async function runPoint(o: { transport: 'redis' | 'multicast'; nodes: number; na
         sentBytesPerRound: round(sentBytes),
         sentCommandsPerRound: round(perNodeRound(sum(allIdx, (s) => s.sentCommands)), 2),
         receivedBytesPerRound: round(received),
+        envelopesPerRound: round(perNodeRound(sum(allIdx, (s) => s.envelopes)), 1),
+        stateMessagesPerRound: round(perNodeRound(sum(allIdx, (s) => s.stateMessages)), 1),
       },
       ...(info0 && info1 ? {
         redis: {
