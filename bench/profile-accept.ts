@@ -13,10 +13,11 @@
 // Chrome DevTools → Performance, or VS Code). --heap also takes a heap snapshot of every worker once the
 // crowd is in and idle, and prints what the workers' heaps hold per viewer, by kind (bench/heap-census.ts).
 // --bare profiles the bare-Node floor (bench/bare-sse-server.ts) the same way instead: Node's own share of
-// each stage, to hold the daemon's against.
+// each stage, to hold the daemon's against. --transport ws makes the viewers WebSocket upgrades (both daemon
+// and floor).
 //
 //   npm run build && node dist/bench/profile-accept.js [--viewers 30000] [--workers 2] [--identified] \
-//        [--repeat 3] [--out /tmp/am-prof] [--heap] [--bare]
+//        [--repeat 3] [--out /tmp/am-prof] [--heap] [--bare] [--transport sse|ws]
 
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -193,7 +194,7 @@ async function main(): Promise<void> {
     log(`== run ${k + 1}/${repeat}`);
     const nodeArgs = ['--cpu-prof', '--cpu-prof-dir', out, ...(values.heap ? ['--heapsnapshot-signal=SIGUSR2', '--diagnostic-dir', out] : [])];
     const target = values.bare
-      ? await startBare({ nodeArgs })
+      ? await startBare({ nodeArgs, transport: base.transport })
       : await startAudienceMeter({
           bin: values.daemon,
           workers: intFlag(values, 'workers', 1, 64),
