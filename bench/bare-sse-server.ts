@@ -5,9 +5,17 @@
 // (`GET /{namespace}/{service}/{message}` → `data: {service}={message}`, relayed to every worker, one buffer
 // written to every socket of the namespace). Loopback only; exits after --max-seconds.
 //
-//   node dist/bench/bare-sse-server.js --port 8000 --control-port 8001 [--processes 2] [--max-seconds 3600]
+// With --transport ws the viewers are WebSocket upgrades of the same request instead: the least RFC 6455 asks of
+// a server, no library. The 101 head carries the accept key (base64 of SHA-1 of the client's key and the
+// protocol's GUID), then unmasked text frames, the same bytes the daemon sends (docs/protocols.md), so the load
+// generator reads the floor's frames as it reads the daemon's: `{"type":"count","members":0}` first, then
+// `{"type":"message","event":service,"data":message}`. It never pings and ignores whatever a viewer sends.
+//
+//   node dist/bench/bare-sse-server.js --port 8000 --control-port 8001 [--processes 2] [--max-seconds 3600] \
+//        [--transport sse|ws]
 
 import cluster from 'node:cluster';
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
@@ -18,11 +26,35 @@ const { values } = parseArgs({
     'control-port': { type: 'string' },
     'max-seconds': { type: 'string', default: '3600' },
     processes: { type: 'string', default: '2' },
+    transport: { type: 'string', default: 'sse' },
   },
   strict: true,
 });
+const websocket = values.transport === 'ws';
 
 const HEAD = Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\ndata: 0\n\n');
+const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+/** An unmasked, unfragmented text frame (payloads under 64 KiB: the floor sends nothing longer). */
+function textFrame(payload: Buffer): Buffer {
+  const short = payload.length < 126;
+  const head = short ? Buffer.from([0x81, payload.length]) : Buffer.from([0x81, 126, payload.length >> 8, payload.length & 0xff]);
+  return Buffer.concat([head, payload]);
+}
+
+const WS_FIRST = textFrame(Buffer.from('{"type":"count","members":0}'));
+
+/** The 101 answer to an upgrade and the first frame, or undefined when the head has no Sec-WebSocket-Key. */
+function upgradeAnswer(head: string): Buffer | undefined {
+  const key = /\r\nsec-websocket-key:[ \t]*([^\r]*)/i.exec(head)?.[1]?.trim();
+  if (!key) return undefined;
+  const accept = createHash('sha1').update(key + WS_GUID).digest('base64');
+  return Buffer.concat([
+    Buffer.from(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`, 'latin1'),
+    WS_FIRST,
+  ]);
+}
+
 const rooms = new Map<string, Set<net.Socket>>();
 const ROOM = Symbol('room');
 type Viewer = net.Socket & { [ROOM]?: Set<net.Socket> };
@@ -32,11 +64,16 @@ function onData(this: Viewer, chunk: Buffer): void {
   const end = chunk.indexOf('\r\n');
   const line = chunk.toString('latin1', 0, end < 0 ? chunk.length : end);
   const ns = line.split(' ')[1] ?? '/';
+  const answer = websocket ? upgradeAnswer(chunk.toString('latin1')) : HEAD;
+  if (!answer) {
+    this.destroy();
+    return;
+  }
   let room = rooms.get(ns);
   if (!room) rooms.set(ns, (room = new Set()));
   room.add(this);
   this[ROOM] = room;
-  this.write(HEAD);
+  this.write(answer);
 }
 
 function onClose(this: Viewer): void {
@@ -48,7 +85,11 @@ function onError(): void {}
 function broadcast(ns: string, data: string): void {
   const room = rooms.get(ns);
   if (!room) return;
-  const frame = Buffer.from(`data: ${data}\n\n`);
+  // `service=message` reaches WebSocket viewers as the daemon sends it: event `service`, data `message`.
+  const eq = data.indexOf('=');
+  const frame = websocket
+    ? textFrame(Buffer.from(JSON.stringify(eq < 0 ? { type: 'message', event: 'message', data } : { type: 'message', event: data.slice(0, eq), data: data.slice(eq + 1) })))
+    : Buffer.from(`data: ${data}\n\n`);
   for (const socket of room) socket.write(frame);
 }
 

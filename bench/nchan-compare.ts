@@ -1,5 +1,6 @@
 // audience-meter against nginx + nchan and the bare-Node floor (bench/bare-sse-server.ts), side by side in
-// one run: the same crowd of idle SSE viewers (30,000 over 10 namespaces by default), the same load generator,
+// one run: the same crowd of idle viewers (30,000 over 10 namespaces by default; SSE, or WebSocket with
+// --transport ws: then nchan serves `nchan_subscriber websocket` and the floor its WebSocket mode), the same load generator,
 // the same machine, the order alternating from one repeat to the next, every run from source addresses no
 // earlier run used (TIME_WAIT). Memory per viewer, accept rate and server CPU over the ramp, the fan-out of
 // one message per namespace and the server CPU over those push rounds, for all three; the count push for
@@ -13,7 +14,8 @@
 // config it writes is in bench/targets.ts (nchanConfig).
 //
 //   npm run build && node dist/bench/nchan-compare.js [--repeat 3] [--viewers 30000] [--workers 2] \
-//        [--reuseport] [--only nchan|audience-meter|bare] [--no-bare] [--before <checkout>/bin/audience-meter]
+//        [--reuseport] [--only nchan|audience-meter|bare] [--no-bare] [--before <checkout>/bin/audience-meter] \
+//        [--transport sse|ws]
 //
 // The bare server (2 Node.js processes doing the least per viewer) is the floor of this harness on this
 // machine: what Node itself costs; --no-bare leaves it out. --before adds another build of the daemon as a
@@ -58,9 +60,9 @@ async function main(): Promise<void> {
       const r = await quietRun(s.quiet, `repeat ${k + 1}/${repeat}, ${kind}`, async () => {
         const target =
           kind === 'nchan'
-            ? await startNchan({ workers, reuseport: values.reuseport, logPath: values['nchan-log'] })
+            ? await startNchan({ workers, reuseport: values.reuseport, logPath: values['nchan-log'], transport: base.transport })
             : kind === 'bare'
-              ? await startBare()
+              ? await startBare({ transport: base.transport })
               : kind === 'before'
                 ? await startAudienceMeter({ bin: values.before!, workers, extra: values['daemon-arg'], env: values['daemon-env'] })
                 : await s.startDaemon();
@@ -145,12 +147,12 @@ async function main(): Promise<void> {
     if (amKb !== undefined) rows.push(['memory per idle viewer, am', `${(amKb / 1000).toFixed(2)} KB (target ≤ 4.0 KB: ${amKb <= 4000 ? 'yes' : 'NO'})`]);
   }
   report(s, {
-    fields: { viewers: base.viewers, namespaces: base.namespaces.length, workers, repeat, reuseport: values.reuseport, ratios },
+    fields: { transport: base.transport, viewers: base.viewers, namespaces: base.namespaces.length, workers, repeat, reuseport: values.reuseport, ratios },
     rows,
     medians: Object.fromEntries(kinds.map((k) => [k, perKind[k]?.medians])),
     problems,
     runs,
-    title: `nchan-compare: ${base.viewers.toLocaleString('en-US')} viewers over ${base.namespaces.length} namespaces, ${workers} workers each, ${repeat} repeats`,
+    title: `nchan-compare: ${base.viewers.toLocaleString('en-US')} ${base.transport === 'ws' ? 'WebSocket' : 'SSE'} viewers over ${base.namespaces.length} namespaces, ${workers} workers each, ${repeat} repeats`,
   });
 }
 

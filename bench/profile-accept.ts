@@ -13,10 +13,11 @@
 // Chrome DevTools → Performance, or VS Code). --heap also takes a heap snapshot of every worker once the
 // crowd is in and idle, and prints what the workers' heaps hold per viewer, by kind (bench/heap-census.ts).
 // --bare profiles the bare-Node floor (bench/bare-sse-server.ts) the same way instead: Node's own share of
-// each stage, to hold the daemon's against.
+// each stage, to hold the daemon's against. --transport ws makes the viewers WebSocket upgrades (both daemon
+// and floor).
 //
 //   npm run build && node dist/bench/profile-accept.js [--viewers 30000] [--workers 2] [--identified] \
-//        [--repeat 3] [--out /tmp/am-prof] [--heap] [--bare]
+//        [--repeat 3] [--out /tmp/am-prof] [--heap] [--bare] [--transport sse|ws]
 
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -45,13 +46,15 @@ interface CpuProfile {
 
 /** The stages a new viewer's CPU is told in, in the order a viewer meets them. */
 export const STAGES = [
-  'accept (net.Socket, streams)', 'head parse and route', 'admission (token, address)', 'hub, viewer, lifetimes',
+  'accept (net.Socket, streams)', 'head parse and route', 'WebSocket upgrade (node:http, ws)', 'admission (token, address)', 'hub, viewer, lifetimes',
   'session facts (user agent)', 'socket writes', 'count pushes (worker)', 'IPC', 'registry', 'index', 'monitor', 'attendance log',
   'counts and pushes', 'garbage collector', 'other',
 ] as const;
 export type Stage = (typeof STAGES)[number];
 
 const BY_FILE: Array<[RegExp, Stage]> = [
+  // A WebSocket viewer goes through node:http's parser and the ws library (the raw fast path serves SSE only).
+  [/^node:_http_|^node:internal\/http|\/node_modules\/ws\/|\/worker\/ws-viewers?\.js$|\/protocol\/ws-frames\.js$/, 'WebSocket upgrade (node:http, ws)'],
   [/\/(request-head|routes|public-listener|public-server)\.js$|\/protocol\/namespace\.js$|\/bench\/bare-sse-server\.js$/, 'head parse and route'],
   [/\/(admission|identity|client-ip)\.js$|\/(jose|fast-jwt)\/|internal\/crypto|internal\/url/, 'admission (token, address)'],
   [/\/worker\/(hub|viewer|streams|lifetimes|viewer-directory|session-ids|uuid-registry|push)\.js$|\/protocol\/sse\.js$/, 'hub, viewer, lifetimes'],
@@ -193,7 +196,7 @@ async function main(): Promise<void> {
     log(`== run ${k + 1}/${repeat}`);
     const nodeArgs = ['--cpu-prof', '--cpu-prof-dir', out, ...(values.heap ? ['--heapsnapshot-signal=SIGUSR2', '--diagnostic-dir', out] : [])];
     const target = values.bare
-      ? await startBare({ nodeArgs })
+      ? await startBare({ nodeArgs, transport: base.transport })
       : await startAudienceMeter({
           bin: values.daemon,
           workers: intFlag(values, 'workers', 1, 64),

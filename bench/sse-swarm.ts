@@ -1,10 +1,12 @@
 // One load-generating child process: opens COUNT raw TCP sockets from loopback source addresses (a
 // comma-separated --local-address list, socket i from address i mod n: the kernel's search for a free
 // source port slows down badly past ~10,000 sockets bound to one address),
-// sends a minimal `GET /{namespace}` SSE request on each and parses the responses incrementally.
+// sends a minimal `GET /{namespace}` SSE request on each (or, with --transport ws, a WebSocket upgrade to
+// the same path) and parses the responses incrementally.
 //
-// Per socket it keeps a handful of typed-array slots (see sse-stream-table.ts) plus the probe
-// arrival time, and never buffers the body.
+// Per socket it keeps a handful of typed-array slots (see viewer-table.ts, with sse-stream-table.ts or
+// ws-stream-table.ts for the wire format) plus the probe arrival time, and never buffers the body. A
+// WebSocket message counts as an SSE `data:` line does: first event, probe marker, last count.
 //
 // It reports to the parent over IPC (see swarm-protocol.ts) and is bounded: it exits on its own
 // after --max-seconds, on a `stop` message, or as soon as the parent disconnects.
@@ -20,7 +22,7 @@
 //
 //   node dist/bench/sse-swarm.js --port 8000 --namespaces a,b,c --count 5000 \
 //        --local-address 127.0.0.2 --rate 2000 --max-seconds 300 [--offset 0] [--max-inflight 500] \
-//        [--cycles 100000 --close fin|rst] [--token-file /tmp/tokens.txt]
+//        [--cycles 100000 --close fin|rst] [--token-file /tmp/tokens.txt] [--transport sse|ws]
 
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -35,7 +37,9 @@ import {
   isLoopbackV4,
   nowMs,
 } from './swarm-protocol.js';
-import { F_CLOSED, F_CONNECTED, F_FIRST, F_HIT, F_OK, F_OWN, StreamTable } from './sse-stream-table.js';
+import { SseStreamTable } from './sse-stream-table.js';
+import { F_CLOSED, F_CONNECTED, F_FIRST, F_HIT, F_OK, F_OWN, type StreamEvents, type ViewerTable } from './viewer-table.js';
+import { WsStreamTable, newWebSocketKey } from './ws-stream-table.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -52,6 +56,7 @@ const { values: args } = parseArgs({
     close: { type: 'string', default: 'fin' },
     'max-seconds': { type: 'string', default: '300' },
     'token-file': { type: 'string' },
+    transport: { type: 'string', default: 'sse' },
   },
   strict: true,
 });
@@ -86,11 +91,21 @@ if (args.close !== 'fin' && args.close !== 'rst') fail('--close must be fin or r
 const closeWithReset = args.close === 'rst';
 const names = (args.namespaces ?? '').split(',').filter((s) => s.length > 0);
 if (names.length === 0) fail('--namespaces needs at least one name');
+if (args.transport !== 'sse' && args.transport !== 'ws') fail('--transport must be sse or ws');
+const websocket = args.transport === 'ws';
 /** Streams this swarm opens in all: one per slot, or --cycles when churning. */
 const total = churn ? cycles : count;
 
+// One Sec-WebSocket-Key for every upgrade of this swarm: the server's work (a SHA-1 per upgrade) is the same
+// whatever the key, and one key lets every request be encoded once.
+const wsKey = newWebSocketKey();
 const requestFor = (ns: string, query: string): Buffer =>
-  Buffer.from(`GET /${encodeURIComponent(ns)}${query} HTTP/1.1\r\nHost: ${host}:${port}\r\nAccept: text/event-stream\r\n\r\n`, 'latin1');
+  Buffer.from(
+    `GET /${encodeURIComponent(ns)}${query} HTTP/1.1\r\nHost: ${host}:${port}\r\n${websocket
+      ? `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${wsKey}\r\nSec-WebSocket-Version: 13\r\n`
+      : 'Accept: text/event-stream\r\n'}\r\n`,
+    'latin1',
+  );
 // Each request is encoded once per namespace; every socket of that namespace writes the same bytes.
 const requests = names.map((ns) => requestFor(ns, ''));
 const tokens = args['token-file'] ? readFileSync(args['token-file'], 'utf8').split('\n').filter((l) => l.length > 0) : [];
@@ -130,13 +145,13 @@ const timing = {
   firstEvent: new HistBuilder(),
   timeline: new Map<number, number>(),
 };
-const table = new StreamTable(count, {
-  head(i, status) {
+const events: StreamEvents = {
+  head(i, status, ok) {
     timing.lastHeadAt = nowMs();
     totals.responded++;
     bump(totals.statusCodes, status);
     changed = true;
-    if (status !== '200') {
+    if (!ok) {
       totals.badStatus++;
       sockets[i]?.destroy();
       return false;
@@ -177,13 +192,17 @@ const table = new StreamTable(count, {
   comment() {
     totals.comments++;
   },
+  reply(i, bytes) {
+    sockets[i]?.write(bytes);
+  },
   protocolError(i, code) {
     totals.errors++;
     bump(totals.errorCodes, code);
     changed = true;
     sockets[i]?.destroy();
   },
-});
+};
+const table: ViewerTable = websocket ? new WsStreamTable(count, events, wsKey) : new SseStreamTable(count, events);
 
 // ---- probe state --------------------------------------------------------------------------------
 

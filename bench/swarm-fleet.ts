@@ -1,4 +1,4 @@
-// Forks and drives a set of sse-swarm child processes, each with its own source addresses 127.0.0.B,
+// Forks and drives a set of sse-swarm child processes (SSE or WebSocket viewers), each with its own source addresses 127.0.0.B,
 // B = sourceBase, sourceBase + 1, … (at most `perAddress` sockets on one address).
 // Viewers are numbered globally and viewer v joins namespace v % namespaces.length, so namespaces
 // get equal shares however the viewers are split between swarms.
@@ -43,7 +43,11 @@ export interface FleetOptions {
   close?: 'fin' | 'rst';
   /** Identity tokens, one per line, viewer v using line v (see sse-swarm.ts --token-file). */
   tokenFile?: string;
+  /** How viewers connect: an SSE request (the default) or a WebSocket upgrade. */
+  transport?: Transport;
 }
+
+export type Transport = 'sse' | 'ws';
 
 /** Every swarm's timings merged: earliest open, latest connect / head / first event, merged histograms. */
 export type FleetTimings = SwarmTimings;
@@ -124,6 +128,7 @@ export class SwarmFleet {
           '--cycles', String(this.opts.cyclesPerSwarm ?? 0),
           '--close', this.opts.close ?? 'fin',
           ...(this.opts.tokenFile ? ['--token-file', this.opts.tokenFile] : []),
+          '--transport', this.opts.transport ?? 'sse',
         ],
         { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] },
       );

@@ -21,21 +21,21 @@ export interface SwarmTotals {
   connected: number;
   /** Sockets that received the HTTP status line and headers (any status). */
   responded: number;
-  /** Sockets that received a first `data:` line after a 200 response. */
+  /** Sockets that received a first message (a `data:` line after a 200, a WebSocket message after a 101). */
   firstEvent: number;
-  /** Sockets currently open with a 200 stream. */
+  /** Sockets currently open with an accepted stream (200, or 101 for WebSocket). */
   alive: number;
   /** Socket errors (connect refused, reset, …). */
   errors: number;
   /** Streams the server ended (FIN or reset) while we still wanted them. */
   closedByPeer: number;
-  /** Responses whose status was not 200. */
+  /** Responses whose status was not the accepting one (200; 101 for WebSocket). */
   badStatus: number;
   errorCodes: Record<string, number>;
   statusCodes: Record<string, number>;
-  /** Number of `data:` lines received over all sockets. */
+  /** Number of messages (`data:` lines, WebSocket messages) received over all sockets. */
   dataLines: number;
-  /** Number of keep-alive comment lines (`:`) received over all sockets. */
+  /** Number of keep-alives (SSE comment lines `:`, WebSocket pings) received over all sockets. */
   comments: number;
 }
 
@@ -71,7 +71,7 @@ export interface SwarmTimings {
   lastFirstEventAt: number;
   /** Socket created → TCP connected, ms. */
   connect: Hist;
-  /** Socket created → first `data:` line, ms. */
+  /** Socket created → first message, ms. */
   firstEvent: Hist;
   /** First events per 10 ms slot: [Math.floor(epoch ms / 10), count] (none when churning). */
   timeline: Array<[number, number]>;

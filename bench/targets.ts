@@ -1,7 +1,7 @@
 // The servers a benchmark runs against, started and stopped the same way: audience-meter as a user runs
 // it (only ports, host and worker count given), or nginx with the nchan module from Debian's packages,
-// configured in a temp dir as the nearest equivalent (one eventsource channel per namespace, a publisher
-// location for messages). Loopback only; both end with the benchmark.
+// configured in a temp dir as the nearest equivalent (one eventsource or websocket channel per namespace, a
+// publisher location for messages), or the bare-Node floor. Loopback only; all end with the benchmark.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type NotifyOutcome, canConnect, freePorts, httpRequest, notifyAll, readStats, sleep } from './daemon-io.js';
 import { processTree } from './proc-mem.js';
+import type { Transport } from './swarm-fleet.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url)); // dist/bench/ → repo
 export const HOST = '127.0.0.1';
@@ -25,7 +26,7 @@ export interface Target {
   /** e.g. "audience-meter, 2 workers". */
   readonly label: string;
   readonly host: string;
-  /** Where viewers open `GET /{namespace}` with `Accept: text/event-stream`. */
+  /** Where viewers open `GET /{namespace}` with `Accept: text/event-stream`, or upgrade it to a WebSocket. */
   readonly port: number;
   /** Root of the server's process tree (the primary, or nginx's master). */
   readonly pid: number;
@@ -107,14 +108,15 @@ export async function startAudienceMeter(opts: {
   return target;
 }
 
-/** Starts the calibration server (bench/bare-sse-server.ts): one Node.js process, the least work per viewer. */
-export async function startBare(opts: { logPath?: string; nodeArgs?: string[] } = {}): Promise<Target> {
+/** Starts the calibration server (bench/bare-sse-server.ts): Node.js processes doing the least work per viewer. */
+export async function startBare(opts: { logPath?: string; nodeArgs?: string[]; transport?: Transport } = {}): Promise<Target> {
   const script = fileURLToPath(new URL('./bare-sse-server.js', import.meta.url));
   const [port, controlPort] = await freePorts(2);
-  const args = [...(opts.nodeArgs ?? []), script, '--port', String(port), '--control-port', String(controlPort)];
+  const transport = opts.transport ?? 'sse';
+  const args = [...(opts.nodeArgs ?? []), script, '--port', String(port), '--control-port', String(controlPort), '--transport', transport];
   const target = launch({
     kind: 'bare',
-    label: 'bare Node.js server, 2 processes (calibration)',
+    label: `bare Node.js server, 2 processes (calibration${transport === 'ws' ? ', WebSocket' : ''})`,
     file: process.execPath,
     args,
     logPath: opts.logPath,
@@ -142,10 +144,12 @@ export function nchanAvailability(): { nginx: string | undefined; missing: strin
 /**
  * The nginx configuration: `workers` processes, each allowed 20,000 open files like the daemon's workers,
  * the same listen backlog as the daemon (4096), no access log. Subscribers: `GET /{channel}` with
- * `Accept: text/event-stream`; a new subscriber first gets the newest stored message, as a new viewer of
- * audience-meter first gets the count. Publisher: `POST /{channel}` on a second loopback port.
+ * `Accept: text/event-stream` (`nchan_subscriber eventsource`), or a WebSocket upgrade of it with `transport`
+ * ws (`nchan_subscriber websocket`: each message one text frame, as published; no pings, nchan's default); a
+ * new subscriber first gets the newest stored message, as a new viewer of audience-meter first gets the count.
+ * Publisher: `POST /{channel}` on a second loopback port.
  */
-export function nchanConfig(dir: string, port: number, publishPort: number, workers: number, reuseport: boolean): string {
+export function nchanConfig(dir: string, port: number, publishPort: number, workers: number, reuseport: boolean, transport: Transport = 'sse'): string {
   return `# written by bench/targets.ts for one benchmark run
 load_module ${NCHAN_MODULE};
 daemon off;
@@ -167,7 +171,7 @@ http {
   server {
     listen ${HOST}:${port} backlog=4096${reuseport ? ' reuseport' : ''};
     location ~ ^/(?<channel>[^/]+)$ {
-      nchan_subscriber eventsource;
+      nchan_subscriber ${transport === 'ws' ? 'websocket' : 'eventsource'};
       nchan_channel_id $channel;
       nchan_subscriber_first_message -1;
     }
@@ -184,13 +188,13 @@ http {
 }
 
 /** Starts nginx + nchan with its own config in a temp dir (`nginx -c <conf> -p <dir>`), in the foreground. */
-export async function startNchan(opts: { workers: number; reuseport?: boolean; logPath?: string; readyTimeoutMs?: number }): Promise<Target> {
+export async function startNchan(opts: { workers: number; reuseport?: boolean; logPath?: string; readyTimeoutMs?: number; transport?: Transport }): Promise<Target> {
   const { nginx, missing } = nchanAvailability();
   if (!nginx || missing.length > 0) throw new Error(`missing ${missing.join(', ')}; install with: ${NCHAN_INSTALL}`);
   const dir = mkdtempSync(join(tmpdir(), 'nchan-bench-'));
   const [port, publishPort] = await freePorts(2);
   const conf = join(dir, 'nginx.conf');
-  writeFileSync(conf, nchanConfig(dir, port, publishPort, opts.workers, opts.reuseport ?? false));
+  writeFileSync(conf, nchanConfig(dir, port, publishPort, opts.workers, opts.reuseport ?? false, opts.transport));
   const args = ['-c', conf, '-p', dir];
   const target = launch({
     kind: 'nchan',

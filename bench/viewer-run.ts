@@ -1,7 +1,7 @@
 // One measured run against one server (audience-meter or nginx + nchan), shared by the issue-3 scenarios:
 //
 //   1. idle memory of the server's process tree;
-//   2. a ramp of VIEWERS SSE streams over NAMESPACES, from several swarm processes and source addresses,
+//   2. a ramp of VIEWERS SSE streams (or WebSocket viewers, --transport ws) over NAMESPACES, from several swarm processes and source addresses,
 //      as fast as the server takes them (at most --inflight streams waiting for their first event, so
 //      the listen backlog never overflows): connections and first events per second;
 //   3. after a settle time, loaded memory → bytes per viewer; the stats port checked (audience-meter);
@@ -13,7 +13,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { type NotifyOutcome, type StatsCheck, checkStats, sleep } from './daemon-io.js';
 import { type MemoryFigures, type TreeMemory, memoryFigures, processTree, sampleTreeMemory } from './proc-mem.js';
 import { CpuMeter, type CpuUse, log, median, procJiffies, round } from './run-kit.js';
-import { type FleetTimings, SwarmFleet } from './swarm-fleet.js';
+import { type FleetTimings, SwarmFleet, type Transport } from './swarm-fleet.js';
 import { type SwarmTotals, histPercentile } from './swarm-protocol.js';
 import { type Target, publishOk } from './targets.js';
 
@@ -27,6 +27,8 @@ export interface ViewerRunOptions {
   /** Streams waiting for their first event, over all swarms, at most (0: no cap). */
   inflight: number;
   sourceBase: number;
+  /** SSE requests (the default) or WebSocket upgrades, for the crowd and the joiners alike. */
+  transport?: Transport;
   settleSeconds: number;
   /** Message fan-out probes (0: none). */
   probes: number;
@@ -100,6 +102,7 @@ export interface ProcessFiles {
 export interface ViewerRunResult {
   target: string;
   kind: Target['kind'];
+  transport: Transport;
   viewers: number;
   namespaces: number;
   swarms: number;
@@ -186,7 +189,7 @@ export function acceptFigures(t: FleetTimings, viewers: number): AcceptFigures {
  */
 export function crowdFleet(
   target: Target,
-  o: Pick<ViewerRunOptions, 'viewers' | 'namespaces' | 'perSwarm' | 'rate' | 'inflight' | 'sourceBase' | 'maxSeconds'> & { tokenFile?: string },
+  o: Pick<ViewerRunOptions, 'viewers' | 'namespaces' | 'perSwarm' | 'rate' | 'inflight' | 'sourceBase' | 'maxSeconds' | 'transport'> & { tokenFile?: string },
 ): SwarmFleet {
   const swarms = Math.ceil(o.viewers / o.perSwarm);
   return new SwarmFleet({
@@ -200,6 +203,7 @@ export function crowdFleet(
     maxSeconds: o.maxSeconds,
     maxInflight: o.inflight > 0 ? Math.max(1, Math.ceil(o.inflight / swarms)) : 0,
     tokenFile: o.tokenFile,
+    transport: o.transport,
   });
 }
 
@@ -220,7 +224,7 @@ export async function runViewers(target: Target, o: ViewerRunOptions): Promise<V
     const rampT0 = performance.now();
     const rampStartUs = Number(process.hrtime.bigint() / 1000n);
     fleet.start();
-    log(`${target.label}: ${o.viewers} viewers over ${o.namespaces.length} namespaces from ${fleet.members.length} swarms`);
+    log(`${target.label}: ${o.viewers} ${o.transport === 'ws' ? 'WebSocket' : 'SSE'} viewers over ${o.namespaces.length} namespaces from ${fleet.members.length} swarms`);
     const ready = await fleet.waitReady(o.readyTimeoutSeconds * 1000, (t) =>
       log(`  connected ${t.connected}, first event ${t.firstEvent}, errors ${t.errors}, closed ${t.closedByPeer}, non-200 ${t.badStatus}`),
     );
@@ -320,6 +324,7 @@ export async function runViewers(target: Target, o: ViewerRunOptions): Promise<V
         rate: 20_000,
         sourceBase: o.sourceBase + SwarmFleet.addressesFor({ viewers: o.viewers, perSwarm: o.perSwarm }) + 2,
         maxSeconds: o.maxSeconds,
+        transport: o.transport,
       });
       let joinedMs = NaN;
       const p = await fleet.probe(
@@ -358,6 +363,7 @@ export async function runViewers(target: Target, o: ViewerRunOptions): Promise<V
     return {
       target: target.label,
       kind: target.kind,
+      transport: o.transport ?? 'sse',
       viewers: o.viewers,
       namespaces: o.namespaces.length,
       swarms,
@@ -394,6 +400,8 @@ export const crowdSpec = {
   inflight: { type: 'string', default: '2000' },
   'source-base': { type: 'string', default: '2' },
   'ready-timeout': { type: 'string', default: '180' },
+  // How the viewers connect: sse (GET with Accept: text/event-stream) or ws (a WebSocket upgrade, same path).
+  transport: { type: 'string', default: 'sse' },
 } as const;
 
 /** Flags every viewer scenario accepts: the crowd, then the settle time and the fan-out probes. */

@@ -9,12 +9,14 @@ import { type ViewerRunOptions, type ViewerRunResult, runViewers, viewerSpec } f
 
 export type Focus = 'memory' | 'accept' | 'fanout';
 
-export type CrowdOptions = Pick<ViewerRunOptions, 'viewers' | 'namespaces' | 'perSwarm' | 'rate' | 'inflight' | 'sourceBase' | 'readyTimeoutSeconds' | 'maxSeconds'>;
+export type CrowdOptions = Pick<ViewerRunOptions, 'viewers' | 'namespaces' | 'perSwarm' | 'rate' | 'inflight' | 'sourceBase' | 'readyTimeoutSeconds' | 'maxSeconds' | 'transport'>;
 
 /** The crowd's settings from crowdSpec's flags. */
 export function crowdOptionsFrom(values: Record<string, unknown>, maxSeconds: number): CrowdOptions {
   const nsCount = intFlag(values, 'namespaces', 1, 100_000);
   const prefix = String(values['namespace-prefix']);
+  const transport = values.transport ?? 'sse';
+  if (transport !== 'sse' && transport !== 'ws') throw new Error('--transport must be sse or ws');
   return {
     viewers: intFlag(values, 'viewers', 1, 200_000),
     namespaces: Array.from({ length: nsCount }, (_, k) => `${prefix}-${k}`),
@@ -24,6 +26,7 @@ export function crowdOptionsFrom(values: Record<string, unknown>, maxSeconds: nu
     sourceBase: intFlag(values, 'source-base', 2, 200),
     readyTimeoutSeconds: intFlag(values, 'ready-timeout', 1, 3600),
     maxSeconds,
+    transport,
   };
 }
 

@@ -79,7 +79,7 @@ async function main(): Promise<void> {
         const r = await quietRun(s.quiet, `${viewers} viewers, ${kind}, run ${k + 1}/${repeat}`, async () => {
           const target =
             kind === 'nchan'
-              ? await startNchan({ workers, reuseport: big })
+              ? await startNchan({ workers, reuseport: big, transport: base.transport })
               : await s.startDaemon({ workers, readyTimeoutMs: 60_000 });
           try {
             return await runViewers(target, { ...base, viewers, perSwarm, sourceBase: sourceBaseFor(slot++, base.sourceBase, addressSpan(viewers, perSwarm)) });

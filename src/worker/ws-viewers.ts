@@ -86,7 +86,11 @@ export function createWsViewers({ hub, streams, gate, directory, enableUuid, pin
       socket.end(rawAnswer(admission.status, admission.reason));
       return;
     }
+    // ws writes the 101 head, then (its callback runs before handleUpgrade returns) the first count goes out:
+    // corked, both leave in one write instead of two.
+    socket.cork();
     server.handleUpgrade(req, socket, head, (ws) => open(ws, ns, uuid, admission));
+    socket.uncork();
   }
 
   function open(ws: WebSocket, ns: string, uuid: string | undefined, admission: Admission & { admit: true }): void {
