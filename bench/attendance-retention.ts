@@ -32,7 +32,7 @@ async function seed(target: string): Promise<void> {
       at: OLD + i + k, page: null, browser: 'Chrome 120', os: 'Linux', device: 'desktop', ip: '10.0.0.1', transport: 'sse',
     }));
     log.record(entries, entries.map((e) => ({ session: e.session, at: e.at + 60_000, reason: 'left' as const })));
-    log.sample(Array.from({ length: Math.min(5000, ROWS - i) }, (_, k) => [`event-${k}`, 1] as const), OLD + i);
+    log.sample(Array.from({ length: Math.min(5000, ROWS - i) }, (_, k) => ({ name: `event-${k}`, members: 1 })), OLD + i);
     if (!(await log.flushed(300_000))) throw new Error('seed not written');
   }
   await log.close(Date.now(), 10_000);

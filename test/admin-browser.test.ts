@@ -136,9 +136,9 @@ async function seedAttendance(target: string, ns: string, now: number): Promise<
   log.record(entries, entries.map((e) => ({ session: e.session, at: now - 5 * 60_000, reason: 'left' as const })));
   for (let minutesAgo = 58; minutesAgo >= 1; minutesAgo--) {
     const t = 60 - minutesAgo;
-    log.sample([[ns, Math.round(t < 20 ? t * 2 : 40 - (t - 20) * 0.6)]], now - minutesAgo * 60_000);
+    log.sample([{ name: ns, members: Math.round(t < 20 ? t * 2 : 40 - (t - 20) * 0.6) }], now - minutesAgo * 60_000);
   }
-  log.sample([[ONE_SAMPLE_NS, 3]], now - 10 * 60_000);
+  log.sample([{ name: ONE_SAMPLE_NS, members: 3 }], now - 10 * 60_000);
   assert.equal(await log.flushed(10_000), true);
   await log.close(now, 5000);
 }

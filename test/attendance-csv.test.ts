@@ -58,7 +58,7 @@ async function seed(target: string): Promise<void> {
     page: s.page, browser: s.browser, os: s.os, device: s.device, ip: '192.0.2.9', transport: 'sse',
   }));
   log.record(entries, SESSIONS.map((s) => ({ session: s.session, at: T0 + s.end * 1000, reason: 'left' as const })));
-  log.sample([[NS, 3]], T0);
+  log.sample([{ name: NS, members: 3 }], T0);
   assert.equal(await log.flushed(10_000), true);
   await log.close(T0 + 9999_000, 5000);
 }

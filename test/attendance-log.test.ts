@@ -227,8 +227,8 @@ for (const kind of STORES) {
 
     test('samples are stored per namespace and node', async () => {
       const log = open(store, 'node-f');
-      log.sample([['conf', 3], ['other', 0]], T0);
-      log.sample([['conf', 5]], T0 + 10_000);
+      log.sample([{ name: 'conf', members: 3 }, { name: 'other', members: 0 }], T0);
+      log.sample([{ name: 'conf', members: 5 }], T0 + 10_000);
       await flushed(log);
       const rows = await store.rows("SELECT at, members FROM audience_meter_samples WHERE ns = 'conf' AND node = 'node-f' ORDER BY at");
       assert.deepEqual(rows.map((r) => [Number(r.at), Number(r.members)]), [[T0, 3], [T0 + 10_000, 5]]);

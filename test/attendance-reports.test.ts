@@ -32,9 +32,9 @@ async function seed(target: string): Promise<void> {
     session, connection: `c-${session}`, ns: 'webinar', user, name, at: T0 + start * 1000, page: '=cmd|calc', ...facts, ip: '192.0.2.9', transport: 'sse',
   }));
   log.record(entries, SESSIONS.map(([session, , , , , end]) => ({ session, at: T0 + end * 1000, reason: 'left' as const })));
-  log.sample([['webinar', 3]], T0);
-  log.sample([['webinar', 4]], T0 + 10_000);
-  log.sample([['webinar', 9]], T0 + 7200_000);
+  log.sample([{ name: 'webinar', members: 3 }], T0);
+  log.sample([{ name: 'webinar', members: 4 }], T0 + 10_000);
+  log.sample([{ name: 'webinar', members: 9 }], T0 + 7200_000);
   assert.equal(await log.flushed(10_000), true);
   await log.close(T0 + 9999_000, 5000);
 }

@@ -162,7 +162,7 @@ for (const kind of STORES) {
       const oldRun = openLog(store, 'old-node');
       const old = Array.from({ length: 2500 }, (_, i) => entry({ ns: 'old', at: T0 + i }));
       oldRun.record(old, old.map((e) => ({ session: e.session, at: e.at + 60_000, reason: 'left' as const })));
-      for (let i = 0; i < 1500; i++) oldRun.sample([['old', 1]], T0 + i * 10_000);
+      for (let i = 0; i < 1500; i++) oldRun.sample([{ name: 'old', members: 1 }], T0 + i * 10_000);
       await flushed(oldRun);
       await oldRun.close(T0 + DAY, 5000);
       const oldId = (oldRun as unknown as { incarnation: { id: string } }).incarnation.id;
@@ -175,7 +175,7 @@ for (const kind of STORES) {
         const stillOpen = entry({ ns: 'still', at: T0 });
         const recent = [entry({ ns: 'recent', at: Date.now() - DAY }), entry({ ns: 'recent', at: Date.now() - 20 * DAY })];
         liveRun.record([stillOpen, ...recent], recent.map((e) => ({ session: e.session, at: e.at + 1000, reason: 'left' as const })));
-        liveRun.sample([['recent', 2]], Date.now() - DAY);
+        liveRun.sample([{ name: 'recent', members: 2 }], Date.now() - DAY);
         await flushed(liveRun);
 
         const daemon = await startDaemon(['--attendance', store.target, '--retention-days', '30'], { workers: 1 });

@@ -172,7 +172,9 @@ test('a dead worker\'s members go with it, the worker that replaces it starts fr
   table.setMembers('worker:4', 'b', 4, 30);
   table.setMembers('worker:5', 'c', 6, 30);
   assert.deepEqual([table.membersOf('worker:2'), table.membersOf('worker:3'), table.membersOf('worker:4'), table.membersOf('worker:5')], [3, 1, 4, 6]);
-  assert.deepEqual([...table.namespaces.values()].map((r) => [r.name, r.members, r.localMembers]), [['a', 3, 3], ['b', 5, 5], ['c', 6, 6]]);
+  const seen: [string, number, number][] = [];
+  table.namespaces.forEach((r) => seen.push([r.name, r.members, r.localMembers]));
+  assert.deepEqual(seen, [['a', 3, 3], ['b', 5, 5], ['c', 6, 6]]);
   assert.equal(table.othersMembers('b', 'worker:4'), 1);
   assert.equal(table.othersMembers('b', 'node:x'), 5, 'a source that holds nothing');
 });
@@ -191,4 +193,38 @@ test('viewers who came and went between two reports keep a namespace from the sw
   assert.equal(table.namespaces.get('busy')!.connections, 16, 'its joins are not lost to a sweep');
   assert.deepEqual(table.sweep(159_999, 60_000), []);
   assert.deepEqual(table.sweep(160_000, 60_000), ['busy']);
+});
+
+test('forEach hands a view that reads each namespace\'s row during its visit, as get() copies it, and is unusable after', () => {
+  const table = new AudienceTable();
+  table.setMembers('worker:1', 'a', 3, 1000);
+  table.setMembers('worker:2', 'a', 2, 1000);
+  table.addConnections('a', 5, 1000);
+  table.setPeerCounts('node:b', 'a', 4, 7, 1500);
+  table.setMembers('worker:1', 'empty', 1, 2000);
+  table.setMembers('worker:1', 'empty', 0, 3000);
+  table.pushed([['a', 9]], 4000);
+  const fields = ['name', 'created', 'connections', 'members', 'modified', 'lastPushed', 'emptySince', 'localMembers', 'localConnections'] as const;
+  const read: Record<string, unknown>[] = [];
+  let kept: unknown;
+  table.namespaces.forEach((view) => {
+    read.push(Object.fromEntries(fields.map((f) => [f, view[f]])));
+    kept = view;
+  });
+  assert.deepEqual(read, [table.namespaces.get('a'), table.namespaces.get('empty')]);
+  assert.deepEqual(read[0], { name: 'a', created: 1000, connections: 12, members: 9, modified: 4000, lastPushed: 9, emptySince: undefined, localMembers: 5, localConnections: 5 });
+  assert.equal(read[1]!.emptySince, 3000);
+  assert.throws(() => (kept as { members: number }).members, /read after its visit/, 'a view kept past its visit does not show another row');
+});
+
+test('forEach: deleting namespaces during the visit is allowed, and the view keeps reading the visited row', () => {
+  const table = new AudienceTable();
+  for (const ns of ['x', 'y', 'z']) table.setMembers('worker:1', ns, 1, 0);
+  table.setMembers('worker:1', 'y', 0, 10);
+  const seen: [string, number][] = [];
+  table.namespaces.forEach((r) => {
+    if (r.name === 'x') table.sweep(20, 5);
+    seen.push([r.name, r.members]);
+  });
+  assert.deepEqual(seen, [['x', 1], ['z', 1]]);
 });

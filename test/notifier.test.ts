@@ -50,7 +50,7 @@ test('collectPushes returns what to push; once the table records it, the next ch
   table.pushed([['a', 100], ['b', 100]], 10_000);
   table.setMembers('worker:1', 'a', 120, 11_000);
   table.setMembers('worker:1', 'b', 101, 11_000);
-  const pushes = collectPushes(table.namespaces.values(), 12_000, policy);
+  const pushes = collectPushes(table.namespaces, 12_000, policy);
   assert.deepEqual(pushes, [['a', 120]]);
   table.pushed(pushes, 12_000);
   assert.equal(table.namespaces.get('a')!.lastPushed, 120);
@@ -58,5 +58,21 @@ test('collectPushes returns what to push; once the table records it, the next ch
   assert.equal(table.namespaces.get('b')!.lastPushed, 100);
   assert.equal(table.namespaces.get('b')!.modified, 10_000);
   // Next check: a is at its reference point, b still below its delta.
-  assert.deepEqual(collectPushes(table.namespaces.values(), 14_000, policy), []);
+  assert.deepEqual(collectPushes(table.namespaces, 14_000, policy), []);
+});
+
+test('collectPushes over the table\'s views decides as shouldPush does on copies of the same records', () => {
+  const table = new AudienceTable();
+  // Every case of the policy at once: never pushed, empty, within and past the delta, past the max delay.
+  const cases: [ns: string, pushedAs: number, now: number][] = [['new', 0, 1], ['small', 5, 6], ['same', 5, 5], ['up', 100, 110], ['near', 100, 109], ['down', 100, 90], ['old', 50, 50], ['empty', 3, 0]];
+  for (const [ns, pushedAs, now] of cases) {
+    table.setMembers('worker:1', ns, Math.max(1, pushedAs), 0);
+    if (pushedAs > 0) table.pushed([[ns, pushedAs]], ns === 'old' ? 1_000 : 10_000);
+    table.setMembers('worker:1', ns, now, 11_000);
+  }
+  const copies = cases.map(([ns]) => table.namespaces.get(ns)!);
+  const expected = copies.filter((r) => shouldPush(r, 26_000, policy)).map((r) => [r.name, r.members]);
+  assert.deepEqual(expected, [['new', 1], ['small', 6], ['up', 110], ['down', 90], ['old', 50]]);
+  assert.deepEqual(collectPushes(table.namespaces, 26_000, policy), expected);
+  assert.deepEqual(collectPushes(copies, 26_000, policy), expected);
 });

@@ -19,6 +19,21 @@ export interface AttendanceLogStatus {
   failing: string | undefined;
 }
 
+/** One namespace's count in a sample (the audience table's records have these fields, and more). */
+export interface MemberCount {
+  readonly name: string;
+  readonly members: number;
+}
+
+/**
+ * Every namespace's count, handed to `visit` one at a time: the audience table itself (its records are one
+ * view reused over its rows, valid only during each call, so a sample costs no object per namespace until
+ * it is kept) or a plain array.
+ */
+export interface MemberCounts {
+  forEach(visit: (count: MemberCount) => void): void;
+}
+
 export interface AttendanceLog {
   /**
    * Starts writing: connects, migrates, registers this run (its incarnation), closes what dead runs left
@@ -34,7 +49,7 @@ export interface AttendanceLog {
    */
   workerGone(connectionPrefix: string, at: number): void;
   /** Every namespace's member count at `at` (ms since epoch). */
-  sample(counts: Iterable<readonly [ns: string, members: number]>, at: number): void;
+  sample(counts: MemberCounts, at: number): void;
   /** Reads for the admin API; undefined when the log is off. */
   readonly reports: AttendanceReports | undefined;
   status(): AttendanceLogStatus;

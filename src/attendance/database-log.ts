@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import type { SessionEntry, SessionExit } from '../protocol/sessions.js';
 import { debugFor, logError, logInfo } from '../log.js';
-import type { AttendanceLog, AttendanceLogStatus } from './attendance-log.js';
+import type { AttendanceLog, AttendanceLogStatus, MemberCounts } from './attendance-log.js';
 import { closeDeadIncarnations, endIncarnation, graceFor, heartbeat, registerIncarnation, type Incarnation } from './incarnations.js';
 import { migrate } from './migrations.js';
 import { AttendanceReports } from './reports/attendance-reports.js';
@@ -118,9 +118,9 @@ export class DatabaseAttendanceLog implements AttendanceLog {
     this.schedule(this.flushDelayMs);
   }
 
-  sample(counts: Iterable<readonly [string, number]>, at: number): void {
+  sample(counts: MemberCounts, at: number): void {
     if (this.closed) return;
-    for (const [ns, members] of counts) this.push({ kind: 'sample', sample: { ns, at, members } });
+    counts.forEach(({ name: ns, members }) => this.push({ kind: 'sample', sample: { ns, at, members } }));
     this.schedule(this.flushDelayMs);
   }
 

@@ -269,16 +269,13 @@ export function startPrimary(options: Options): void {
   }
 
   /**
-   * Every namespace's count, read lazily: a list of them all, built every few seconds, would outlive a
-   * young-generation collection and be promoted, so each sample of a large table left megabytes of old-space
-   * garbage that an idle primary then keeps (BENCHMARKS.md, namespace floods).
+   * The table itself is the sample, read in place (NamespaceRecords.forEach): a list of every namespace's
+   * count, built every few seconds, would outlive a young-generation collection and be promoted, so each
+   * sample of a large table left megabytes of old-space garbage that an idle primary then keeps
+   * (BENCHMARKS.md, namespace floods). The chart's samples (below) read it the same way.
    */
-  function* memberCounts(): Generator<readonly [ns: string, members: number]> {
-    for (const record of table.namespaces.values()) yield [record.name, record.members];
-  }
-
   function sampleMembers(): void {
-    attendance.sample(memberCounts(), Date.now());
+    attendance.sample(table.namespaces, Date.now());
   }
 
   /**
@@ -305,7 +302,7 @@ export function startPrimary(options: Options): void {
 
   function pushCounts(): void {
     const now = Date.now();
-    const pushes = collectPushes(table.namespaces.values(), now, {
+    const pushes = collectPushes(table.namespaces, now, {
       deltaRatio: options.notifyDeltaRatio,
       maxDelay: options.notifyMaxDelay * 1000,
     });
@@ -397,7 +394,7 @@ export function startPrimary(options: Options): void {
       timers.push(setInterval(() => readiness.check(), READINESS_CHECK_MS));
       timers.push(setInterval(sampleMembers, options.sampleInterval * 1000));
       // The admin page's chart without the attendance log.
-      if (!attendance.reports) timers.push(setInterval(() => monitor.history.sample(memberCounts(), Date.now()), HISTORY_STEP_MS));
+      if (!attendance.reports) timers.push(setInterval(() => monitor.history.sample(table.namespaces, Date.now()), HISTORY_STEP_MS));
     },
     (error: Error) => {
       logError(error.message);

@@ -7,6 +7,8 @@
 // series starts at the first sample that finds a viewer: a namespace sampled only empty has none.
 // Memory stays bounded by the live namespaces and by how often their counts change within the hour.
 
+import type { MemberCounts } from '../attendance/attendance-log.js';
+
 export interface HistorySample {
   /** ms since epoch */
   at: number;
@@ -34,17 +36,17 @@ export class MemberHistory {
   private readonly series = new Map<string, Series>();
 
   /** Every live namespace's count at `at`; namespaces absent from `counts` are forgotten. */
-  sample(counts: Iterable<readonly [ns: string, members: number]>, at: number): void {
+  sample(counts: MemberCounts, at: number): void {
     const n = this.taken++;
     this.times[n % this.capacity] = at;
     const oldest = n - this.capacity + 1;
-    for (const [ns, members] of counts) {
+    counts.forEach(({ name: ns, members }) => {
       const series = this.series.get(ns);
       if (!series) {
         // Nothing to chart before its first viewer: an empty namespace (a flood's, awaiting the clean delay)
         // gets no series, so it costs nothing here and its name is not kept past its deletion.
         if (members > 0) this.series.set(ns, { since: [n], members: [members], seenAt: n });
-        continue;
+        return;
       }
       series.seenAt = n;
       if (series.members.at(-1) !== members) {
@@ -58,7 +60,7 @@ export class MemberHistory {
         series.since.splice(0, drop);
         series.members.splice(0, drop);
       }
-    }
+    });
     // forEach, not for…of over entries: no [key, value] pair allocated per namespace at every sample.
     this.series.forEach((series, ns) => {
       if (series.seenAt !== n) this.series.delete(ns);

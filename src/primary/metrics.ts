@@ -74,11 +74,11 @@ export class Metrics {
     });
     gauge('audience_meter_namespace_members', 'Viewers now held by this node in one namespace; the --metrics-namespaces busiest only.', function () {
       this.reset();
-      for (const r of busiestNamespaces(sources.table.namespaces.values(), sources.namespaceLimit)) this.set({ namespace: r.name }, r.localMembers);
+      for (const r of busiestNamespaces(sources.table.namespaces, sources.namespaceLimit)) this.set({ namespace: r.name }, r.localMembers);
     }, ['namespace']);
     keptCounter('audience_meter_namespace_joins_total', 'Viewer connections opened on this node in one namespace since it was created here; the --metrics-namespaces busiest only.', function () {
       this.reset();
-      for (const r of busiestNamespaces(sources.table.namespaces.values(), sources.namespaceLimit)) this.inc({ namespace: r.name }, r.localConnections);
+      for (const r of busiestNamespaces(sources.table.namespaces, sources.namespaceLimit)) this.inc({ namespace: r.name }, r.localConnections);
     }, ['namespace']);
     gauge('audience_meter_worker_connections', 'Viewers counted per worker slot of this node, from its latest report (a respawned worker takes its slot over).', function () {
       const bySlot = new Map<number, number>();

@@ -42,9 +42,8 @@ export class NamespaceRows {
   private hashes: number[];
   /** Open addressing, twice as many slots as rows: slot → row + 1, or EMPTY. */
   private slots: number[];
-  /** Rows in use or freed so far (the next new one is number `used`). */
+  /** Rows in use or freed so far (the next new one is number `used`); those in use are `used - free.length`. */
   private used = 0;
-  private count = 0;
   /** Rows freed, reused first. */
   private free: number[] = [];
   /** Passes over the rows not finished yet: rows must not move under them (shrinkIfSparse waits). */
@@ -62,7 +61,7 @@ export class NamespaceRows {
   }
 
   get size(): number {
-    return this.count;
+    return this.used - this.free.length;
   }
 
   /** One more number per row, 0 in every row: a column for a new source (rare: a worker's start). */
@@ -124,7 +123,6 @@ export class NamespaceRows {
     const hash = hashOf(ns);
     this.hashes[row] = hash;
     this.place(row, hash);
-    this.count++;
     return row;
   }
 
@@ -134,7 +132,6 @@ export class NamespaceRows {
     this.unplace(row);
     this.names[row] = undefined;
     this.free.push(row);
-    this.count--;
   }
 
   get(row: number, field: number): number {
@@ -156,7 +153,7 @@ export class NamespaceRows {
    */
   shrinkIfSparse(): void {
     const rows = this.capacity();
-    if (rows <= MIN_ROWS || this.count * 8 > rows || this.openPasses > 0) return;
+    if (rows <= MIN_ROWS || this.size * 8 > rows || this.openPasses > 0) return;
     const keep: string[] = [];
     const smaller = Math.max(MIN_ROWS, rows / 4);
     const cells = zeros(smaller * this.width);

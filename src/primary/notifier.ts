@@ -2,7 +2,7 @@
 // --notify-min-delay seconds; pushed when the change since the last push reaches
 // max(1, floor(last pushed × --notify-delta-ratio)), or when --notify-max-delay seconds have passed since it.
 import type { CountEntry } from '../protocol/ipc.js';
-import type { NamespaceRecord } from './audience-table.js';
+import type { NamespaceRecord, RecordVisits } from './audience-table.js';
 
 export interface NotifyPolicy {
   deltaRatio: number;
@@ -20,12 +20,13 @@ export function shouldPush(record: NamespaceRecord, now: number, policy: NotifyP
 
 /**
  * Runs one check over every namespace and returns the pushes to send; the table records them as pushed
- * (AudienceTable.pushed), its records being copies.
+ * (AudienceTable.pushed): the records are read-only (the table's are views over its rows, valid during the
+ * visit only), so nothing here keeps or writes one.
  */
-export function collectPushes(records: Iterable<NamespaceRecord>, now: number, policy: NotifyPolicy): CountEntry[] {
+export function collectPushes(records: RecordVisits<NamespaceRecord>, now: number, policy: NotifyPolicy): CountEntry[] {
   const pushes: CountEntry[] = [];
-  for (const record of records) {
+  records.forEach((record) => {
     if (shouldPush(record, now, policy)) pushes.push([record.name, record.members]);
-  }
+  });
   return pushes;
 }

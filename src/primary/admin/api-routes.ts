@@ -34,7 +34,8 @@ export function apiRoutes(deps: ApiDeps): Route[] {
     {
       pattern: ['api', 'namespaces'],
       handle({ res }) {
-        const namespaces = Array.from(deps.table.namespaces.values(), (r) => ({
+        const namespaces: { name: string; members: number; connections: number; users: number; created: string | null; modified: string | null }[] = [];
+        deps.table.namespaces.forEach((r) => namespaces.push({
           name: r.name,
           members: r.members,
           connections: r.connections,
