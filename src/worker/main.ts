@@ -185,10 +185,16 @@ lifetimes.start();
 let listening = false;
 server.on('error', (error: NodeJS.ErrnoException) => {
   // Once listening, an error is about one connection (EMFILE on accept, say) or a listen again after a pause
-  // (retried at the next check): log it and keep serving.
-  if (listening) logError(`public port: ${error.message}`);
-  else send({ type: 'listen-failed', code: error.code ?? 'unknown', port: options.port });
+  // (the port taken meanwhile: tried again a check later): log it and keep serving.
+  if (!listening) {
+    send({ type: 'listen-failed', code: error.code ?? 'unknown', port: options.port });
+    return;
+  }
+  logError(`public port: ${error.message}`);
+  if (!server.listening && openFiles.accepting) setTimeout(() => { if (!stopping && !server.listening) listen(); }, OPEN_FILES_CHECK_MS).unref();
 });
+// A flash crowd arrives faster than accept() runs; with node's default backlog of 511 the kernel drops
+// SYNs and browsers retry a whole second later. The kernel caps this at net.core.somaxconn.
 function listen(): void {
   server.listen({ port: options.port, host: options.host, backlog: LISTEN_BACKLOG }, () => {
     if (listening) return;
