@@ -10,7 +10,12 @@ export interface TreeMemory {
   pids: number[];
   rssKiB: number;
   pssKiB: number;
-  perProcess: Array<{ pid: number; rssKiB: number; pssKiB: number }>;
+  /**
+   * Per process, RSS split as the kernel counts it: anonymous pages (heaps: what the process holds) and
+   * file pages (the node binary's and libraries' code, read in as it first runs and dropped by the kernel
+   * under pressure).
+   */
+  perProcess: Array<{ pid: number; rssKiB: number; pssKiB: number; anonKiB: number; fileKiB: number }>;
 }
 
 function readText(path: string): string | undefined {
@@ -60,11 +65,16 @@ function kibField(text: string | undefined, field: string): number {
 
 export function treeMemory(pid: number): TreeMemory {
   const pids = processTree(pid);
-  const perProcess = pids.map((p) => ({
-    pid: p,
-    rssKiB: kibField(readText(`/proc/${p}/status`), 'VmRSS'),
-    pssKiB: kibField(readText(`/proc/${p}/smaps_rollup`), 'Pss'),
-  }));
+  const perProcess = pids.map((p) => {
+    const status = readText(`/proc/${p}/status`);
+    return {
+      pid: p,
+      rssKiB: kibField(status, 'VmRSS'),
+      pssKiB: kibField(readText(`/proc/${p}/smaps_rollup`), 'Pss'),
+      anonKiB: kibField(status, 'RssAnon'),
+      fileKiB: kibField(status, 'RssFile'),
+    };
+  });
   return {
     pids,
     rssKiB: perProcess.reduce((a, p) => a + p.rssKiB, 0),

@@ -34,11 +34,14 @@ interface FloodFigures {
   peakPrimaryRssKiB: number;
   /** Once the stats port listed no namespace and the primary idled --settle seconds. */
   afterPrimaryRssKiB: number;
+  /** The anonymous part of that RSS: the heaps, without the code pages read from the node binary. */
+  afterPrimaryAnonKiB: number;
   emptyAfterMs: number;
 }
 
 interface FloodRun {
   beforePrimaryRssKiB: number;
+  beforePrimaryAnonKiB: number;
   floods: FloodFigures[];
   cpu: CpuUse;
   loadavgAtStart: number;
@@ -50,9 +53,15 @@ function primaryRssKiB(target: Target): number {
   return treeMemory(target.pid).perProcess.find((p) => p.pid === target.pid)?.rssKiB ?? NaN;
 }
 
-async function primaryRssSettled(target: Target): Promise<number> {
+/**
+ * The primary's RSS (median of 5 readings) and its anonymous part. RSS also counts the pages of the node
+ * binary that have run at least once, and a flood runs code (the optimising compiler's, the collector's)
+ * that a fresh primary has not: that share says nothing of what the primary keeps, so it is shown apart.
+ */
+async function primaryRssSettled(target: Target): Promise<{ rssKiB: number; anonKiB: number }> {
   const m = await sampleTreeMemory(target.pid, 5, 500);
-  return m.perProcess.find((p) => p.pid === target.pid)?.rssKiB ?? NaN;
+  const primary = m.perProcess.find((p) => p.pid === target.pid);
+  return { rssKiB: primary?.rssKiB ?? NaN, anonKiB: primary?.anonKiB ?? NaN };
 }
 
 /** One stream: connect, ask, wait for the first event, close. Resolves true when the first event came. */
@@ -145,8 +154,8 @@ async function main(): Promise<void> {
       if (!Number.isFinite(await waitEmpty(target, (cleanDelay + 120) * 1000))) problems.push('warm-up: the stats port still listed namespaces');
     }
     await sleep(settle * 1000);
-    const beforePrimaryRssKiB = await primaryRssSettled(target);
-    log(`${target.label}: primary RSS before ${fmtMiB(beforePrimaryRssKiB)}`);
+    const { rssKiB: beforePrimaryRssKiB, anonKiB: beforePrimaryAnonKiB } = await primaryRssSettled(target);
+    log(`${target.label}: primary RSS before ${fmtMiB(beforePrimaryRssKiB)} (anonymous ${fmtMiB(beforePrimaryAnonKiB)})`);
     const cpu = new CpuMeter(() => [target.pid]);
     const figures: FloodFigures[] = [];
     for (let k = 1; k <= floods; k++) {
@@ -158,29 +167,33 @@ async function main(): Promise<void> {
       if (!Number.isFinite(emptyAfterMs)) problems.push(`flood ${k}: the stats port still listed namespaces`);
       await sleep(settle * 1000);
       const after = await primaryRssSettled(target);
-      figures.push({ flood: k, seconds, opened: f.opened, failed: f.failed, peakPrimaryRssKiB: f.peakKiB, afterPrimaryRssKiB: after, emptyAfterMs });
-      log(`flood ${k}: ${f.opened} opened in ${seconds} s, peak ${fmtMiB(f.peakKiB)}, after ${fmtMiB(after)} (${round(after / beforePrimaryRssKiB, 2)}× before)`);
+      figures.push({ flood: k, seconds, opened: f.opened, failed: f.failed, peakPrimaryRssKiB: f.peakKiB, afterPrimaryRssKiB: after.rssKiB, afterPrimaryAnonKiB: after.anonKiB, emptyAfterMs });
+      log(`flood ${k}: ${f.opened} opened in ${seconds} s, peak ${fmtMiB(f.peakKiB)}, after ${fmtMiB(after.rssKiB)} (${round(after.rssKiB / beforePrimaryRssKiB, 2)}× before), anonymous ${fmtMiB(after.anonKiB)} (${round(after.anonKiB / beforePrimaryAnonKiB, 2)}×)`);
     }
-    return { beforePrimaryRssKiB, floods: figures, cpu: cpu.end(), loadavgAtStart, problems };
+    return { beforePrimaryRssKiB, beforePrimaryAnonKiB, floods: figures, cpu: cpu.end(), loadavgAtStart, problems };
   });
 
   const before = run.beforePrimaryRssKiB;
+  const beforeAnon = run.beforePrimaryAnonKiB;
   const first = run.floods[0]!;
   const last = run.floods.at(-1)!;
   const rows: [string, string][] = [
     ['namespaces per flood', fmtInt(namespaces)],
     ['floods', String(floods)],
-    ['primary RSS before', fmtMiB(before)],
-    ...run.floods.map((f): [string, string] => [`flood ${f.flood}: peak / after`, `${fmtMiB(f.peakPrimaryRssKiB)} / ${fmtMiB(f.afterPrimaryRssKiB)} (${round(f.afterPrimaryRssKiB / before, 2)}×), ${f.seconds} s`]),
-    ['after one flood / before', `${round(first.afterPrimaryRssKiB / before, 2)}×`],
-    [`after ${floods} floods / before`, `${round(last.afterPrimaryRssKiB / before, 2)}×`],
+    ['primary RSS (anonymous) before', `${fmtMiB(before)} (${fmtMiB(beforeAnon)})`],
+    ...run.floods.map((f): [string, string] => [
+      `flood ${f.flood}: peak / after (anonymous)`,
+      `${fmtMiB(f.peakPrimaryRssKiB)} / ${fmtMiB(f.afterPrimaryRssKiB)} (${round(f.afterPrimaryRssKiB / before, 2)}×) (${fmtMiB(f.afterPrimaryAnonKiB)}, ${round(f.afterPrimaryAnonKiB / beforeAnon, 2)}×), ${f.seconds} s`,
+    ]),
+    ['after one flood / before: RSS, anonymous', `${round(first.afterPrimaryRssKiB / before, 2)}×, ${round(first.afterPrimaryAnonKiB / beforeAnon, 2)}×`],
+    [`after ${floods} floods / before: RSS, anonymous`, `${round(last.afterPrimaryRssKiB / before, 2)}×, ${round(last.afterPrimaryAnonKiB / beforeAnon, 2)}×`],
     ['load average at start', String(run.loadavgAtStart)],
     ['other processes (cores)', String(run.cpu.othersCores)],
   ];
   report(s, {
     fields: { namespaces, floods, cleanDelay, settle, concurrency, maxNamespaces, warmup },
     rows,
-    medians: { before, afterOne: first.afterPrimaryRssKiB, afterLast: last.afterPrimaryRssKiB },
+    medians: { before, afterOne: first.afterPrimaryRssKiB, afterLast: last.afterPrimaryRssKiB, beforeAnon, afterOneAnon: first.afterPrimaryAnonKiB, afterLastAnon: last.afterPrimaryAnonKiB },
     problems: run.problems,
     runs: [run],
     title: `Primary RSS through ${floods} floods of ${fmtInt(namespaces)} one-viewer namespaces`,
