@@ -3,7 +3,6 @@
 // stopped reading.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { WebSocket } from 'ws';
 import { isEventName } from '../src/protocol/event-name.js';
 import { parsePrimaryMessage, parseWorkerMessage } from '../src/protocol/ipc.js';
 import { parsePageMessage } from '../src/protocol/ws-frames.js';
@@ -62,12 +61,13 @@ test('a push encodes each format once, on demand', () => {
   const push = countPush(12);
   assert.equal(push.sse(), push.sse());
   assert.equal(push.sse().toString(), 'data: 12\n\n');
-  assert.equal(push.ws()!.toString(), '{"type":"count","members":12}');
+  assert.equal(push.ws()!.subarray(2).toString(), '{"type":"count","members":12}', 'a whole text frame');
+  assert.deepEqual([...push.ws()!.subarray(0, 2)], [0x81, 29]);
   assert.equal(push.ws(), push.ws());
   const message = messagePush('offer', 'a\nb');
   assert.equal(message.sse().toString(), 'event: offer\ndata: a\ndata: b\n\n');
-  assert.deepEqual(JSON.parse(message.ws()!.toString()), { type: 'message', event: 'offer', data: 'a\nb' });
-  assert.deepEqual(JSON.parse(notificationPush('chat=a=b').ws()!.toString()), { type: 'message', event: 'chat', data: 'a=b' });
+  assert.deepEqual(JSON.parse(message.ws()!.subarray(2).toString()), { type: 'message', event: 'offer', data: 'a\nb' });
+  assert.deepEqual(JSON.parse(notificationPush('chat=a=b').ws()!.subarray(2).toString()), { type: 'message', event: 'chat', data: 'a=b' });
   assert.equal(notificationPush('chat=a=b').sse().toString(), 'data: chat=a=b\n\n');
 });
 
@@ -79,20 +79,23 @@ test('page messages: one shape only', () => {
   }
 });
 
-test('a WebSocket viewer that stopped reading is terminated instead of buffered', () => {
+test('a WebSocket viewer that stopped reading is terminated instead of buffered; nothing is written after its close', () => {
   const calls: string[] = [];
   const socket = {
-    OPEN: 1, readyState: 1, bufferedAmount: 0,
-    send: (frame: Buffer, options: { binary: boolean }) => calls.push(`send ${frame.toString()} binary=${options.binary}`),
-    terminate: () => calls.push('terminate'),
-    close: (code: number) => calls.push(`close ${code}`),
+    writableLength: 0, writableEnded: false,
+    write: (frame: Buffer) => calls.push(`write ${frame.subarray(frame[1]! < 126 ? 2 : 4).toString()} opcode=${frame[0]! & 0x0f}`) > 0,
+    end: () => { socket.writableEnded = true; calls.push('end'); },
+    destroy: () => calls.push('destroy'),
   };
-  const viewer = new WsViewer(new Room('r'), socket as unknown as WebSocket, 0, undefined, 's');
+  const viewer = new WsViewer(new Room('r'), socket, 0, undefined, 's');
   assert.equal(viewer.send(countPush(1)), true);
-  socket.bufferedAmount = MAX_BUFFERED_BYTES + 1;
+  socket.writableLength = MAX_BUFFERED_BYTES + 1;
   assert.equal(viewer.send(countPush(2)), false);
-  socket.bufferedAmount = 0;
+  socket.writableLength = 0;
+  viewer.end('shutdown');
   viewer.end('shutdown');
   assert.equal(viewer.send(countPush(3)), false, 'nothing after the end');
-  assert.deepEqual(calls, ['send {"type":"count","members":1} binary=false', 'terminate', 'close 1001']);
+  viewer.ping();
+  const goingAway = Buffer.from([0x03, 0xe9]).toString();
+  assert.deepEqual(calls, ['write {"type":"count","members":1} opcode=1', 'destroy', `write ${goingAway} opcode=8`, 'end']);
 });
