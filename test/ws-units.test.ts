@@ -1,16 +1,18 @@
 // Units behind WebSocket viewers and targeted messages: the IPC checks of `feed`, `deliver` and
 // `delivered`, connection numbers, the lazily encoded pushes, page messages, and dropping a viewer that
-// stopped reading.
+// stopped reading, the client-frame reader.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isEventName } from '../src/protocol/event-name.js';
 import { parsePrimaryMessage, parseWorkerMessage } from '../src/protocol/ipc.js';
+import { type ClientFrameHandlers, readClientFrames } from '../src/protocol/ws-client-frames.js';
 import { parsePageMessage } from '../src/protocol/ws-frames.js';
 import { Room } from '../src/worker/hub.js';
 import { countPush, messagePush, notificationPush } from '../src/worker/push.js';
 import { ConnectionIds } from '../src/worker/session-ids.js';
 import { MAX_BUFFERED_BYTES } from '../src/worker/viewer.js';
 import { WsViewer } from '../src/worker/ws-viewer.js';
+import { clientFrame } from './helpers/raw-ws.js';
 
 const report = { type: 'report', entries: [], exclusions: [], entered: [], exited: [] };
 
@@ -98,4 +100,30 @@ test('a WebSocket viewer that stopped reading is terminated instead of buffered;
   viewer.ping();
   const goingAway = Buffer.from([0x03, 0xe9]).toString();
   assert.deepEqual(calls, ['write {"type":"count","members":1} opcode=1', 'destroy', `write ${goingAway} opcode=8`, 'end']);
+});
+
+test('the client-frame reader keeps nothing between frames, and only what is incomplete inside one', () => {
+  const seen: string[] = [];
+  const handlers: ClientFrameHandlers<string> = {
+    message: (who, text) => { seen.push(`${who} message ${text}`); return true; },
+    ping: (who, payload) => { seen.push(`${who} ping ${payload.toString()}`); },
+    pong: (who) => { seen.push(`${who} pong`); },
+    close: (who, code, reason) => { seen.push(`${who} close ${code} ${reason}`); },
+    fail: (who, code, reason) => { seen.push(`${who} fail ${code} ${reason}`); },
+  };
+  const pong = clientFrame(0xa, '');
+  assert.equal(readClientFrames(pong, undefined, handlers, 'a'), undefined, 'a whole frame leaves nothing');
+  const text = clientFrame(0x1, 'héllo', { fin: false });
+  const rest = clientFrame(0x0, ' world');
+  let carry = readClientFrames(text.subarray(0, 3), undefined, handlers, 'a');
+  assert.ok(carry !== undefined && carry !== 'stopped' && carry.bytes?.length === 3 && carry.message === undefined);
+  carry = readClientFrames(text.subarray(3), carry, handlers, 'a');
+  assert.ok(carry !== undefined && carry !== 'stopped' && carry.bytes === undefined && carry.message?.length === Buffer.byteLength('héllo'));
+  assert.equal(readClientFrames(rest, carry, handlers, 'a'), undefined, 'the last fragment leaves nothing');
+  const close = clientFrame(0x8, Buffer.concat([Buffer.from([0x03, 0xe8]), Buffer.from('done')]));
+  assert.equal(readClientFrames(Buffer.concat([close, pong]), undefined, handlers, 'a'), 'stopped', 'nothing is read after a close');
+  assert.equal(readClientFrames(clientFrame(0x3, 'x'), undefined, handlers, 'b'), 'stopped');
+  const huge = Buffer.from([0x81, 0xff, 0, 0, 0, 1, 0, 0, 0, 0]);
+  assert.equal(readClientFrames(huge, undefined, handlers, 'c'), 'stopped', 'too big, decided from the header alone');
+  assert.deepEqual(seen, ['a pong', 'a message héllo world', 'a close 1000 done', 'b fail 1002 invalid opcode 3', 'c fail 1009 a message over 1024 bytes']);
 });
