@@ -1,6 +1,6 @@
-// Refusals written on a raw socket (the stream fast path, or a refused WebSocket upgrade on either path), and the probes'
-// answers (probes.ts): a complete HTTP response, encoded once per status and reason. Reasons come from small fixed sets (admission.ts,
-// identity.ts, routes.ts), so the cache stays small.
+// Refusals written on a raw socket (the stream fast path, or a refused WebSocket upgrade on either path), and
+// the probes' answers (probes.ts): a complete HTTP response, encoded once per status and reason. Reasons come
+// from small fixed sets (admission.ts, identity.ts, routes.ts, ws-handshake.ts), so the cache stays small.
 
 const STATUS_TEXT = { 200: 'OK', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 405: 'Method Not Allowed', 503: 'Service Unavailable' };
 export type RawStatus = keyof typeof STATUS_TEXT;
