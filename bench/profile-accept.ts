@@ -46,15 +46,15 @@ interface CpuProfile {
 
 /** The stages a new viewer's CPU is told in, in the order a viewer meets them. */
 export const STAGES = [
-  'accept (net.Socket, streams)', 'head parse and route', 'WebSocket upgrade (node:http, ws)', 'admission (token, address)', 'hub, viewer, lifetimes',
+  'accept (net.Socket, streams)', 'head parse and route', 'WebSocket handshake and frames', 'admission (token, address)', 'hub, viewer, lifetimes',
   'session facts (user agent)', 'socket writes', 'count pushes (worker)', 'IPC', 'registry', 'index', 'monitor', 'attendance log',
   'counts and pushes', 'garbage collector', 'other',
 ] as const;
 export type Stage = (typeof STAGES)[number];
 
 const BY_FILE: Array<[RegExp, Stage]> = [
-  // A WebSocket viewer goes through node:http's parser and the ws library (the raw fast path serves SSE only).
-  [/^node:_http_|^node:internal\/http|\/node_modules\/ws\/|\/worker\/ws-viewers?\.js$|\/protocol\/ws-frames\.js$/, 'WebSocket upgrade (node:http, ws)'],
+  // A WebSocket viewer's own code on the raw fast path (node:http and ws only for an upgrade the fast path declines).
+  [/^node:_http_|^node:internal\/http|\/node_modules\/ws\/|\/worker\/ws-(viewers?|handshake)\.js$|\/protocol\/ws-(client-)?frames\.js$/, 'WebSocket handshake and frames'],
   [/\/(request-head|routes|public-listener|public-server)\.js$|\/protocol\/namespace\.js$|\/bench\/bare-sse-server\.js$/, 'head parse and route'],
   [/\/(admission|identity|client-ip)\.js$|\/(jose|fast-jwt)\/|internal\/crypto|internal\/url/, 'admission (token, address)'],
   [/\/worker\/(hub|viewer|streams|lifetimes|viewer-directory|session-ids|uuid-registry|push)\.js$|\/protocol\/sse\.js$/, 'hub, viewer, lifetimes'],

@@ -102,7 +102,9 @@ test('anything but a plain body-less GET or POST is declined for node:http to an
     'GET http://host/ns HTTP/1.1\r\n\r\n',
     'POST /ns HTTP/1.1\r\nContent-Length: 5\r\n\r\n',
     'POST /ns HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n',
-    'GET /ns HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n',
+    'GET /ns HTTP/1.1\r\nUpgrade: websocket\r\n\r\n',
+    'GET /ns HTTP/1.1\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    'GET /ns HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: a\r\nSec-WebSocket-Key: b\r\n\r\n',
     'GET /ns HTTP/1.1\r\nExpect: 100-continue\r\n\r\n',
     'GET /ns HTTP/1.1\r\nAccept: text/event-stream\r\n folded\r\n\r\n',
     'GET /ns HTTP/1.1\r\nLast-Event-ID: 1\r\nLast-Event-ID: 2\r\n\r\n',
@@ -110,6 +112,18 @@ test('anything but a plain body-less GET or POST is declined for node:http to an
   ];
   for (const text of declined) assert.equal(readRequestHead(Buffer.from(text, 'latin1')), 'decline', JSON.stringify(text.slice(0, 80)));
   assert.equal(readRequestHead(Buffer.alloc(MAX_HEAD_BYTES, 'a')), 'decline', 'no end of head within the limit');
+});
+
+test('a WebSocket upgrade (Upgrade and Connection: upgrade) is read with the headers its handshake checks', () => {
+  const text = 'GET /ns?token=t HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n'
+    + 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: a, b\r\nUser-Agent: UA\r\n\r\n';
+  const head = readRequestHead(Buffer.from(`${text}\x81\x80`)) as RequestHead;
+  assert.equal(head.target, '/ns?token=t');
+  assert.equal(head.userAgent, 'UA');
+  assert.equal(head.length, text.length, 'frames after the head are not part of it');
+  assert.deepEqual(head.upgrade, { upgrade: 'websocket', key: 'dGhlIHNhbXBsZSBub25jZQ==', version: '13', protocol: 'a, b' });
+  const stream = readRequestHead(Buffer.from('GET /ns HTTP/1.1\r\nAccept: text/event-stream\r\nConnection: Upgrade\r\n\r\n')) as RequestHead;
+  assert.equal(stream.upgrade, undefined, 'Connection: upgrade alone is no upgrade');
 });
 
 test('repeated Accept headers are joined, as node:http does', () => {

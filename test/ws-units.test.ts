@@ -1,17 +1,18 @@
 // Units behind WebSocket viewers and targeted messages: the IPC checks of `feed`, `deliver` and
 // `delivered`, connection numbers, the lazily encoded pushes, page messages, and dropping a viewer that
-// stopped reading.
+// stopped reading, the client-frame reader.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { WebSocket } from 'ws';
 import { isEventName } from '../src/protocol/event-name.js';
 import { parsePrimaryMessage, parseWorkerMessage } from '../src/protocol/ipc.js';
+import { type ClientFrameHandlers, readClientFrames } from '../src/protocol/ws-client-frames.js';
 import { parsePageMessage } from '../src/protocol/ws-frames.js';
 import { Room } from '../src/worker/hub.js';
 import { countPush, messagePush, notificationPush } from '../src/worker/push.js';
 import { ConnectionIds } from '../src/worker/session-ids.js';
 import { MAX_BUFFERED_BYTES } from '../src/worker/viewer.js';
 import { WsViewer } from '../src/worker/ws-viewer.js';
+import { clientFrame } from './helpers/raw-ws.js';
 
 const report = { type: 'report', entries: [], exclusions: [], entered: [], exited: [] };
 
@@ -62,12 +63,13 @@ test('a push encodes each format once, on demand', () => {
   const push = countPush(12);
   assert.equal(push.sse(), push.sse());
   assert.equal(push.sse().toString(), 'data: 12\n\n');
-  assert.equal(push.ws()!.toString(), '{"type":"count","members":12}');
+  assert.equal(push.ws()!.subarray(2).toString(), '{"type":"count","members":12}', 'a whole text frame');
+  assert.deepEqual([...push.ws()!.subarray(0, 2)], [0x81, 29]);
   assert.equal(push.ws(), push.ws());
   const message = messagePush('offer', 'a\nb');
   assert.equal(message.sse().toString(), 'event: offer\ndata: a\ndata: b\n\n');
-  assert.deepEqual(JSON.parse(message.ws()!.toString()), { type: 'message', event: 'offer', data: 'a\nb' });
-  assert.deepEqual(JSON.parse(notificationPush('chat=a=b').ws()!.toString()), { type: 'message', event: 'chat', data: 'a=b' });
+  assert.deepEqual(JSON.parse(message.ws()!.subarray(2).toString()), { type: 'message', event: 'offer', data: 'a\nb' });
+  assert.deepEqual(JSON.parse(notificationPush('chat=a=b').ws()!.subarray(2).toString()), { type: 'message', event: 'chat', data: 'a=b' });
   assert.equal(notificationPush('chat=a=b').sse().toString(), 'data: chat=a=b\n\n');
 });
 
@@ -79,20 +81,49 @@ test('page messages: one shape only', () => {
   }
 });
 
-test('a WebSocket viewer that stopped reading is terminated instead of buffered', () => {
+test('a WebSocket viewer that stopped reading is terminated instead of buffered; nothing is written after its close', () => {
   const calls: string[] = [];
   const socket = {
-    OPEN: 1, readyState: 1, bufferedAmount: 0,
-    send: (frame: Buffer, options: { binary: boolean }) => calls.push(`send ${frame.toString()} binary=${options.binary}`),
-    terminate: () => calls.push('terminate'),
-    close: (code: number) => calls.push(`close ${code}`),
+    writableLength: 0, writableEnded: false,
+    write: (frame: Buffer) => calls.push(`write ${frame.subarray(frame[1]! < 126 ? 2 : 4).toString()} opcode=${frame[0]! & 0x0f}`) > 0,
+    end: () => { socket.writableEnded = true; calls.push('end'); },
+    destroy: () => calls.push('destroy'),
   };
-  const viewer = new WsViewer(new Room('r'), socket as unknown as WebSocket, 0, undefined, 's');
+  const viewer = new WsViewer(new Room('r'), socket, 0, undefined, 's');
   assert.equal(viewer.send(countPush(1)), true);
-  socket.bufferedAmount = MAX_BUFFERED_BYTES + 1;
+  socket.writableLength = MAX_BUFFERED_BYTES + 1;
   assert.equal(viewer.send(countPush(2)), false);
-  socket.bufferedAmount = 0;
+  socket.writableLength = 0;
+  viewer.end('shutdown');
   viewer.end('shutdown');
   assert.equal(viewer.send(countPush(3)), false, 'nothing after the end');
-  assert.deepEqual(calls, ['send {"type":"count","members":1} binary=false', 'terminate', 'close 1001']);
+  viewer.ping();
+  const goingAway = Buffer.from([0x03, 0xe9]).toString();
+  assert.deepEqual(calls, ['write {"type":"count","members":1} opcode=1', 'destroy', `write ${goingAway} opcode=8`, 'end']);
+});
+
+test('the client-frame reader keeps nothing between frames, and only what is incomplete inside one', () => {
+  const seen: string[] = [];
+  const handlers: ClientFrameHandlers<string> = {
+    message: (who, text) => { seen.push(`${who} message ${text}`); return true; },
+    ping: (who, payload) => { seen.push(`${who} ping ${payload.toString()}`); },
+    pong: (who) => { seen.push(`${who} pong`); },
+    close: (who, code, reason) => { seen.push(`${who} close ${code} ${reason}`); },
+    fail: (who, code, reason) => { seen.push(`${who} fail ${code} ${reason}`); },
+  };
+  const pong = clientFrame(0xa, '');
+  assert.equal(readClientFrames(pong, undefined, handlers, 'a'), undefined, 'a whole frame leaves nothing');
+  const text = clientFrame(0x1, 'héllo', { fin: false });
+  const rest = clientFrame(0x0, ' world');
+  let carry = readClientFrames(text.subarray(0, 3), undefined, handlers, 'a');
+  assert.ok(carry !== undefined && carry !== 'stopped' && carry.bytes?.length === 3 && carry.message === undefined);
+  carry = readClientFrames(text.subarray(3), carry, handlers, 'a');
+  assert.ok(carry !== undefined && carry !== 'stopped' && carry.bytes === undefined && carry.message?.length === Buffer.byteLength('héllo'));
+  assert.equal(readClientFrames(rest, carry, handlers, 'a'), undefined, 'the last fragment leaves nothing');
+  const close = clientFrame(0x8, Buffer.concat([Buffer.from([0x03, 0xe8]), Buffer.from('done')]));
+  assert.equal(readClientFrames(Buffer.concat([close, pong]), undefined, handlers, 'a'), 'stopped', 'nothing is read after a close');
+  assert.equal(readClientFrames(clientFrame(0x3, 'x'), undefined, handlers, 'b'), 'stopped');
+  const huge = Buffer.from([0x81, 0xff, 0, 0, 0, 1, 0, 0, 0, 0]);
+  assert.equal(readClientFrames(huge, undefined, handlers, 'c'), 'stopped', 'too big, decided from the header alone');
+  assert.deepEqual(seen, ['a pong', 'a message héllo world', 'a close 1000 done', 'b fail 1002 invalid opcode 3', 'c fail 1009 a message over 1024 bytes']);
 });

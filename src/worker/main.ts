@@ -63,10 +63,10 @@ const streams = createStreams(hub, lifetimes, uuids, sessions, directory);
 const probes = new Probes();
 const drain = new StreamDrain(hub);
 const fallback = createHttpFallback({ streams, uuids, enableUuid: options.enableUuid, gate, probes });
-// WebSocket upgrades are declined by the raw fast path and arrive at node:http.
+// WebSocket upgrades are served on the raw socket, whether the fast path read their head or node:http did.
 const wsViewers = createWsViewers({ hub, streams, gate, directory, enableUuid: options.enableUuid, pingIntervalMs: options.wsPingInterval * 1000 });
 fallback.on('upgrade', wsViewers.onUpgrade);
-const listener = createPublicListener({ streams, fallback, enableUuid: options.enableUuid, gate, probes });
+const listener = createPublicListener({ streams, wsViewers, fallback, enableUuid: options.enableUuid, gate, probes });
 const server = listener.server;
 let stopping = false;
 

@@ -1,18 +1,20 @@
-// The public port. Most connections are one request for an event stream that then stays open for hours,
-// so they are served here on the raw socket: the head is read by a strict small parser, the response
-// head is one pre-encoded buffer, and the socket itself becomes the stream. node:http's per-request
-// objects cost more than half the memory of an idle viewer (BENCHMARKS.md); everything else still goes
-// to node:http, bytes untouched.
+// The public port. Most connections are one request for an event stream, or one WebSocket upgrade, that then
+// stays open for hours, so they are served here on the raw socket: the head is read by a strict small parser,
+// the response head is one pre-encoded buffer (a WebSocket's 101 is encoded but for its accept key), and the
+// socket itself becomes the stream. node:http's per-request objects cost more than half the memory of an idle
+// viewer (BENCHMARKS.md); everything else still goes to node:http, bytes untouched.
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import { SSE_HEADERS } from '../protocol/sse.js';
 import { debugFor } from '../log.js';
 import type { Admission, Gate } from './admission.js';
 import type { Probes } from './probes.js';
+import { forgetPeerAddress } from './peer-address.js';
 import { rawAnswer } from './raw-answers.js';
 import { readRequestHead } from './request-head.js';
 import { routeRequest } from './routes.js';
 import type { Streams } from './streams.js';
+import type { WsViewers } from './ws-viewers.js';
 
 const debug = debugFor('public');
 /** A client gets this long to send its request head (slow clients hold a socket and a buffer). */
@@ -28,6 +30,7 @@ const NOT_HTTP1_REASON = 'not an HTTP/1.x request head (request line, CRLF line 
 
 export interface PublicListenerDeps {
   streams: Streams;
+  wsViewers: WsViewers;
   fallback: HttpServer;
   enableUuid: boolean;
   gate: Gate;
@@ -40,7 +43,7 @@ export interface PublicListener {
   stop(): void;
 }
 
-export function createPublicListener({ streams, fallback, enableUuid, gate, probes }: PublicListenerDeps): PublicListener {
+export function createPublicListener({ streams, wsViewers, fallback, enableUuid, gate, probes }: PublicListenerDeps): PublicListener {
   // What a connection needs only until its head is complete is kept here, not on the socket: a property
   // added to a socket stays with it for as long as it is open (a time there is a boxed number, 16 B more).
   /** Connections whose request head is not complete yet, oldest first, with the sweep's time when they came. */
@@ -72,6 +75,11 @@ export function createPublicListener({ streams, fallback, enableUuid, gate, prob
     this.off('data', onHeadData);
     this.off('close', onEarlyClose);
     if (head === 'malformed' || head === 'foreign') return refuseHead(this, head);
+    // An upgrade's own bytes after its head are WebSocket frames: its reader takes them.
+    if (head !== 'decline' && head.upgrade !== undefined) {
+      if (stopped) return void this.destroy();
+      return wsViewers.upgrade(this, head, head.upgrade, bytes.subarray(head.length));
+    }
     const route = head === 'decline' ? undefined : routeRequest(head.method, head.target, head.accept, enableUuid);
     if (route?.kind === 'probe' && bytes.length === head.length) {
       this.end(probes.raw(route.probe));
@@ -155,15 +163,6 @@ export function createPublicListener({ streams, fallback, enableUuid, gate, prob
       partialHeads.clear();
     },
   };
-}
-
-/**
- * node:net keeps the peer's address (an object and a string, ~90 bytes) on the socket for its whole life once
- * read; admission has read it for the session, and an idle stream never needs it again (a later read asks the
- * kernel anew).
- */
-function forgetPeerAddress(socket: Socket & { _peername?: unknown }): void {
-  if (socket._peername !== undefined) socket._peername = undefined;
 }
 
 /** A stream is one request: a client that sends more (pipelining) is cut off. */

@@ -1,6 +1,6 @@
 // node:http for everything the stream fast path declines: client scripts, plain requests, errors, CORS
-// preflights, the rare stream request in an unusual shape, and WebSocket upgrades (its 'upgrade' event goes
-// to ws-viewers.ts). It never listens itself; the public listener hands it connections.
+// preflights, the rare stream request or WebSocket upgrade in an unusual shape (its 'upgrade' event goes to
+// ws-viewers.ts, which serves it on the raw socket as the fast path would). It never listens itself; the public listener hands it connections.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { answer as answerPlain } from '../http-answer.js';
 import { SSE_HEADERS } from '../protocol/sse.js';

@@ -1,6 +1,6 @@
-// Refusals written on a raw socket (the stream fast path, or a refused WebSocket upgrade), and the probes'
-// answers (probes.ts): a complete HTTP response, encoded once per status and reason. Reasons come from small fixed sets (admission.ts,
-// identity.ts, routes.ts), so the cache stays small.
+// Refusals written on a raw socket (the stream fast path, or a refused WebSocket upgrade on either path), and
+// the probes' answers (probes.ts): a complete HTTP response, encoded once per status and reason. Reasons come
+// from small fixed sets (admission.ts, identity.ts, routes.ts, ws-handshake.ts), so the cache stays small.
 
 const STATUS_TEXT = { 200: 'OK', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 405: 'Method Not Allowed', 503: 'Service Unavailable' };
 export type RawStatus = keyof typeof STATUS_TEXT;
@@ -21,13 +21,19 @@ export function rawAnswer(status: RawStatus, reason: string): Buffer {
   return bytes;
 }
 
-function encode(status: RawStatus, reason: string): Buffer {
+/** An answer with more header lines (`Name: value`), not cached: its caller keeps the few it makes. */
+export function rawAnswerWith(status: RawStatus, reason: string, headerLines: string[] = []): Buffer {
+  return encode(status, reason, headerLines);
+}
+
+function encode(status: RawStatus, reason: string, headerLines: string[] = []): Buffer {
   // 204 has no body by definition; a 401 tells why in one line.
   const body = status === 204 ? '' : `${reason}\n`;
   const headers = [
     `HTTP/1.1 ${status} ${STATUS_TEXT[status]}`,
     'Access-Control-Allow-Origin: *',
     ...(status === 204 ? [] : ['Content-Type: text/plain; charset=utf-8', `Content-Length: ${Buffer.byteLength(body)}`]),
+    ...headerLines,
     'Connection: close',
   ];
   return Buffer.from(`${headers.join('\r\n')}\r\n\r\n${body}`);

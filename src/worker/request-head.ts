@@ -1,6 +1,7 @@
 // A strict, small reader for the head of the one request the fast path serves: a GET or POST without a
-// body asking for an event stream. It never guesses: anything it does not fully understand (another
-// method, a body, an upgrade, folded or odd headers, HTTP/1.0 keep-alive games) is declined, and the
+// body asking for an event stream, or a WebSocket upgrade (`Upgrade` with `Connection: upgrade`). It never
+// guesses: anything it does not fully understand (another method, a body, an `Upgrade` without `Connection:
+// upgrade`, a repeated upgrade header, folded or odd headers, HTTP/1.0 keep-alive games) is declined, and the
 // caller hands the bytes to node:http, whose parser answers every other case. Fuzzed in
 // test/request-head.test.ts and, on the real daemon, test/request-head-daemon.test.ts.
 //
@@ -11,6 +12,8 @@
 // the head 'malformed' (400). The opening of another protocol, a TLS record or the HTTP/2 preface, is
 // 'foreign': its client would not understand an HTTP/1.1 answer, so the socket is only closed.
 /** The request line and headers may take at most this many bytes (node:http gets the same limit). */
+import { connectionUpgrades, type UpgradeHeaders } from './ws-handshake.js';
+
 export const MAX_HEAD_BYTES = 8192;
 
 export interface RequestHead {
@@ -22,6 +25,8 @@ export interface RequestHead {
   userAgent?: string;
   referer?: string;
   forwardedFor?: string;
+  /** Set on a WebSocket upgrade only (an `Upgrade` header and `Connection: upgrade`): what the handshake reads. */
+  upgrade?: UpgradeHeaders;
   /** Bytes of the head including the blank line: anything after it is not part of this request. */
   length: number;
 }
@@ -47,8 +52,12 @@ const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 const TLS_HANDSHAKE_RECORD = 0x16;
 const HTTP2_PREFACE_LINE = /^PRI \* HTTP\/2/;
 const HEADER_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*([\x20-\x7e\t\x80-\xff]*?)[ \t]*$/;
-// Headers that mean the request is not a plain body-less stream request.
-const DECLINE_IF_PRESENT = new Set(['transfer-encoding', 'upgrade', 'expect']);
+// Headers that mean the request is not a plain body-less stream request or upgrade.
+const DECLINE_IF_PRESENT = new Set(['transfer-encoding', 'expect']);
+
+const UPGRADE_FIELDS = {
+  upgrade: 'upgrade', 'sec-websocket-key': 'key', 'sec-websocket-version': 'version', 'sec-websocket-protocol': 'protocol',
+} as const satisfies Record<string, keyof UpgradeHeaders>;
 
 export function readRequestHead(bytes: Buffer): HeadResult {
   if (bytes[0] === TLS_HANDSHAKE_RECORD) return 'foreign';
@@ -72,6 +81,8 @@ function streamHead(lines: string[], length: number): RequestHead | undefined {
   const requestLine = REQUEST_LINE.exec(lines[0]!);
   if (!requestLine) return undefined;
   const head: RequestHead = { method: requestLine[1] as 'GET' | 'POST', target: requestLine[2]!, length };
+  let connection: string | undefined;
+  let upgrade: UpgradeHeaders | undefined;
   for (let i = 1; i < lines.length; i++) {
     const header = HEADER_LINE.exec(lines[i]!);
     if (!header) return undefined;
@@ -98,7 +109,26 @@ function streamHead(lines: string[], length: number): RequestHead | undefined {
       case 'x-forwarded-for':
         head.forwardedFor = head.forwardedFor === undefined ? value : `${head.forwardedFor}, ${value}`;
         break;
+      case 'connection':
+        connection = connection === undefined ? value : `${connection}, ${value}`;
+        break;
+      case 'upgrade':
+      case 'sec-websocket-key':
+      case 'sec-websocket-version':
+      case 'sec-websocket-protocol': {
+        upgrade ??= { upgrade: undefined, key: undefined, version: undefined, protocol: undefined };
+        const field = UPGRADE_FIELDS[name];
+        // A repeated one is node:http's to join (and the handshake's to refuse).
+        if (upgrade[field] !== undefined) return undefined;
+        upgrade[field] = value;
+        break;
+      }
     }
+  }
+  if (upgrade !== undefined) {
+    // Sec-WebSocket-* without Upgrade, or an Upgrade that node:http would not treat as one: its case, not ours.
+    if (upgrade.upgrade === undefined || !connectionUpgrades(connection)) return undefined;
+    head.upgrade = upgrade;
   }
   return head;
 }

@@ -28,6 +28,11 @@ export interface Streams {
   attach(viewer: Viewer, carrier: EventEmitter, visit: Visit, responseHead?: Buffer): Viewer;
 }
 
+/** The viewer a carrier was attached with, while it is open: how shared handlers find their connection. */
+export function viewerOf(carrier: EventEmitter): Viewer | undefined {
+  return (carrier as Carrier)[VIEWER];
+}
+
 export function createStreams(hub: Hub, lifetimes: Lifetimes, uuids: UuidRegistry, sessions: Sessions, directory: ViewerDirectory): Streams {
   function onClose(this: Carrier): void {
     const viewer = this[VIEWER];

@@ -1,22 +1,27 @@
-// WebSocket viewers on the public port. An upgrade request reaches node:http (the raw fast path declines
-// anything with `Upgrade`), which hands it here: the same routes, the same Gate (a refusal is the HTTP answer
-// an SSE request would get, 401 with its reason or 204), then the same counting and sessions as streams.
-// Per worker, not per connection: one ping sweep every --ws-ping-interval, one rate-window tick a second, and shared
-// event handlers that find their viewer on the socket.
+// WebSocket viewers on the public port, served on the raw socket like SSE streams. An upgrade comes from the
+// raw fast path (its head read by request-head.ts) or, in a shape the fast path declines, from node:http's
+// 'upgrade' event; both go through `upgrade`: the same routes, the handshake's header checks (400 with ws's
+// reasons), the same Gate (a refusal is the HTTP answer an SSE request would get, 401 with its reason or
+// 204), then the same counting and sessions as streams, the 101 head and the first count in one write.
+// Per worker, not per connection: one ping sweep every --ws-ping-interval, one rate-window tick a second, one
+// 'data' handler and one frame reader's handlers that find their viewer on the socket.
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { PageEvent } from '../protocol/ipc.js';
-import { MAX_CLIENT_MESSAGE_BYTES, parsePageMessage } from '../protocol/ws-frames.js';
+import { type ClientFrameHandlers, readClientFrames } from '../protocol/ws-client-frames.js';
+import { parsePageMessage } from '../protocol/ws-frames.js';
 import { debugFor } from '../log.js';
-import type { Admission, Gate } from './admission.js';
+import type { Gate } from './admission.js';
 import type { Hub } from './hub.js';
+import { forgetPeerAddress } from './peer-address.js';
 import { headerText } from './public-server.js';
 import { isRawStatus, rawAnswer } from './raw-answers.js';
 import { routeUpgrade } from './routes.js';
 import { newSessionId } from './session-ids.js';
-import type { Streams } from './streams.js';
+import { viewerOf, type Streams } from './streams.js';
 import type { ViewerDirectory } from './viewer-directory.js';
+import { handshake, type UpgradeHeaders } from './ws-handshake.js';
 import { WsViewer } from './ws-viewer.js';
 
 const debug = debugFor('ws');
@@ -28,8 +33,15 @@ const MAX_PAGES_PER_REPORT = 5000;
 /** RFC 6455: a message that violates the endpoint's policy. */
 const POLICY_VIOLATION = 1008;
 
-const VIEWER = Symbol('audience-meter.wsViewer');
-type Carried = WebSocket & { [VIEWER]?: WsViewer };
+/** The parts of an upgrade request read here and by admission, whichever parser read them. */
+export interface UpgradeRequest {
+  method: string;
+  target: string;
+  lastEventId?: string | undefined;
+  userAgent?: string | undefined;
+  referer?: string | undefined;
+  forwardedFor?: string | undefined;
+}
 
 export interface WsViewersDeps {
   hub: Hub;
@@ -41,7 +53,9 @@ export interface WsViewersDeps {
 }
 
 export interface WsViewers {
-  /** node:http's 'upgrade' listener. */
+  /** An upgrade read on the raw socket; `rest`: bytes that came after its head (frames already). */
+  upgrade(socket: Socket, request: UpgradeRequest, headers: UpgradeHeaders, rest: Buffer): void;
+  /** node:http's 'upgrade' listener, for the upgrades the raw fast path declined. */
   onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Page changes since the last call, for the report. */
   takePages(): PageEvent[];
@@ -50,94 +64,104 @@ export interface WsViewers {
 }
 
 export function createWsViewers({ hub, streams, gate, directory, enableUuid, pingIntervalMs }: WsViewersDeps): WsViewers {
-  // ws's own tracking and compression stay off: the live set is kept here, and per-connection deflate
-  // contexts would cost far more memory than the small frames they would save.
-  const server = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: MAX_CLIENT_MESSAGE_BYTES });
-  const live = new Set<WsViewer>();
   let pages: PageEvent[] = [];
   let droppedPages = 0;
   let pageWindow = 0;
   let stopped = false;
 
-  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const route = routeUpgrade(req.method ?? '', req.url ?? '/', enableUuid);
-    if (route.kind !== 'stream') {
-      const reason = route.kind === 'error' ? route.reason : 'not a namespace';
-      debug('refused upgrade %s: %s', req.url, reason);
-      socket.end(rawAnswer(route.kind === 'error' && isRawStatus(route.status) ? route.status : 400, reason));
-      return;
-    }
-    const headers = req.headers;
-    const admission = gate.admit({
-      ns: route.ns, target: req.url ?? '/', lastEventId: headerText(headers['last-event-id']), userAgent: headers['user-agent'],
-      referer: headers.referer, forwardedFor: headerText(headers['x-forwarded-for']), peer: req.socket,
-    });
-    acceptOrRefuse(req, socket, head, route.ns, route.uuid, admission);
-  }
-
-  function acceptOrRefuse(req: IncomingMessage, socket: Duplex, head: Buffer, ns: string, uuid: string | undefined, admission: Admission): void {
+  function upgrade(socket: Socket, request: UpgradeRequest, headers: UpgradeHeaders, rest: Buffer): void {
     // Gone already, or the worker is stopping: never counted.
     if (socket.destroyed || stopped) {
       socket.destroy();
       return;
     }
+    const route = routeUpgrade(request.method, request.target, enableUuid);
+    if (route.kind !== 'stream') {
+      const reason = route.kind === 'error' ? route.reason : 'not a namespace';
+      debug('refused upgrade %s: %s', request.target, reason);
+      return answerAndClose(socket, rawAnswer(route.kind === 'error' && isRawStatus(route.status) ? route.status : 400, reason));
+    }
+    const shake = handshake(headers);
+    if (!shake.ok) {
+      debug('refused upgrade %s: a malformed handshake', request.target);
+      return answerAndClose(socket, shake.answer);
+    }
+    const admission = gate.admit({
+      ns: route.ns, target: request.target, lastEventId: request.lastEventId, userAgent: request.userAgent,
+      referer: request.referer, forwardedFor: request.forwardedFor, peer: socket,
+    });
+    forgetPeerAddress(socket);
     if (!admission.admit) {
       debug('%d on an upgrade: %s', admission.status, admission.reason);
-      socket.end(rawAnswer(admission.status, admission.reason));
-      return;
+      return answerAndClose(socket, rawAnswer(admission.status, admission.reason));
     }
-    // ws writes the 101 head, then (its callback runs before handleUpgrade returns) the first count goes out:
-    // corked, both leave in one write instead of two.
-    socket.cork();
-    server.handleUpgrade(req, socket, head, (ws) => open(ws, ns, uuid, admission));
-    socket.uncork();
+    const viewer = new WsViewer(hub.roomFor(route.ns), socket, Date.now(), route.uuid, newSessionId());
+    socket.on('data', onFrames);
+    streams.attach(viewer, socket, admission.visit, shake.responseHead);
+    if (rest.length > 0) onFrames.call(socket, rest);
   }
 
-  function open(ws: WebSocket, ns: string, uuid: string | undefined, admission: Admission & { admit: true }): void {
-    const viewer = new WsViewer(hub.roomFor(ns), ws, Date.now(), uuid, newSessionId());
-    (ws as Carried)[VIEWER] = viewer;
-    ws.on('message', onMessage);
-    ws.on('pong', onPong);
-    ws.on('error', onError);
-    ws.on('close', onClose);
-    live.add(viewer);
-    streams.attach(viewer, ws, admission.visit);
+  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Every connection node:http serves came from the public listener: a net.Socket (node:http types it as a Duplex).
+    const headers = req.headers;
+    upgrade(socket as Socket, {
+      method: req.method ?? '', target: req.url ?? '/', lastEventId: headerText(headers['last-event-id']),
+      userAgent: headers['user-agent'], referer: headers.referer, forwardedFor: headerText(headers['x-forwarded-for']),
+    }, {
+      upgrade: headers.upgrade, key: headerText(headers['sec-websocket-key']),
+      version: headerText(headers['sec-websocket-version']), protocol: headerText(headers['sec-websocket-protocol']),
+    }, head);
   }
 
-  function onMessage(this: Carried, data: RawData, isBinary: boolean): void {
-    const viewer = this[VIEWER];
-    if (!viewer || this.readyState !== this.OPEN) return;
-    if (viewer.pageWindow !== pageWindow) {
-      viewer.pageWindow = pageWindow;
-      viewer.pages = 0;
-    }
-    if (++viewer.pages > MAX_PAGES_PER_WINDOW) return violation(this, 'more than 10 messages a second');
-    const page = isBinary ? undefined : parsePageMessage((data as Buffer).toString('utf8'));
-    if (page === undefined) return violation(this, 'expected {"type":"page","page":"/path"}');
-    if (pages.length >= MAX_PAGES_PER_REPORT) {
-      droppedPages++;
-      return;
-    }
-    pages.push([directory.connectionId(viewer), page, Date.now()]);
+  function onFrames(this: Socket, chunk: Buffer): void {
+    const viewer = viewerOf(this) as WsViewer | undefined;
+    // Once our side is closing, whatever else comes (the client's close answering ours) is only let through.
+    if (viewer === undefined || viewer.endedFor !== undefined) return;
+    const read = readClientFrames(chunk, viewer.carry, handlers, viewer);
+    viewer.carry = read === 'stopped' ? undefined : read;
   }
+
+  const handlers: ClientFrameHandlers<WsViewer> = {
+    message(viewer, text) {
+      if (viewer.pageWindow !== pageWindow) {
+        viewer.pageWindow = pageWindow;
+        viewer.pages = 0;
+      }
+      if (++viewer.pages > MAX_PAGES_PER_WINDOW) return violation(viewer, 'more than 10 messages a second');
+      const page = text === undefined ? undefined : parsePageMessage(text);
+      if (page === undefined) return violation(viewer, 'expected {"type":"page","page":"/path"}');
+      if (pages.length >= MAX_PAGES_PER_REPORT) droppedPages++;
+      else pages.push([directory.connectionId(viewer), page, Date.now()]);
+      return true;
+    },
+    ping(viewer, payload) {
+      viewer.pong(payload);
+    },
+    pong(viewer) {
+      viewer.alive = true;
+    },
+    close(viewer, code) {
+      debug('the client closed a WebSocket (%s)', code ?? 'no code');
+      viewer.answerClose(code);
+    },
+    fail(viewer, code, reason) {
+      debug('closing a WebSocket with %d: %s', code, reason);
+      viewer.refuse(code, reason);
+    },
+  };
 
   function sweepPings(): void {
-    for (const viewer of live) {
-      const ws = viewer.socket;
+    hub.forEachViewer((viewer) => {
+      if (!(viewer instanceof WsViewer)) return;
       if (!viewer.alive) {
-        debug('terminating a WebSocket that missed its pong');
-        ws.terminate();
-        continue;
+        debug(viewer.endedFor === undefined ? 'terminating a WebSocket that missed its pong' : 'dropping a WebSocket whose close was not answered');
+        viewer.terminate();
+        return;
       }
-      if (ws.readyState !== ws.OPEN) continue;
+      // A closing one is not pinged, but is given the same two sweeps to finish its closing handshake.
       viewer.alive = false;
-      ws.ping();
-    }
-  }
-
-  function onClose(this: Carried): void {
-    const viewer = this[VIEWER];
-    if (viewer) live.delete(viewer);
+      viewer.ping();
+    });
   }
 
   const timers = [
@@ -147,6 +171,7 @@ export function createWsViewers({ hub, streams, gate, directory, enableUuid, pin
   ];
 
   return {
+    upgrade,
     onUpgrade,
     takePages() {
       if (droppedPages > 0) debug('dropped %d page changes over the per-report bound', droppedPages);
@@ -162,17 +187,14 @@ export function createWsViewers({ hub, streams, gate, directory, enableUuid, pin
   };
 }
 
-function violation(ws: WebSocket, reason: string): void {
+function violation(viewer: WsViewer, reason: string): false {
   debug('closing a WebSocket: %s', reason);
-  ws.close(POLICY_VIOLATION, reason);
+  viewer.refuse(POLICY_VIOLATION, reason);
+  return false;
 }
 
-function onPong(this: Carried): void {
-  const viewer = this[VIEWER];
-  if (viewer) viewer.alive = true;
-}
-
-/** Protocol errors (bad frames, oversized messages): ws closes the socket itself and 'close' follows. */
-function onError(this: WebSocket, error: Error): void {
-  debug('WebSocket error: %s', error.message);
+/** A refused upgrade gets its HTTP answer, then the connection ends. */
+function answerAndClose(socket: Socket, answer: Buffer): void {
+  socket.write(answer);
+  socket.destroySoon();
 }
