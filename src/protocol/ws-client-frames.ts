@@ -14,7 +14,6 @@
 import { isUtf8 } from 'node:buffer';
 import { MAX_CLIENT_MESSAGE_BYTES, OPCODE_CLOSE, OPCODE_PING, OPCODE_PONG } from './ws-frames.js';
 
-
 const OPCODE_CONTINUATION = 0x0;
 const OPCODE_BINARY = 0x2;
 const MAX_CONTROL_PAYLOAD = 125;
