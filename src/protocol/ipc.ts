@@ -68,6 +68,8 @@ export type WorkerMessage =
     feed?: FeedEvent[];
     /** Addresses whose count of open streams changed since the last report (--max-conns-per-ip). */
     addresses?: AddressEntry[];
+    /** A part of a large report, more parts follow (worker/report-parts.ts; the primary acts on the whole). */
+    more?: true;
   }
   /** Answer to `deliver`: how many of this worker's connections the message was written to. */
   | { type: 'delivered'; id: number; count: number }
@@ -206,7 +208,8 @@ export function parseWorkerMessage(raw: unknown): WorkerMessage | undefined {
       return isArrayOf(m.entries, isReportEntry) && isArrayOf(m.exclusions, isExclusion)
         && isArrayOf(m.entered, isSessionEntry) && isArrayOf(m.exited, isSessionExit)
         && (m.feed === undefined || isArrayOf(m.feed, isFeedEvent))
-        && (m.addresses === undefined || isArrayOf(m.addresses, isAddressEntry)) ? (m as WorkerMessage) : undefined;
+        && (m.addresses === undefined || isArrayOf(m.addresses, isAddressEntry))
+        && (m.more === undefined || m.more === true) ? (m as WorkerMessage) : undefined;
     case 'delivered':
       return isCount(m.id) && isCount(m.count) ? (m as WorkerMessage) : undefined;
     case 'listed':

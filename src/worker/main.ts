@@ -21,6 +21,7 @@ import { createPublicListener } from './public-listener.js';
 import { createHttpFallback } from './public-server.js';
 import { Probes } from './probes.js';
 import { ReportChannel } from './report-channel.js';
+import { type Report, reportParts } from './report-parts.js';
 import { ConnectionIds } from './session-ids.js';
 import { Sessions } from './sessions.js';
 import { createStreams } from './streams.js';
@@ -75,8 +76,16 @@ function send(message: WorkerMessage, sent?: () => void): void {
   else sent?.();
 }
 
+/** A report in parts of bounded size (report-parts.ts), written one after another; `sent` once the last is handed over. */
+function sendReport(report: Report, sent: () => void): void {
+  const parts = reportParts(report);
+  const last = parts.length - 1;
+  for (let i = 0; i < last; i++) send(parts[i]!);
+  send(parts[last]!, sent);
+}
+
 /** What changed since the last report, or undefined when nothing did. */
-function takeReport(): WorkerMessage | undefined {
+function takeReport(): Report | undefined {
   const entries = hub.takeReport();
   const exclusions = uuids.takeOutgoing();
   const { entered, exited } = sessions.take();
@@ -92,7 +101,7 @@ function takeReport(): WorkerMessage | undefined {
 }
 
 // One report on its way at a time: a primary that falls behind gets fewer, larger reports, never a queue of them.
-const reports = new ReportChannel(takeReport, send);
+const reports = new ReportChannel(takeReport, sendReport);
 
 /** The last report carries the `shutdown` exits of the streams just ended: exit once it is handed over. */
 function exitAfterLastReport(): void {
