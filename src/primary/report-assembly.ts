@@ -6,6 +6,9 @@
 // worker that dies between two parts leaves what came, which is still acted on (assembled()), and a worker
 // that never sends a last part cannot grow this without bound: past MAX_PENDING_PARTS what came is a report.
 import type { WorkerMessage } from '../protocol/ipc.js';
+import { debugFor } from '../log.js';
+
+const debug = debugFor('reports');
 
 export type Report = Extract<WorkerMessage, { type: 'report' }>;
 
@@ -33,6 +36,7 @@ export class ReportAssembly {
     const parts = this.pending.get(workerId);
     if (!parts) return undefined;
     this.pending.delete(workerId);
+    debug('a report of worker %d in %d parts', workerId, parts.length);
     const report: Report = { type: 'report', entries: [], exclusions: [], entered: [], exited: [] };
     for (const part of parts) {
       for (const e of part.entries) report.entries.push(e);
