@@ -4,10 +4,10 @@
 // (src/primary/report-assembly.ts) and acts on the whole report, as on one message.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseWorkerMessage } from '../src/protocol/ipc.js';
+import { parseWorkerMessage, type WorkerReport as Report } from '../src/protocol/ipc.js';
 import type { SessionEntry, SessionExit } from '../src/protocol/sessions.js';
 import { MAX_PENDING_PARTS, ReportAssembly } from '../src/primary/report-assembly.js';
-import { PART_CHARS, type Report, reportParts } from '../src/worker/report-parts.js';
+import { PART_CHARS, reportParts } from '../src/worker/report-parts.js';
 
 function entry(i: number, userAgent: string | null = null): SessionEntry {
   return {

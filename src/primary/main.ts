@@ -2,7 +2,7 @@
 // demo ports, and relays what concerns every worker. It never holds a viewer's connection.
 import type { Server } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
-import { AUTH_SECRETS_ENV, parseWorkerMessage, type CountEntry, type WorkerMessage } from '../protocol/ipc.js';
+import { AUTH_SECRETS_ENV, parseWorkerMessage, type CountEntry, type WorkerMessage, type WorkerReport } from '../protocol/ipc.js';
 import { describeBindError, hostPort, listen, type PortName } from '../listen.js';
 import { debugFor, enableAllDebug, logError, logInfo } from '../log.js';
 import type { Options } from '../options.js';
@@ -27,7 +27,7 @@ import { createCluster } from './cluster/create-cluster.js';
 import { nodeIdentity } from './cluster/node-identity.js';
 import { Reloader } from './reload.js';
 import { Readiness } from './readiness.js';
-import { type Report, ReportAssembly } from './report-assembly.js';
+import { ReportAssembly } from './report-assembly.js';
 import { SessionRegistry } from './session-registry.js';
 import { createStatsServer } from './stats-server.js';
 import { WorkerPool } from './worker-pool.js';
@@ -224,7 +224,7 @@ export function startPrimary(options: Options): void {
   }
 
   /** A worker's report, whole (report-assembly.ts puts a large one's parts together first). */
-  function onReport(workerId: number, report: Report): void {
+  function onReport(workerId: number, report: WorkerReport): void {
     const now = Date.now();
     for (const [ns, members, joined] of report.entries) {
       table.setMembers(sourceOf(workerId), ns, members, now);

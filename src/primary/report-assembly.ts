@@ -5,12 +5,10 @@
 // The parts of one report arrive back to back (the worker writes them together), so little waits here; a
 // worker that dies between two parts leaves what came, which is still acted on (assembled()), and a worker
 // that never sends a last part cannot grow this without bound: past MAX_PENDING_PARTS what came is a report.
-import type { WorkerMessage } from '../protocol/ipc.js';
+import type { WorkerReport as Report } from '../protocol/ipc.js';
 import { debugFor } from '../log.js';
 
 const debug = debugFor('reports');
-
-export type Report = Extract<WorkerMessage, { type: 'report' }>;
 
 /** 1,024 parts of about 64 KB: a report of 64 MB of JSON, far past any tick's (1.5 MB when a primary fell behind). */
 export const MAX_PENDING_PARTS = 1024;

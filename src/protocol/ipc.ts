@@ -83,6 +83,9 @@ export type WorkerMessage =
   | { type: 'listening'; address: string }
   | { type: 'listen-failed'; code: string; port: number };
 
+/** A worker's per-tick report, or a part of one (`more`). */
+export type WorkerReport = Extract<WorkerMessage, { type: 'report' }>;
+
 export type PrimaryMessage =
   /** Members on every OTHER source, so the worker can tell a new viewer the true count at once. */
   | { type: 'others'; entries: CountEntry[] }

@@ -10,10 +10,8 @@
 // a report of the same shape, all but the last marked `more`: the primary puts them together and acts on the
 // whole (primary/report-assembly.ts). The order is the report's: counts, then entries, then exits, and the
 // rarer fields (exclusions, feed events, addresses) in the first part.
-import type { ReportEntry, WorkerMessage } from '../protocol/ipc.js';
+import type { ReportEntry, WorkerReport as Report } from '../protocol/ipc.js';
 import type { SessionEntry, SessionExit } from '../protocol/sessions.js';
-
-export type Report = Extract<WorkerMessage, { type: 'report' }>;
 
 /** The most characters of JSON a part should come to, half of V8's large-object size: a margin for estimates and escapes. */
 export const PART_CHARS = 64 * 1024;
