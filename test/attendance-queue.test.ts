@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { parseAttendanceQueue } from '../src/attendance/attendance-options.js';
 import { defaultQueueBound, MIN_DEFAULT_QUEUE } from '../src/attendance/queue-bound.js';
 import { openFileLimit, parseProcLimits } from '../src/open-file-limit.js';
-import type { SessionRow } from '../src/attendance/session-writes.js';
+import type { SessionEntry } from '../src/protocol/sessions.js';
 import { WriteQueue } from '../src/attendance/write-queue.js';
 import { defaults } from '../src/options.js';
 import { BIN, freePort, startDaemon, waitFor, type Daemon } from './helpers/daemon.js';
@@ -56,19 +56,17 @@ test('--attendance-queue: 0 (sized from the node) by default, or 1000 to 100,000
   }
 });
 
-function entry(i: number): { kind: 'enter'; row: SessionRow } {
-  return { kind: 'enter', row: { session: `s${i}` } as SessionRow };
-}
+const entry = (i: number) => ({ session: `s${i}` }) as SessionEntry;
 
 test('the queue keeps arrival order across partial writes, and its high-water mark only grows', () => {
   const queue = new WriteQueue(10);
-  for (let i = 0; i < 7; i++) assert.equal(queue.push(entry(i)), true);
+  for (let i = 0; i < 7; i++) assert.equal(queue.push('enter', entry(i)), true);
   assert.deepEqual(queue.peek(3).entries.map((r) => r.session), ['s0', 's1', 's2']);
   queue.remove(3);
-  for (let i = 7; i < 13; i++) queue.push(entry(i));
+  for (let i = 7; i < 13; i++) queue.push('enter', entry(i));
   assert.equal(queue.length, 10);
   assert.equal(queue.dropped, 0);
-  assert.equal(queue.push(entry(13)), false, 'full');
+  assert.equal(queue.push('enter', entry(13)), false, 'full');
   assert.equal(queue.dropped, 1);
   assert.deepEqual(queue.peek(100).entries.map((r) => r.session), ['s3', 's4', 's5', 's6', 's7', 's8', 's9', 's10', 's11', 's12']);
   queue.remove(6);

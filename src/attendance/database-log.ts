@@ -16,7 +16,7 @@ import { DAY_MS, RetentionPass, RETENTION_BATCH } from './retention.js';
 import { sessionRow, type RowFacts } from './session-rows.js';
 import { closeSessions, closeWorkerSessions, insertSamples, insertSessions, pairExits } from './session-writes.js';
 import type { SqlDatabase } from './sql-database.js';
-import { WriteQueue } from './write-queue.js';
+import { type EventKind, type WaitingEvents, WriteQueue } from './write-queue.js';
 
 const debug = debugFor('attendance');
 
@@ -107,20 +107,21 @@ export class DatabaseAttendanceLog implements AttendanceLog {
 
   record(entered: readonly SessionEntry[], exited: readonly SessionExit[]): void {
     if (this.closed) return;
-    for (const entry of entered) this.push({ kind: 'enter', row: sessionRow(entry, this.settings.facts, this.incarnation.id) });
-    for (const exit of exited) this.push({ kind: 'exit', exit });
+    // As they came: the rows are built when written (write-queue.ts says why).
+    for (const entry of entered) this.push('enter', entry);
+    for (const exit of exited) this.push('exit', exit);
     if (entered.length + exited.length > 0) this.schedule(this.flushDelayMs);
   }
 
   workerGone(connectionPrefix: string, at: number): void {
     if (this.closed) return;
-    this.push({ kind: 'worker-gone', gone: { prefix: connectionPrefix, at } });
+    this.push('worker-gone', { prefix: connectionPrefix, at });
     this.schedule(this.flushDelayMs);
   }
 
   sample(counts: MemberCounts, at: number): void {
     if (this.closed) return;
-    counts.forEach(({ name: ns, members }) => this.push({ kind: 'sample', sample: { ns, at, members } }));
+    counts.forEach(({ name: ns, members }) => this.push('sample', { ns, at, members }));
     this.schedule(this.flushDelayMs);
   }
 
@@ -163,8 +164,8 @@ export class DatabaseAttendanceLog implements AttendanceLog {
     await this.db?.close().catch(() => {});
   }
 
-  private push(op: Parameters<WriteQueue['push']>[0]): void {
-    if (this.queue.push(op) || this.dropWarned) return;
+  private push<K extends EventKind>(kind: K, event: WaitingEvents[K]): void {
+    if (this.queue.push(kind, event) || this.dropWarned) return;
     this.dropWarned = true;
     logError(`attendance log: ${this.queue.limit} events are waiting for ${this.settings.target}, the limit; `
       + 'new events are dropped (and counted) until it returns');
@@ -252,7 +253,8 @@ export class DatabaseAttendanceLog implements AttendanceLog {
     if (count === 0 && !sweepDue && closeAt === undefined) return false;
     const done = await db.transaction(async (tx) => {
       const reopened = await heartbeat(tx, this.incarnation, Date.now());
-      const { sessions, later } = pairExits(batch.entries, batch.exits);
+      const rows = batch.entries.map((entry) => sessionRow(entry, this.settings.facts, this.incarnation.id));
+      const { sessions, later } = pairExits(rows, batch.exits);
       await insertSessions(tx, sessions);
       await closeSessions(tx, later);
       await insertSamples(tx, this.incarnation.node, batch.samples);

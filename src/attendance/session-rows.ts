@@ -13,8 +13,8 @@ export interface RowFacts {
 }
 
 export function sessionRow(entry: SessionEntry, facts: RowFacts, incarnation: string): SessionRow {
-  // Field by field rather than a spread: one row per session under churn, and the User-Agent, which no column
-  // stores, is not kept while the row waits in the queue.
+  // Built when the batch is written (the entry waits in the queue as it came, write-queue.ts), field by field
+  // rather than a spread: the User-Agent, which no column stores, is left out.
   return {
     session: entry.session,
     connection: entry.connection,

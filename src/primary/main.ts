@@ -2,7 +2,7 @@
 // demo ports, and relays what concerns every worker. It never holds a viewer's connection.
 import type { Server } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
-import { AUTH_SECRETS_ENV, parseWorkerMessage, type CountEntry, type WorkerMessage } from '../protocol/ipc.js';
+import { AUTH_SECRETS_ENV, parseWorkerMessage, type CountEntry, type WorkerMessage, type WorkerReport } from '../protocol/ipc.js';
 import { describeBindError, hostPort, listen, type PortName } from '../listen.js';
 import { debugFor, enableAllDebug, logError, logInfo } from '../log.js';
 import type { Options } from '../options.js';
@@ -27,6 +27,7 @@ import { createCluster } from './cluster/create-cluster.js';
 import { nodeIdentity } from './cluster/node-identity.js';
 import { Reloader } from './reload.js';
 import { Readiness } from './readiness.js';
+import { ReportAssembly } from './report-assembly.js';
 import { SessionRegistry } from './session-registry.js';
 import { createStatsServer } from './stats-server.js';
 import { WorkerPool } from './worker-pool.js';
@@ -96,6 +97,7 @@ export function startPrimary(options: Options): void {
   // They do keep --auth-secret: each worker verifies its viewers' tokens itself.
   const workerOptions: Options = { ...options, adminToken: undefined, clusterSecret: undefined, attendance: targetForWorkers(options.attendance) };
   const workerEnv: Record<string, string> = { [OPTIONS_ENV]: JSON.stringify(workerOptions), [NODE_ID_ENV]: nodeIdentity(options.host, options.port).id };
+  const reportAssembly = new ReportAssembly();
   const pool = new WorkerPool(options.workers, workerEnv, {
     message(workerId, raw) {
       const message = parseWorkerMessage(raw);
@@ -103,6 +105,9 @@ export function startPrimary(options: Options): void {
       onWorkerMessage(workerId, message);
     },
     exit(workerId) {
+      // What it sent of a report in parts before it died is acted on first, as a whole report would have been.
+      const partial = reportAssembly.assembled(workerId);
+      if (partial) onReport(workerId, partial);
       const now = Date.now();
       table.dropSource(sourceOf(workerId), now);
       shareOthersCounts();
@@ -185,20 +190,8 @@ export function startPrimary(options: Options): void {
   function onWorkerMessage(workerId: number, message: WorkerMessage): void {
     switch (message.type) {
       case 'report': {
-        const now = Date.now();
-        for (const [ns, members, joined] of message.entries) {
-          table.setMembers(sourceOf(workerId), ns, members, now);
-          table.addConnections(ns, joined, now);
-        }
-        shareOthersCounts();
-        if (message.entered.length > 0 || message.exited.length > 0) onSessionEvents(workerId, message.entered, message.exited);
-        if (message.feed) monitor.feedEvents(message.feed);
-        if (message.addresses) addresses.set(workerId, message.addresses);
-        if (message.exclusions.length > 0) {
-          pool.broadcast({ type: 'exclude', exclusions: message.exclusions }, workerId);
-          cluster.publishExclusions(message.exclusions);
-        }
-        shareLimits();
+        const report = reportAssembly.add(workerId, message);
+        if (report) onReport(workerId, report);
         return;
       }
       case 'delivered':
@@ -228,6 +221,24 @@ export function startPrimary(options: Options): void {
         void shutdown(1);
         return;
     }
+  }
+
+  /** A worker's report, whole (report-assembly.ts puts a large one's parts together first). */
+  function onReport(workerId: number, report: WorkerReport): void {
+    const now = Date.now();
+    for (const [ns, members, joined] of report.entries) {
+      table.setMembers(sourceOf(workerId), ns, members, now);
+      table.addConnections(ns, joined, now);
+    }
+    shareOthersCounts();
+    if (report.entered.length > 0 || report.exited.length > 0) onSessionEvents(workerId, report.entered, report.exited);
+    if (report.feed) monitor.feedEvents(report.feed);
+    if (report.addresses) addresses.set(workerId, report.addresses);
+    if (report.exclusions.length > 0) {
+      pool.broadcast({ type: 'exclude', exclusions: report.exclusions }, workerId);
+      cluster.publishExclusions(report.exclusions);
+    }
+    shareLimits();
   }
 
   /** The registry first (it may expel sessions), then the other nodes, then the attendance log. */

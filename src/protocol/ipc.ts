@@ -68,6 +68,8 @@ export type WorkerMessage =
     feed?: FeedEvent[];
     /** Addresses whose count of open streams changed since the last report (--max-conns-per-ip). */
     addresses?: AddressEntry[];
+    /** A part of a large report, more parts follow (worker/report-parts.ts; the primary acts on the whole). */
+    more?: true;
   }
   /** Answer to `deliver`: how many of this worker's connections the message was written to. */
   | { type: 'delivered'; id: number; count: number }
@@ -80,6 +82,9 @@ export type WorkerMessage =
   | { type: 'noted'; id: number }
   | { type: 'listening'; address: string }
   | { type: 'listen-failed'; code: string; port: number };
+
+/** A worker's per-tick report, or a part of one (`more`). */
+export type WorkerReport = Extract<WorkerMessage, { type: 'report' }>;
 
 export type PrimaryMessage =
   /** Members on every OTHER source, so the worker can tell a new viewer the true count at once. */
@@ -206,7 +211,8 @@ export function parseWorkerMessage(raw: unknown): WorkerMessage | undefined {
       return isArrayOf(m.entries, isReportEntry) && isArrayOf(m.exclusions, isExclusion)
         && isArrayOf(m.entered, isSessionEntry) && isArrayOf(m.exited, isSessionExit)
         && (m.feed === undefined || isArrayOf(m.feed, isFeedEvent))
-        && (m.addresses === undefined || isArrayOf(m.addresses, isAddressEntry)) ? (m as WorkerMessage) : undefined;
+        && (m.addresses === undefined || isArrayOf(m.addresses, isAddressEntry))
+        && (m.more === undefined || m.more === true) ? (m as WorkerMessage) : undefined;
     case 'delivered':
       return isCount(m.id) && isCount(m.count) ? (m as WorkerMessage) : undefined;
     case 'listed':

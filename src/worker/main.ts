@@ -1,7 +1,7 @@
 // A worker process: holds viewers' streams on the shared public port and reports its absolute counts to
 // the primary once per tick. It exits when told to, or when the primary is gone.
 import cluster from 'node:cluster';
-import { AUTH_SECRETS_ENV, authSecretsFromEnv, parsePrimaryMessage, type PrimaryMessage, type WorkerMessage } from '../protocol/ipc.js';
+import { AUTH_SECRETS_ENV, authSecretsFromEnv, parsePrimaryMessage, type PrimaryMessage, type WorkerMessage, type WorkerReport } from '../protocol/ipc.js';
 import { debugFor, enableAllDebug, logError } from '../log.js';
 import { hostPort } from '../listen.js';
 import { ACCEPTS_PER_CHECK, OpenFileWatch } from './fd-watch.js';
@@ -21,6 +21,7 @@ import { createPublicListener } from './public-listener.js';
 import { createHttpFallback } from './public-server.js';
 import { Probes } from './probes.js';
 import { ReportChannel } from './report-channel.js';
+import { reportParts } from './report-parts.js';
 import { ConnectionIds } from './session-ids.js';
 import { Sessions } from './sessions.js';
 import { createStreams } from './streams.js';
@@ -75,8 +76,16 @@ function send(message: WorkerMessage, sent?: () => void): void {
   else sent?.();
 }
 
+/** A report in parts of bounded size (report-parts.ts), written one after another; `sent` once the last is handed over. */
+function sendReport(report: WorkerReport, sent: () => void): void {
+  const parts = reportParts(report);
+  const last = parts.length - 1;
+  for (let i = 0; i < last; i++) send(parts[i]!);
+  send(parts[last]!, sent);
+}
+
 /** What changed since the last report, or undefined when nothing did. */
-function takeReport(): WorkerMessage | undefined {
+function takeReport(): WorkerReport | undefined {
   const entries = hub.takeReport();
   const exclusions = uuids.takeOutgoing();
   const { entered, exited } = sessions.take();
@@ -92,7 +101,7 @@ function takeReport(): WorkerMessage | undefined {
 }
 
 // One report on its way at a time: a primary that falls behind gets fewer, larger reports, never a queue of them.
-const reports = new ReportChannel(takeReport, send);
+const reports = new ReportChannel(takeReport, sendReport);
 
 /** The last report carries the `shutdown` exits of the streams just ended: exit once it is handed over. */
 function exitAfterLastReport(): void {
