@@ -89,16 +89,16 @@ test('the primary acts on the whole report: its parts, from each worker, put bac
   }
   const whole = assembly.add(1, parts.at(-1)!)!;
   assert.deepEqual(whole, { type: 'report', entries: report.entries, exclusions: report.exclusions, entered: report.entered, exited: report.exited, feed: report.feed, addresses: report.addresses });
-  assert.equal(assembly.assembled(1), undefined, 'nothing left waiting');
+  assert.equal(assembly.takePartial(1), undefined, 'nothing left waiting');
 });
 
 test('parts of a worker that died are a report; a last part that never comes cannot grow the wait without bound', () => {
   const assembly = new ReportAssembly();
   const parts = reportParts(churnReport(3000));
   for (const part of parts.slice(0, 3)) assembly.add(1, part);
-  const partial = assembly.assembled(1)!;
+  const partial = assembly.takePartial(1)!;
   assert.deepEqual(partial.entered, parts.slice(0, 3).flatMap((p) => p.entered));
-  assert.equal(assembly.assembled(1), undefined);
+  assert.equal(assembly.takePartial(1), undefined);
   const part: Report = { type: 'report', entries: [], exclusions: [], entered: [], exited: [{ session: 's', at: 1, reason: 'left' }], more: true };
   let whole: Report | undefined;
   let added = 0;

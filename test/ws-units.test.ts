@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isEventName } from '../src/protocol/event-name.js';
 import { parsePrimaryMessage, parseWorkerMessage } from '../src/protocol/ipc.js';
-import { type ClientFrameHandlers, readClientFrames } from '../src/protocol/ws-client-frames.js';
+import { type ClientFrameHandlers, type ReaderCarry, readClientFrames } from '../src/protocol/ws-client-frames.js';
 import { parsePageMessage } from '../src/protocol/ws-frames.js';
 import { Room } from '../src/worker/hub.js';
 import { countPush, messagePush, notificationPush } from '../src/worker/push.js';
@@ -126,4 +126,27 @@ test('the client-frame reader keeps nothing between frames, and only what is inc
   const huge = Buffer.from([0x81, 0xff, 0, 0, 0, 1, 0, 0, 0, 0]);
   assert.equal(readClientFrames(huge, undefined, handlers, 'c'), 'stopped', 'too big, decided from the header alone');
   assert.deepEqual(seen, ['a pong', 'a message héllo world', 'a close 1000 done', 'b fail 1002 invalid opcode 3', 'c fail 1009 a message over 1024 bytes']);
+});
+
+test('empty fragments are not kept: a client cannot grow a fragmented message for free', () => {
+  const seen: string[] = [];
+  const handlers: ClientFrameHandlers<string> = {
+    message: (who, text) => { seen.push(`${who} message ${text}`); return true; },
+    ping: () => {},
+    pong: () => {},
+    close: () => {},
+    fail: (who, code, reason) => { seen.push(`${who} fail ${code} ${reason}`); },
+  };
+  const first = readClientFrames(clientFrame(0x1, 'a', { fin: false }), undefined, handlers, 'a');
+  assert.ok(first !== undefined && first !== 'stopped');
+  let carry: ReaderCarry = first;
+  const empty = clientFrame(0x0, '', { fin: false });
+  for (let k = 0; k < 10_000; k++) {
+    const next = readClientFrames(empty, carry, handlers, 'a');
+    assert.ok(next !== undefined && next !== 'stopped');
+    carry = next;
+  }
+  assert.equal(carry.message?.parts.length, 1, 'only the fragment with bytes is kept');
+  assert.equal(readClientFrames(clientFrame(0x0, 'b'), carry, handlers, 'a'), undefined);
+  assert.deepEqual(seen, ['a message ab']);
 });

@@ -106,7 +106,7 @@ export function startPrimary(options: Options): void {
     },
     exit(workerId) {
       // What it sent of a report in parts before it died is acted on first, as a whole report would have been.
-      const partial = reportAssembly.assembled(workerId);
+      const partial = reportAssembly.takePartial(workerId);
       if (partial) onReport(workerId, partial);
       const now = Date.now();
       table.dropSource(sourceOf(workerId), now);

@@ -3,7 +3,7 @@
 // the whole report at once, as it did on one message: the session registry, for one, takes a report's exits of
 // known sessions before its entries, so a device that left within the tick makes room for the one that came.
 // The parts of one report arrive back to back (the worker writes them together), so little waits here; a
-// worker that dies between two parts leaves what came, which is still acted on (assembled()), and a worker
+// worker that dies between two parts leaves what came, which is still acted on (takePartial()), and a worker
 // that never sends a last part cannot grow this without bound: past MAX_PENDING_PARTS what came is a report.
 import type { WorkerReport as Report } from '../protocol/ipc.js';
 import { debugFor } from '../log.js';
@@ -26,11 +26,11 @@ export class ReportAssembly {
     }
     parts.push(part);
     if (part.more && parts.length < MAX_PENDING_PARTS) return undefined;
-    return this.assembled(workerId);
+    return this.takePartial(workerId);
   }
 
   /** What came of a report still in parts, as one report (a worker died between two parts), and forgets it. */
-  assembled(workerId: number): Report | undefined {
+  takePartial(workerId: number): Report | undefined {
     const parts = this.pending.get(workerId);
     if (!parts) return undefined;
     this.pending.delete(workerId);

@@ -109,7 +109,8 @@ export function readClientFrames<T>(chunk: Buffer, carry: ReaderCarry | undefine
         binary = opcode === OPCODE_BINARY;
       } else {
         message ??= { binary: opcode === OPCODE_BINARY, parts: [], length: 0 };
-        message.parts.push(payload);
+        // An empty fragment adds nothing, and kept it would let a client grow `parts` without end for free.
+        if (length > 0) message.parts.push(payload);
         message.length += length;
         if (!fin) continue;
         whole = Buffer.concat(message.parts, message.length);

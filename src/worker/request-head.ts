@@ -11,9 +11,9 @@
 // HTTP/1.x`, field lines, every line ended by CRLF, no control bytes but HT): the first byte off it makes
 // the head 'malformed' (400). The opening of another protocol, a TLS record or the HTTP/2 preface, is
 // 'foreign': its client would not understand an HTTP/1.1 answer, so the socket is only closed.
-/** The request line and headers may take at most this many bytes (node:http gets the same limit). */
 import { connectionUpgrades, type UpgradeHeaders } from './ws-handshake.js';
 
+/** The request line and headers may take at most this many bytes (node:http gets the same limit). */
 export const MAX_HEAD_BYTES = 8192;
 
 export interface RequestHead {
