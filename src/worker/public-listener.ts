@@ -10,7 +10,7 @@ import { debugFor } from '../log.js';
 import type { Admission, Gate } from './admission.js';
 import type { Probes } from './probes.js';
 import { forgetPeerAddress } from './peer-address.js';
-import { rawAnswer } from './raw-answers.js';
+import { answerAndClose, rawAnswer } from './raw-answers.js';
 import { readRequestHead } from './request-head.js';
 import { routeRequest } from './routes.js';
 import type { Streams } from './streams.js';
@@ -107,8 +107,7 @@ export function createPublicListener({ streams, wsViewers, fallback, enableUuid,
     }
     if (!admission.admit) {
       debug('%d on a stream request: %s', admission.status, admission.reason);
-      socket.write(rawAnswer(admission.status, admission.reason));
-      socket.destroySoon();
+      answerAndClose(socket, rawAnswer(admission.status, admission.reason));
       return;
     }
     streams.open(socket, socket, ns, uuid, admission.visit, STREAM_RESPONSE_HEAD);
@@ -122,8 +121,7 @@ export function createPublicListener({ streams, wsViewers, fallback, enableUuid,
       return;
     }
     debug('400 on bytes that are not an HTTP/1.x request head');
-    socket.write(rawAnswer(400, NOT_HTTP1_REASON));
-    socket.destroySoon();
+    answerAndClose(socket, rawAnswer(400, NOT_HTTP1_REASON));
   }
 
   function handToHttp(socket: Socket, bytes: Buffer): void {

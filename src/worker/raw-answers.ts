@@ -1,6 +1,7 @@
 // Refusals written on a raw socket (the stream fast path, or a refused WebSocket upgrade on either path), and
 // the probes' answers (probes.ts): a complete HTTP response, encoded once per status and reason. Reasons come
 // from small fixed sets (admission.ts, identity.ts, routes.ts, ws-handshake.ts), so the cache stays small.
+import type { Socket } from 'node:net';
 
 const STATUS_TEXT = { 200: 'OK', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 405: 'Method Not Allowed', 503: 'Service Unavailable' };
 export type RawStatus = keyof typeof STATUS_TEXT;
@@ -19,6 +20,15 @@ export function rawAnswer(status: RawStatus, reason: string): Buffer {
     if (encoded.size < MAX_CACHED) encoded.set(key, bytes);
   }
   return bytes;
+}
+
+/**
+ * Writes a refusal and ends the connection once it is sent: every answer here says `Connection: close`, and
+ * the socket is not read again, so a client that keeps sending cannot hold it open.
+ */
+export function answerAndClose(socket: Socket, answer: Buffer): void {
+  socket.write(answer);
+  socket.destroySoon();
 }
 
 /** An answer with more header lines (`Name: value`), not cached: its caller keeps the few it makes. */

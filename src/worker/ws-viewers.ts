@@ -16,7 +16,7 @@ import type { Gate } from './admission.js';
 import type { Hub } from './hub.js';
 import { forgetPeerAddress } from './peer-address.js';
 import { headerText } from './public-server.js';
-import { isRawStatus, rawAnswer } from './raw-answers.js';
+import { answerAndClose, isRawStatus, rawAnswer } from './raw-answers.js';
 import { routeUpgrade } from './routes.js';
 import { newSessionId } from './session-ids.js';
 import { viewerOf, type Streams } from './streams.js';
@@ -191,10 +191,4 @@ function violation(viewer: WsViewer, reason: string): false {
   debug('closing a WebSocket: %s', reason);
   viewer.refuse(POLICY_VIOLATION, reason);
   return false;
-}
-
-/** A refused upgrade gets its HTTP answer, then the connection ends. */
-function answerAndClose(socket: Socket, answer: Buffer): void {
-  socket.write(answer);
-  socket.destroySoon();
 }
