@@ -1,10 +1,10 @@
 // A worker's report cut into messages of bounded size (src/worker/report-parts.ts): every part stays below V8's
 // large-object size, the parts together are the report in its order (counts, entries, exits: an exit never
-// before its entry), and the rarer fields go once, in the first part; the primary puts the parts back together
+// before its entry; then exclusions, feed events, addresses), every list cut alike; the primary puts the parts back together
 // (src/primary/report-assembly.ts) and acts on the whole report, as on one message.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseWorkerMessage, type WorkerReport as Report } from '../src/protocol/ipc.js';
+import { parseWorkerMessage, type AddressEntry, type FeedEvent, type WorkerReport as Report } from '../src/protocol/ipc.js';
 import type { SessionEntry, SessionExit } from '../src/protocol/sessions.js';
 import { MAX_PENDING_PARTS, ReportAssembly } from '../src/primary/report-assembly.js';
 import { PART_CHARS, reportParts } from '../src/worker/report-parts.js';
@@ -58,22 +58,38 @@ test('a churn report is cut into valid reports below the large-object size, whic
     // Entries before exits across the parts: no part holds an entry after one that held an exit.
     const firstExit = parts.findIndex((p) => p.exited.length > 0);
     assert.ok(parts.slice(firstExit + 1).every((p) => p.entered.length === 0));
-    assert.deepEqual(parts[0]!.exclusions, report.exclusions);
-    assert.deepEqual(parts[0]!.feed, report.feed);
-    assert.deepEqual(parts[0]!.addresses, report.addresses);
-    for (const part of parts.slice(1)) {
-      assert.deepEqual(part.exclusions, []);
-      assert.equal(part.feed, undefined);
-      assert.equal(part.addresses, undefined);
-    }
+    assert.deepEqual(parts.flatMap((p) => p.exclusions), report.exclusions);
+    assert.deepEqual(parts.flatMap((p) => p.feed ?? []), report.feed);
+    assert.deepEqual(parts.flatMap((p) => p.addresses ?? []), report.addresses);
   }
+});
+
+test('a busy live feed and many addresses are cut too: no part passes the bound, the primary gets every event in order', () => {
+  const report = churnReport(10, 'Mozilla/5.0 '.repeat(40));
+  report.feed = Array.from({ length: 2000 }, (_, i) => [i % 2 ? 'leave' : 'join', entry(i, 'Mozilla/5.0 '.repeat(40)), i] as FeedEvent);
+  report.addresses = Array.from({ length: 5000 }, (_, i) => [`10.0.${i >> 8}.${i & 255}`, i % 7] as AddressEntry);
+  report.exclusions = Array.from({ length: 2000 }, (_, i) => ({ uuid: `uuid-${i}`, at: i, worker: 1 }));
+  const parts = reportParts(report);
+  for (const part of parts) {
+    const chars = JSON.stringify(part).length;
+    assert.ok(chars <= PART_CHARS, `a part of ${chars} characters`);
+    assert.ok(parseWorkerMessage(JSON.parse(JSON.stringify(part))), 'each part is a valid report');
+  }
+  const assembly = new ReportAssembly();
+  const whole = parts.map((part) => assembly.add(1, part)).at(-1)!;
+  assert.deepEqual(whole.feed, report.feed);
+  assert.deepEqual(whole.addresses, report.addresses);
+  assert.deepEqual(whole.exclusions, report.exclusions);
+  assert.deepEqual(whole.entered, report.entered);
 });
 
 test('an item larger than a part goes in a part of its own', () => {
   const report = churnReport(3);
   report.entries = [];
   const parts = reportParts(report, 100);
-  assert.deepEqual(parts.map((p) => p.entered.length + p.exited.length), [1, 1, 1, 1, 1, 1]);
+  // Three entries, three exits, an exclusion, a feed event and an address: each above the bound of 100.
+  const items = (p: Report): number => p.entered.length + p.exited.length + p.exclusions.length + (p.feed?.length ?? 0) + (p.addresses?.length ?? 0);
+  assert.deepEqual(parts.map(items), [1, 1, 1, 1, 1, 1, 1, 1, 1]);
 });
 
 test('the primary acts on the whole report: its parts, from each worker, put back together', () => {
