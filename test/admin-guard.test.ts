@@ -162,7 +162,8 @@ describe('admin port without a token: Host and cross-site rules', () => {
   });
 
   test('no path under /api/ is ever a notification: 404 and 405 with Allow, in JSON', async () => {
-    for (const path of ['/api/namespaces/x', '/api/foo/bar', '/api/peers/x', '/api/connections/x/y', '/api', '/api/', '/api/a/b/c/d/e']) {
+    // Percent-encoded spellings of the same paths (RFC 3986) too.
+    for (const path of ['/api/namespaces/x', '/api/foo/bar', '/api/peers/x', '/api/connections/x/y', '/api', '/api/', '/api/a/b/c/d/e', '/%61pi/namespaces/x', '/ap%69/foo/bar']) {
       assertJsonError(await admin(path), 404, /^no such API route$/);
     }
     const wrongMethod = await admin('/api/namespaces/ev/messages');

@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { debugFor } from '../../log.js';
 import { pathSegments } from '../../protocol/namespace.js';
 import { bearerChecker } from '../admin-auth.js';
-import { answer, API_SEGMENT } from './answer.js';
+import { answer, isApiSegment } from './answer.js';
 import { crossSiteChecker, hostChecker, type HostRule } from './request-guard.js';
 import { refuseConnect, versionProblem } from '../../http1-only.js';
 
@@ -47,7 +47,7 @@ function match(pattern: readonly string[], segments: readonly string[]): Record<
   for (let i = 0; i < pattern.length; i++) {
     const part = pattern[i]!;
     if (part.startsWith(':')) {
-      if (i === 0 && segments[0] === API_SEGMENT) return undefined;
+      if (i === 0 && isApiSegment(segments[0])) return undefined;
       params[part.slice(1)] = segments[i]!;
     } else if (part !== segments[i]) return undefined;
   }
@@ -105,7 +105,7 @@ export function createAdminServer(routes: readonly Route[], settings: AdminServe
       const allow = [...allowed].join(', ');
       return answer(res, 405, `only ${allow} is supported here`, { Allow: allow });
     }
-    answer(res, 404, segments[0] === API_SEGMENT ? NO_SUCH_API_ROUTE : notFound);
+    answer(res, 404, isApiSegment(segments[0]) ? NO_SUCH_API_ROUTE : notFound);
   });
   refuseConnect(server, 'GET, POST');
   return server;
