@@ -1,6 +1,8 @@
 // The admin page in headless Chromium against the real daemon (two workers, an admin token), with two demo
 // pages as viewers: the operator sees both, sends one of them a message that shows on that page only, and
-// sees the count fall when a viewer leaves. Same skip rule as browser.test.ts.
+// sees the count fall when a viewer leaves; and a namespace, a viewer's name, user id and page, and a message,
+// all markup that would run a script if parsed as HTML, shown as text by the admin page and the demo page.
+// Same skip rule as browser.test.ts.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +15,8 @@ import { createAttendanceLog } from '../src/attendance/create-attendance-log.js'
 import type { SessionEntry } from '../src/protocol/sessions.js';
 import { startDaemon, waitForMembers, type Daemon } from './helpers/daemon.js';
 import { httpRequest } from './helpers/http.js';
+import { openViewer } from './helpers/sse-client.js';
+import { AUTH_SECRET, signToken } from './helpers/tokens.js';
 
 const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
 const NS = 'product launch';
@@ -195,6 +199,67 @@ describe('admin page with the attendance log', { skip: SKIP }, () => {
       assert.equal(await admin.isHidden('#attendance-csv'), true, 'no CSV of nobody');
     } finally {
       await Promise.all([viewer.close(), context.close()]);
+    }
+  });
+});
+
+describe('admin page and demo page with hostile names, pages and messages', { skip: SKIP }, () => {
+  // Each one, if ever parsed as HTML, runs a script that records itself in window.__xss.
+  const HOSTILE_NS = 'ns <img src=x onerror="__xss.push(\'ns\')">';
+  const HOSTILE_NAME = '<img src=x onerror="__xss.push(\'name\')">Mallory';
+  const HOSTILE_USER = '<svg onload="__xss.push(\'user\')"></svg>';
+  const HOSTILE_PAGE = '/agenda"><script>__xss.push(\'page\')</script><img src=x onerror="__xss.push(\'page\')">';
+  const HOSTILE_MESSAGE = '<img src=x onerror="__xss.push(\'message\')"><script>__xss.push(\'message\')</script>';
+  let daemon: Daemon | undefined;
+  let browser: Browser | undefined;
+  const pageErrors: string[] = [];
+
+  before(async () => {
+    await Promise.all([
+      startDaemon(['--auth-secret', AUTH_SECRET, '--notify-min-delay', '0.1'], { workers: 1, demo: true }).then((d) => (daemon = d)),
+      launchChromium().then((b) => (browser = b)),
+    ]);
+  });
+  after(async () => {
+    await browser?.close();
+    await daemon?.stop();
+  });
+
+  test('every one is shown as text and runs nothing', { timeout: 45_000 }, async () => {
+    const d = daemon!;
+    const context = await browser!.newContext();
+    await context.addInitScript(() => { (window as unknown as { __xss: string[] }).__xss = []; });
+    try {
+      // The admin page first, so its live feed also tells the joins.
+      const admin = await openPage(context, `http://127.0.0.1:${d.notificationPort}/admin`, pageErrors);
+      await admin.waitForSelector('#feed li');
+      const demo = await openPage(context, `http://127.0.0.1:${d.demoPort}/${encodeURIComponent(HOSTILE_NS)}`, pageErrors);
+      const token = await signToken({ sub: HOSTILE_USER, name: HOSTILE_NAME });
+      const named = await openViewer(d.port, `/${encodeURIComponent(HOSTILE_NS)}?token=${token}&page=${encodeURIComponent(HOSTILE_PAGE)}`);
+      const anonymous = await openViewer(d.port, `/${encodeURIComponent(HOSTILE_NS)}?page=${encodeURIComponent(HOSTILE_PAGE)}`);
+      await waitForMembers(d, HOSTILE_NS, 3);
+      await waitForCount(admin, ROWS, 3);
+      const cells = await admin.$$eval(`${ROWS} td`, (tds) => tds.map((td) => td.textContent));
+      for (const text of [HOSTILE_NS, HOSTILE_NAME, HOSTILE_PAGE]) assert.ok(cells.includes(text), `${text} shown as text in a cell`);
+      assert.equal(await admin.textContent(`#namespaces tr[data-ns="${HOSTILE_NS.replaceAll('"', '\\"')}"] td.name`), HOSTILE_NS);
+      await admin.waitForFunction((name) => Array.from(document.querySelectorAll('#feed li'), (li) => li.textContent ?? '').some((line) => line.includes(name)), HOSTILE_NAME, { timeout: 10_000 });
+      // A message with markup, to everyone watching: the demo page lists it as text.
+      const sent = await httpRequest(d.notificationPort, `/api/namespaces/${encodeURIComponent(HOSTILE_NS)}/messages`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ event: 'notice', data: HOSTILE_MESSAGE }),
+      });
+      assert.equal(sent.status, 200, sent.body);
+      await waitForMessage(demo, `notice: ${HOSTILE_MESSAGE}`);
+      // Give any handler that was planted a moment to fire, then look for what it would have left.
+      await admin.waitForTimeout(500);
+      for (const page of [admin, demo]) {
+        assert.deepEqual(await page.evaluate(() => (window as unknown as { __xss: string[] }).__xss), [], `${page.url()}: no planted script ran`);
+        assert.equal(await page.evaluate(() => document.querySelectorAll('img[src="x"], svg[onload]').length), 0, `${page.url()}: no planted element`);
+      }
+      assert.deepEqual(pageErrors, []);
+      named.close();
+      anonymous.close();
+    } finally {
+      await context.close();
     }
   });
 });

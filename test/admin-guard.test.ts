@@ -7,7 +7,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { startDaemon, waitFor, type Daemon } from './helpers/daemon.js';
 import { launchChromium, servePages, SKIP, type PageServer } from './helpers/browser.js';
-import { httpRequest, type Reply } from './helpers/http.js';
+import { httpRequest, rawExchange, type Reply } from './helpers/http.js';
 import { openViewer, type SseClient } from './helpers/sse-client.js';
 
 const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
@@ -16,14 +16,8 @@ const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
 const notifications = (viewer: SseClient): string[] => viewer.events.filter((e) => e.event === 'message' && e.data.includes('=')).map((e) => e.data);
 
 /** One request with no Host header at all, as an HTTP/1.0 script sends it; resolves with the status line. */
-function http10(port: number, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(`GET ${path} HTTP/1.0\r\n\r\n`));
-    let text = '';
-    socket.setEncoding('utf8').on('data', (chunk: string) => { text += chunk; });
-    socket.on('end', () => resolve(text.split('\r\n')[0]!));
-    socket.on('error', reject);
-  });
+async function http10(port: number, path: string): Promise<string> {
+  return (await rawExchange(port, `GET ${path} HTTP/1.0\r\n\r\n`)).split('\r\n')[0]!;
 }
 
 /** A one-line JSON error, as every /api/ refusal must be. */
@@ -70,6 +64,16 @@ describe('admin port without a token: Host and cross-site rules', () => {
     for (const host of ['localhost', `localhost:${daemon.notificationPort}`, '127.0.0.1', '[::1]:2442', 'app.localhost', 'ADMIN.example.org', 'ops.example.org:443']) {
       assert.equal((await admin('/api/namespaces', { Host: host })).status, 200, host);
     }
+  });
+
+  test('HTTP/0.9 and HTTP/2.0 request lines get 400 and send nothing; CONNECT gets 405', async () => {
+    // node:http parses both as requests it would serve: a notification without Host, Origin or version.
+    for (const head of ['GET /ev/svc/v09\r\n\r\n', 'GET /ev/svc/v20 HTTP/2.0\r\nHost: localhost\r\n\r\n']) {
+      assert.match(await rawExchange(daemon.notificationPort, head), /^HTTP\/1\.1 400 [^\r]*\r\n[^]*\r\n\r\nnot an HTTP\/1\.x request/, JSON.stringify(head));
+    }
+    assert.match(await rawExchange(daemon.notificationPort, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'), /^HTTP\/1\.1 405 /);
+    await settle('after-versions');
+    assert.deepEqual(notifications(viewer).filter((n) => /^svc=v(09|20)$/.test(n)), []);
   });
 
   test('a Host that is not a name of this port gets 403 with a reason, on every route', async () => {
@@ -158,7 +162,8 @@ describe('admin port without a token: Host and cross-site rules', () => {
   });
 
   test('no path under /api/ is ever a notification: 404 and 405 with Allow, in JSON', async () => {
-    for (const path of ['/api/namespaces/x', '/api/foo/bar', '/api/peers/x', '/api/connections/x/y', '/api', '/api/', '/api/a/b/c/d/e']) {
+    // Percent-encoded spellings of the same paths (RFC 3986) too.
+    for (const path of ['/api/namespaces/x', '/api/foo/bar', '/api/peers/x', '/api/connections/x/y', '/api', '/api/', '/api/a/b/c/d/e', '/%61pi/namespaces/x', '/ap%69/foo/bar']) {
       assertJsonError(await admin(path), 404, /^no such API route$/);
     }
     const wrongMethod = await admin('/api/namespaces/ev/messages');

@@ -13,7 +13,10 @@ import { reportDaemon } from './helpers/report-daemon.js';
 const T0 = Date.UTC(2024, 5, 1, 12, 0, 0);
 const NS = 'csv-webinar';
 
-/** Values a CSV writer gets wrong: separators, quotes, every line break, tabs, and spreadsheet formulas. */
+/**
+ * Values a CSV writer gets wrong: separators, quotes, every line break, tabs, and spreadsheet formulas; and
+ * SQL that a query built from strings would run (kept as text: the statements take parameters).
+ */
 const HOSTILE = [
   'Doe, "Al"',
   'first line\nsecond line',
@@ -29,11 +32,14 @@ const HOSTILE = [
   'trailing newline\n',
   '"',
   'plain',
+  "Robert'); DROP TABLE audience_meter_sessions; --",
+  "x' OR '1'='1",
 ];
 
 const SESSIONS = HOSTILE.map((name, i) => ({
   session: `s${i}`,
-  user: `user,${i}"x`,
+  // A user id that, pasted into a query, would select every user's sessions (each report below expects one).
+  user: `user,${i}"x' OR '1'='1`,
   name,
   page: HOSTILE[(i + 3) % HOSTILE.length]!,
   browser: HOSTILE[(i + 5) % HOSTILE.length]!,

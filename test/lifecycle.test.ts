@@ -35,6 +35,36 @@ test('kill -9 of a worker: its viewers stop counting at once and the worker is r
   }
 });
 
+/** Whether a TCP connection to the port is accepted now. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true); });
+    socket.on('error', () => resolve(false));
+  });
+}
+
+test('a worker kill loop (each respawned worker killed again) keeps the daemon up and counting', async () => {
+  const daemon = await startDaemon(['--notify-min-delay', '0.1'], { workers: 2, env: ALTERNATE_WORKERS });
+  try {
+    // Eight deaths in a row, below the crash-loop threshold (more than 10 within 10 s) that gives up.
+    for (let kill = 1; kill <= 8; kill++) {
+      const [victim] = daemon.workerPids();
+      process.kill(victim!, 'SIGKILL');
+      await waitFor(() => daemon.workerPids().length === 2 && !daemon.workerPids().includes(victim!), 5000, `the respawn after kill ${kill}`);
+    }
+    assert.equal(daemon.stderr().match(/died \(signal SIGKILL\); respawning/g)?.length, 8);
+    assert.ok(isAlive(daemon.process.pid!), 'the primary is up');
+    const viewers: SseClient[] = [];
+    // The last two were killed before they listened: the port is closed until their successors listen.
+    await waitFor(() => accepts(daemon.port), 5000, 'a respawned worker to listen');
+    for (let i = 0; i < 4; i++) viewers.push(await openViewer(daemon.port, '/after-the-loop'));
+    await waitForMembers(daemon, 'after-the-loop', 4);
+    for (const viewer of viewers) viewer.close();
+  } finally {
+    await daemon.stop();
+  }
+});
+
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   test(`${signal}: streams end, every process exits, status 0`, async () => {
     const daemon = await startDaemon([], { workers: 2 });

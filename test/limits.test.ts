@@ -2,6 +2,7 @@
 // alternate between two), the client gets 503 with a one-line reason on every transport, the log warns once,
 // and the limit lets go when the namespaces are deleted or the connections close.
 import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { ALTERNATE_WORKERS, startDaemon, waitFor, waitForMembers, type Daemon } from './helpers/daemon.js';
 import { openViewer, SseClient } from './helpers/sse-client.js';
@@ -85,6 +86,31 @@ describe('--max-conns-per-ip', () => {
     const again = await admittedEventually(daemon.port, '/ip', from5);
     assert.equal(again.status, 200, 'below the limit again once one of its streams closed');
     for (const viewer of [held[1]!, other, again]) viewer.close();
+  });
+
+  test('a burst from one address within one report tick passes the limit by at most (workers - 1) × the limit', async () => {
+    // 40 stream requests written at once, before any report could tell the primary: each worker still
+    // refuses the address once it alone holds the limit.
+    const BURST = 40;
+    const sockets: Socket[] = await Promise.all(Array.from({ length: BURST }, () => new Promise<Socket>((resolve, reject) => {
+      const socket = connect({ port: daemon.port, host: '127.0.0.1', localAddress: '127.0.0.8' }, () => resolve(socket));
+      socket.on('error', reject);
+    })));
+    const statuses = await Promise.all(sockets.map((socket) => new Promise<string>((resolve) => {
+      let head = '';
+      socket.on('data', (chunk: Buffer) => {
+        head += chunk.toString('latin1');
+        const status = /^HTTP\/1\.1 (\d{3})/.exec(head)?.[1];
+        if (status !== undefined) resolve(status);
+      });
+      socket.on('close', () => resolve('closed'));
+      socket.write('GET /burst HTTP/1.1\r\nAccept: text/event-stream\r\n\r\n');
+    })));
+    for (const socket of sockets) socket.destroy();
+    const admitted = statuses.filter((status) => status === '200').length;
+    assert.equal(admitted + statuses.filter((status) => status === '503').length, BURST, `every request answered 200 or 503: ${statuses.join(' ')}`);
+    assert.ok(admitted >= 2 && admitted <= 2 * 2, `${admitted} of ${BURST} admitted: at least the limit (2), at most 2 workers × 2`);
+    await waitFor(async () => ((await daemon.stats())['burst']?.members ?? 0) === 0, 5000, 'the burst to leave');
   });
 
   test('behind a trusted proxy, the forwarded address is the one counted', async () => {

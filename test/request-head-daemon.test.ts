@@ -8,6 +8,7 @@ import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { generate, mutate, random, randomBytes } from './helpers/head-fuzz.js';
 import { startDaemon, type Daemon } from './helpers/daemon.js';
+import { rawExchange } from './helpers/http.js';
 
 const DEADLINE_LOG = /no complete request head/;
 /** Far beyond the daemon's 10 s head deadline: only a hang reaches it. */
@@ -100,6 +101,15 @@ describe('the head reader on the real daemon', () => {
     // And the daemon still serves.
     const stream = await sendOnce(daemon.port, Buffer.from('GET /after HTTP/1.1\r\nAccept: text/event-stream\r\n\r\n'), '127.0.0.2');
     assert.match(stream.received.toString('latin1'), /^HTTP\/1\.1 200 /);
+  });
+
+  test("node:http, which serves a connection's later requests, refuses HTTP/0.9 and 2.0 request lines too, and answers CONNECT", async () => {
+    // A probe first, kept alive, so the request after it is node:http's to parse, not the reader's.
+    for (const later of ['GET /ns\r\n\r\n', 'GET /ns HTTP/2.0\r\nAccept: text/event-stream\r\n\r\n']) {
+      const answers = await rawExchange(daemon.port, `GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n${later}`);
+      assert.match(answers, /^HTTP\/1\.1 200 [^]*\r\n\r\nalive\nHTTP\/1\.1 400 [^]*\r\n\r\nnot an HTTP\/1\.x request/, JSON.stringify(later));
+    }
+    assert.match(await rawExchange(daemon.port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'), /^HTTP\/1\.1 405 /);
   });
 
   test('a head that stops short is still cut at the deadline (the check above can fail)', async () => {

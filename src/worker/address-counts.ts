@@ -22,6 +22,11 @@ export class AddressCounts {
     this.count(ip, -1);
   }
 
+  /** Streams this worker holds from `ip` right now (the primary's verdict lags by a report tick). */
+  openFrom(ip: string): number {
+    return this.open.get(ip) ?? 0;
+  }
+
   take(): AddressEntry[] {
     const entries: AddressEntry[] = [];
     for (const ip of this.changed) entries.push([ip, this.open.get(ip) ?? 0]);

@@ -58,7 +58,7 @@ const directory = new ViewerDirectory(connectionIds);
 const verifier = new IdentityVerifier(options.authSecret, options.requireAuth);
 const reloadedSecrets = authSecretsFromEnv(process.env[AUTH_SECRETS_ENV]);
 if (reloadedSecrets) verifier.setSecrets(reloadedSecrets);
-const limits = new Limits((ns) => hub.isLive(ns));
+const limits = new Limits((ns) => hub.isLive(ns), addresses && { maxConnsPerIp: options.maxConnsPerIp, own: addresses });
 const gate = new Gate(verifier, sessions, compileProxyTrust(options.trustProxy), limits, options.maxConnsPerIp > 0);
 const streams = createStreams(hub, lifetimes, uuids, sessions, directory);
 const probes = new Probes();

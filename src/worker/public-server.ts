@@ -3,6 +3,7 @@
 // ws-viewers.ts, which serves it on the raw socket as the fast path would). It never listens itself; the public listener hands it connections.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { answer as answerPlain } from '../http-answer.js';
+import { refuseConnect, versionProblem } from '../http1-only.js';
 import { SSE_HEADERS } from '../protocol/sse.js';
 import { debugFor } from '../log.js';
 import type { Admission, Gate } from './admission.js';
@@ -46,6 +47,8 @@ export function createHttpFallback({ streams, uuids, enableUuid, gate, probes }:
 
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const notHttp1 = versionProblem(req);
+    if (notHttp1 !== undefined) return answer(res, 400, notHttp1, { Connection: 'close' });
     const route = routeRequest(req.method ?? '', req.url ?? '/', req.headers.accept, enableUuid);
     switch (route.kind) {
       case 'preflight':
@@ -75,6 +78,7 @@ export function createHttpFallback({ streams, uuids, enableUuid, gate, probes }:
   const server = createServer({ maxHeaderSize: MAX_HEAD_BYTES }, onRequest);
   // Streams are long by design; only a slow or idle client between requests times out.
   server.requestTimeout = 30_000;
+  refuseConnect(server, 'GET, POST');
   server.headersTimeout = 20_000;
   return server;
 }

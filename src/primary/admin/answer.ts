@@ -9,8 +9,21 @@ import { pathSegments } from '../../protocol/namespace.js';
 /** The first path segment that belongs to the API: no notification route ever takes it. */
 export const API_SEGMENT = 'api';
 
+/**
+ * Whether a raw (still percent-encoded) first segment is the API's: `%61pi` and `ap%69` name the same path
+ * (RFC 3986 § 6.2.2.2) and would otherwise reach the notification route as the namespace `api`.
+ */
+export function isApiSegment(raw: string | undefined): boolean {
+  if (raw === undefined || raw.length < API_SEGMENT.length) return false;
+  try {
+    return decodeURIComponent(raw) === API_SEGMENT;
+  } catch {
+    return false;
+  }
+}
+
 export function isApiPath(target: string): boolean {
-  return pathSegments(target)[0] === API_SEGMENT;
+  return isApiSegment(pathSegments(target)[0]);
 }
 
 export function answer(res: ServerResponse, status: number, reason = '', headers: Record<string, string> = {}): void {

@@ -1,15 +1,17 @@
 // The admin port (the 2.x notification port, grown): one HTTP server and a table of routes, matched on the
-// path's segments in order, first match on path and method wins. Before any route: the Host check against
-// DNS rebinding (request-guard.ts). The bearer token, when set, guards every route but the admin page's
-// static files, which hold no data (the page asks for the token on a 401). Routes that change something
-// also refuse cross-site requests. Everything under /api/ belongs to the API: a pattern's leading `:name`
-// never takes the segment `api`, so no API path is ever a notification, and unknown API paths get 404.
+// path's segments in order, first match on path and method wins. Before any route: node:http's HTTP/0.9 and
+// HTTP/2.0 request lines refused (http1-only.ts), then the Host check against DNS rebinding
+// (request-guard.ts). The bearer token, when set, guards every route but the admin page's static files, which
+// hold no data (the page asks for the token on a 401). Routes that change something also refuse cross-site
+// requests. Everything under /api/ belongs to the API: a pattern's leading `:name` never takes the segment
+// `api`, so no API path is ever a notification, and unknown API paths get 404.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { debugFor } from '../../log.js';
 import { pathSegments } from '../../protocol/namespace.js';
 import { bearerChecker } from '../admin-auth.js';
-import { answer, API_SEGMENT } from './answer.js';
+import { answer, isApiSegment } from './answer.js';
 import { crossSiteChecker, hostChecker, type HostRule } from './request-guard.js';
+import { refuseConnect, versionProblem } from '../../http1-only.js';
 
 const debug = debugFor('admin');
 
@@ -45,7 +47,7 @@ function match(pattern: readonly string[], segments: readonly string[]): Record<
   for (let i = 0; i < pattern.length; i++) {
     const part = pattern[i]!;
     if (part.startsWith(':')) {
-      if (i === 0 && segments[0] === API_SEGMENT) return undefined;
+      if (i === 0 && isApiSegment(segments[0])) return undefined;
       params[part.slice(1)] = segments[i]!;
     } else if (part !== segments[i]) return undefined;
   }
@@ -66,7 +68,9 @@ export function createAdminServer(routes: readonly Route[], settings: AdminServe
   const holdsToken = settings.adminToken ? authorized : () => false;
   const hostProblem = hostChecker(settings);
   const crossSiteProblem = crossSiteChecker(settings);
-  return createServer((req: IncomingMessage, res: ServerResponse) => {
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const notHttp1 = versionProblem(req);
+    if (notHttp1 !== undefined) return answer(res, 400, notHttp1, { Connection: 'close' });
     const target = req.url ?? '/';
     const wrongHost = holdsToken(req) ? undefined : hostProblem(req);
     if (wrongHost !== undefined) return answer(res, 403, wrongHost);
@@ -101,6 +105,8 @@ export function createAdminServer(routes: readonly Route[], settings: AdminServe
       const allow = [...allowed].join(', ');
       return answer(res, 405, `only ${allow} is supported here`, { Allow: allow });
     }
-    answer(res, 404, segments[0] === API_SEGMENT ? NO_SUCH_API_ROUTE : notFound);
+    answer(res, 404, isApiSegment(segments[0]) ? NO_SUCH_API_ROUTE : notFound);
   });
+  refuseConnect(server, 'GET, POST');
+  return server;
 }
