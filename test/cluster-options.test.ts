@@ -115,3 +115,15 @@ test('with --redis and no Redis there, the node serves its own viewers alone, sa
     await daemon.stop();
   }
 });
+
+test('AUDIENCE_METER_REDIS_URL stands for --redis', async () => {
+  const deadPort = await freePort();
+  const daemon = await startDaemon(['--cluster-notify-interval', '0.2', '--cluster-node-timeout', '1'], { workers: 1, env: { AUDIENCE_METER_REDIS_URL: `redis://127.0.0.1:${deadPort}/4` } });
+  try {
+    const report = await (await fetch(`http://127.0.0.1:${daemon.notificationPort}/api/nodes`)).json() as { transport: string; self: { redis: { url: string } } };
+    assert.equal(report.transport, 'redis');
+    assert.equal(report.self.redis.url, `redis://127.0.0.1:${deadPort}/4`);
+  } finally {
+    await daemon.stop();
+  }
+});
