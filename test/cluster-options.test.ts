@@ -3,8 +3,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { BIN, freePort, startDaemon } from './helpers/daemon.js';
+import { BIN, freePort, startDaemon, waitForMembers } from './helpers/daemon.js';
 import { clusterArgs, randomGroup } from './helpers/cluster.js';
+import { httpRequest } from './helpers/http.js';
+import { parseExposition } from './helpers/metrics.js';
+import { openViewer } from './helpers/sse-client.js';
 
 function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 15_000 });
@@ -96,6 +99,30 @@ test('with --redis and no Redis there, the node serves its own viewers alone, sa
     const lines = daemon.stderr().split('\n').filter((line) => line.includes('is unreachable'));
     assert.equal(lines.length, 1, daemon.stderr());
     assert.ok(!daemon.stderr().includes('secret-password'));
+    // It serves and counts its own viewers, and says in /metrics and /readyz that it has not joined.
+    const viewer = await openViewer(daemon.port, '/alone');
+    try {
+      await waitForMembers(daemon, 'alone', 1);
+      const metrics = parseExposition((await httpRequest(daemon.notificationPort, '/metrics')).body).values;
+      assert.equal(metrics.get('audience_meter_cluster_joined'), 0);
+      assert.equal(metrics.get('audience_meter_viewers'), 1);
+      const readyz = await httpRequest(daemon.port, '/readyz');
+      assert.deepEqual([readyz.status, readyz.body], [503, 'not joined to the cluster yet\n']);
+    } finally {
+      viewer.close();
+    }
+  } finally {
+    await daemon.stop();
+  }
+});
+
+test('AUDIENCE_METER_REDIS_URL stands for --redis', async () => {
+  const deadPort = await freePort();
+  const daemon = await startDaemon(['--cluster-notify-interval', '0.2', '--cluster-node-timeout', '1'], { workers: 1, env: { AUDIENCE_METER_REDIS_URL: `redis://127.0.0.1:${deadPort}/4` } });
+  try {
+    const report = await (await fetch(`http://127.0.0.1:${daemon.notificationPort}/api/nodes`)).json() as { transport: string; self: { redis: { url: string } } };
+    assert.equal(report.transport, 'redis');
+    assert.equal(report.self.redis.url, `redis://127.0.0.1:${deadPort}/4`);
   } finally {
     await daemon.stop();
   }

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { DatagramEncoder } from '../src/protocol/datagram.js';
-import { httpStatus } from './helpers/http.js';
+import { httpRequest, httpStatus } from './helpers/http.js';
+import { parseExposition } from './helpers/metrics.js';
 import { isAlive, readStats, waitFor, waitForMembers, type Daemon } from './helpers/daemon.js';
 import { peersOf, sendToGroup, startNode, TRANSPORTS, waitForMesh, type ClusterScope, type Group } from './helpers/cluster.js';
 import { openViewer, type SseClient } from './helpers/sse-client.js';
@@ -42,6 +43,10 @@ for (const kind of TRANSPORTS) describe(`three nodes, one audience (${kind.name}
     const onC = await watch(c, '/show');
     for (const node of [a, b, c]) await waitForMembers(node, 'show', 6);
     for (const node of [a, b, c]) assert.equal((await node.stats()).show!.connections, 6, 'joins on every node are counted once');
+    // /metrics is each node's own share (sum() over the nodes is the total), where the stats port shows the cluster's.
+    const own = await Promise.all([a, b, c].map(async (node) => parseExposition((await httpRequest(node.notificationPort, '/metrics')).body).values));
+    assert.deepEqual(own.map((values) => values.get('audience_meter_viewers')), [2, 3, 1]);
+    assert.deepEqual(own.map((values) => values.get('audience_meter_namespace_members{namespace="show"}')), [2, 3, 1]);
     await onC.waitForCount(6);
     // A newcomer's first count already includes the other nodes' viewers.
     const late = await watch(b, '/show');

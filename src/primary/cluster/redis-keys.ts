@@ -6,7 +6,7 @@ export interface RedisNames {
   readonly prefix: string;
   /** Sorted set: node id → when it last renewed its presence (ms, Redis's clock). */
   readonly nodes: string;
-  /** Hash: namespace → "members connections", plus `#incarnation` and `#seq`: one node's own counts. */
+  /** Hash: namespace → "members connections", plus `\0incarnation`, `\0seq` and `\0call` (redis-scripts.ts): one node's own counts. */
   counts(node: string): string;
   /** Hash: session id → `ns \0 user key \0 entry time`: one node's identified sessions (redis-device-members.ts). */
   sessions(node: string): string;
