@@ -1,5 +1,6 @@
-// rediss:// with a password: a Redis server of the test's own (Debian's redis-server, on a free loopback port,
-// TLS only, with certificates the test makes with openssl), two nodes counting together through it, and a
+// rediss:// with a password or an ACL user: a Redis server of the test's own (Debian's redis-server, on a free
+// loopback port, TLS only, with certificates the test makes with openssl), two nodes counting together through
+// it (one with the default user's password, `:password@`, one as an ACL user, `user:password@`), and a
 // node with the wrong password that keeps serving alone and says why. Skipped with a reason where
 // redis-server or openssl is missing; under CI=true they must be there.
 import assert from 'node:assert/strict';
@@ -18,6 +19,9 @@ const missing = [REDIS_SERVER, '/usr/bin/openssl'].filter((file) => !existsSync(
 if (missing.length > 0 && process.env.CI === 'true') throw new Error(`${missing.join(', ')} required under CI=true`);
 const skip = missing.length > 0 ? `${missing.join(', ')} missing` : false;
 const PASSWORD = 'a-password-for-the-tls-test';
+/** An ACL user (Redis 6+) with what a node needs: every key and channel (the prefix is the operator's choice), every command. */
+const ACL_USER = 'audience';
+const ACL_PASSWORD = 'the-acl-user-password';
 
 function openssl(dir: string, ...args: string[]): void {
   const result = spawnSync('/usr/bin/openssl', args, { cwd: dir, encoding: 'utf8' });
@@ -46,7 +50,8 @@ describe('rediss:// with a password', { skip }, () => {
     makeCertificates(dir);
     port = await freePort();
     server = spawn(REDIS_SERVER, ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--tls-cert-file', 'server.pem', '--tls-key-file', 'server.key',
-      '--tls-ca-cert-file', 'ca.pem', '--tls-auth-clients', 'no', '--requirepass', PASSWORD, '--save', '', '--appendonly', 'no', '--dir', dir], { cwd: dir, stdio: 'ignore' });
+      '--tls-ca-cert-file', 'ca.pem', '--tls-auth-clients', 'no', '--requirepass', PASSWORD, '--user', ACL_USER, 'on', `>${ACL_PASSWORD}`, '~*', '&*', '+@all',
+      '--save', '', '--appendonly', 'no', '--dir', dir], { cwd: dir, stdio: 'ignore' });
     let log = '';
     await waitFor(() => {
       const probe = spawnSync('/usr/bin/redis-cli', ['--tls', '--cacert', join(dir, 'ca.pem'), '-h', '127.0.0.1', '-p', String(port), '-a', PASSWORD, '--no-auth-warning', 'ping'], { encoding: 'utf8' });
@@ -57,7 +62,9 @@ describe('rediss:// with a password', { skip }, () => {
     // The nodes trust the test's CA the way an operator would make Node trust a private one.
     env = { NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem') };
     const scope = redisScope({ url: `rediss://:${PASSWORD}@127.0.0.1:${port}`, db: 0 });
-    [a, b] = await Promise.all([startNode(scope, [], { env }), startNode(scope, [], { env })]);
+    // The same prefix (one cluster), reached as the ACL user.
+    const asUser = redisScope({ url: `rediss://${ACL_USER}:${ACL_PASSWORD}@127.0.0.1:${port}`, db: 0, prefix: scope.prefix });
+    [a, b] = await Promise.all([startNode(scope, [], { env }), startNode(asUser, [], { env })]);
     await waitForMesh([a, b]);
   });
   after(async () => {
@@ -67,10 +74,12 @@ describe('rediss:// with a password', { skip }, () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('nodes count together over TLS; a node with the wrong password serves alone and says why', async () => {
+  test('nodes count together over TLS, with a password or as an ACL user; a node with the wrong password serves alone and says why', async () => {
     viewers.push(await openViewer(a.port, '/secure'), await openViewer(b.port, '/secure'));
     for (const node of [a, b]) await waitForMembers(node, 'secure', 2);
     assert.match((await peersOf(a)).self!.redis!.url, /^rediss:\/\/:\*\*\*@127\.0\.0\.1:\d+\/0$/);
+    // The user name is shown, its password never.
+    assert.match((await peersOf(b)).self!.redis!.url, new RegExp(`^rediss://${ACL_USER}:\\*\\*\\*@127\\.0\\.0\\.1:\\d+/0$`));
 
     const intruder = await startNode(redisScope({ url: `rediss://:wrong-password@127.0.0.1:${port}`, db: 0 }), [], { env });
     try {
