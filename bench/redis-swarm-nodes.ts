@@ -11,6 +11,8 @@
 //
 // Driven over IPC by the parent: 'setup' → 'ready', 'probe' → 'probed', 'stats' → 'stats', 'stop'.
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import type { ClusterSession, ClusterSink, LocalState, NodeCount } from '../src/primary/cluster/cluster.js';
 import { MulticastCluster } from '../src/primary/cluster/multicast.js';
 import { RedisCluster } from '../src/primary/cluster/redis-cluster.js';
@@ -33,6 +35,8 @@ export interface NodesSetup {
   group: { host: string; port: number };
   /** How long the nodes may take to join (every node's own state asserted) before the point goes on without them. */
   joinTimeoutMs: number;
+  /** Where to write a CPU profile of this process over the measured window (first stats to second), if anywhere. */
+  cpuProfileFile?: string;
 }
 
 export type ToNodes = { t: 'setup'; setup: NodesSetup } | { t: 'probe'; value: number } | { t: 'stats' } | { t: 'stop' };
@@ -40,7 +44,7 @@ export type FromNodes =
   | { t: 'ready'; namespaces: number; joined: number; joinMs: number }
   | { t: 'probed'; value: number; at: number; node: string; full: boolean }
   | { t: 'seen'; value: number; at: number; node: string }
-  | { t: 'stats'; cpuUs: number; sentBytes: number; sentCommands: number; receivedBytes: number; envelopes: number; stateMessages: number; rounds: number; dropped: number };
+  | { t: 'stats'; cpuUs: number; sentBytes: number; sentCommands: number; receivedBytes: number; envelopes: number; stateMessages: number; subscriberReads: number; rounds: number; dropped: number };
 
 /** Zipf (s = 1) popularity of namespaces 1…K: the cumulative distribution, for sampling by bisection. */
 export function zipfCdf(k: number): Float64Array {
@@ -158,11 +162,16 @@ function receivedBytes(node: Node): number {
  * What reaches a node: envelopes (each pub/sub message, and each XREAD answer that carries entries: one
  * delivery each) and state messages (on the state channel, or entries of the state stream), per process.
  */
-const received = { envelopes: 0, stateMessages: 0 };
+const received = { envelopes: 0, stateMessages: 0, subscriberReads: 0 };
 
 function countReceived(node: Node): void {
   if (!(node instanceof RedisCluster)) return;
-  const insides = node as unknown as { subscriber: { on(event: 'message', listener: (channel: string) => void): void }; reader?: { xread: (...args: unknown[]) => Promise<unknown> } };
+  const insides = node as unknown as {
+    subscriber: { on(event: 'message', listener: (channel: string) => void): void; on(event: 'connect', listener: () => void): void; stream?: { on(event: 'data', listener: () => void): void } };
+    reader?: { xread: (...args: unknown[]) => Promise<unknown> };
+  };
+  // Reads of the subscriber's socket ('data' events): each one a wake of the process at most.
+  insides.subscriber.on('connect', () => insides.subscriber.stream?.on('data', () => void received.subscriberReads++));
   insides.subscriber.on('message', (channel) => {
     received.envelopes++;
     if (channel.endsWith('state')) received.stateMessages++;
@@ -185,10 +194,33 @@ let nodes: Node[] = [];
 let states: SimState[] = [];
 let churnTimer: NodeJS.Timeout | undefined;
 let role: NodesSetup['role'] = 'full';
+let profileFile: string | undefined;
+let profiler: Session | undefined;
+
+/**
+ * --cpu-prof: the measured window of this process only (not the join): started at the first stats, written
+ * at the second, so the profile shows what a steady round costs.
+ */
+async function profileWindow(): Promise<void> {
+  if (!profileFile) return;
+  if (!profiler) {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.setSamplingInterval', { interval: 100 });
+    await profiler.post('Profiler.start');
+    return;
+  }
+  const { profile } = await profiler.post('Profiler.stop');
+  writeFileSync(profileFile, JSON.stringify(profile));
+  profiler.disconnect();
+  profileFile = undefined;
+}
 
 async function setup(s: NodesSetup): Promise<void> {
   const cdf = zipfCdf(s.namespaces);
   role = s.role;
+  profileFile = s.cpuProfileFile;
   const full = s.role === 'full';
   for (let i = 0; i < s.count; i++) {
     const state = new SimState();
@@ -256,7 +288,8 @@ process.on('message', (m: ToNodes) => {
       return send({ t: 'probed', value: m.value, at: Date.now(), node: nodes[i]!.self, full: role === 'full' });
     }
     case 'stats':
-      return send(stats());
+      // The profile's start and stop fall outside the window the stats measure.
+      return void profileWindow().then(() => send(stats()));
     case 'stop':
       clearInterval(churnTimer);
       void Promise.all(nodes.map((n) => n.stop())).finally(() => process.exit(0));

@@ -5,7 +5,8 @@
 //
 //   per node   CPU (the full nodes: whole path; the lean ones: sending and parsing), bytes and commands sent,
 //              bytes received (Redis: every connection of the node; multicast: every other node's datagrams),
-//              envelopes received (Redis: pub/sub messages and XREAD answers with entries) and state messages
+//              envelopes received (Redis: pub/sub messages and XREAD answers with entries) and state messages,
+//              and a full node's reads of its subscriber socket (each a wake of its process at most)
 //   Redis      CPU (used_cpu_sys + used_cpu_user), commands, bytes in and out, from INFO deltas
 //   join       how long until every node had asserted its own state (bounded by --join-timeout)
 //   convergence  a probe namespace changed on one node until every full node's table shows it
@@ -13,7 +14,11 @@
 //
 //   npm run build && node dist/bench/redis-swarm.js [--transport redis,multicast] [--nodes 10,50,200] \
 //        [--namespaces 1000,10000,100000] [--viewers-per-namespace 10] [--change 0.01] [--rounds 5] \
-//        [--interval 2000] [--processes 2] [--full 2] [--join-timeout 300] [--out bench/results/redis-swarm.json]
+//        [--interval 2000] [--processes 2] [--full 2] [--join-timeout 300] [--out bench/results/redis-swarm.json] \
+//        [--cpu-prof <file prefix>]
+//
+// --cpu-prof writes a V8 CPU profile of the full nodes' process over each point's measured window (not its
+// join) to <prefix>-<transport>-<nodes>x<namespaces>.cpuprofile (Chrome DevTools, or bench/cpuprofile-top.js).
 //
 // Multicast runs only up to 64 nodes (the transport's peer cap) and every multicast node is full.
 import { type ChildProcess, fork } from 'node:child_process';
@@ -45,7 +50,7 @@ export interface SwarmPoint {
   heldNamespaces: number;
   /** Nodes joined (own state asserted) when the point started, and how long the slowest process took (bounded by --join-timeout). */
   join?: { joined: number; ms: number };
-  perNode: { fullCpuMsPerRound: number; leanCpuMsPerRound: number; sentBytesPerRound: number; sentCommandsPerRound: number; receivedBytesPerRound: number; envelopesPerRound?: number; stateMessagesPerRound?: number };
+  perNode: { fullCpuMsPerRound: number; leanCpuMsPerRound: number; sentBytesPerRound: number; sentCommandsPerRound: number; receivedBytesPerRound: number; envelopesPerRound?: number; stateMessagesPerRound?: number; fullSubscriberReadsPerRound?: number };
   redis?: { cpuMsPerRound: number; commandsPerRound: number; inBytesPerRound: number; outBytesPerRound: number };
   convergenceMs: { median: number; p95: number; max: number; probes: number; seen: number };
   machine: { oursCores: number; othersCores: number; saturated: boolean };
@@ -97,7 +102,7 @@ function expectedHeld(nodes: number, namespaces: number, viewers: number): numbe
   return held;
 }
 
-async function runPoint(o: { transport: 'redis' | 'multicast'; nodes: number; namespaces: number; viewersPerNs: number; change: number; rounds: number; intervalMs: number; processes: number; full: number; joinTimeoutMs: number }): Promise<SwarmPoint> {
+async function runPoint(o: { transport: 'redis' | 'multicast'; nodes: number; namespaces: number; viewersPerNs: number; change: number; rounds: number; intervalMs: number; processes: number; full: number; joinTimeoutMs: number; cpuProfile: string | undefined }): Promise<SwarmPoint> {
   const viewers = o.viewersPerNs * o.namespaces;
   const eventsPerRound = Math.max(1, Math.round(o.change * o.namespaces));
   const full = o.transport === 'multicast' ? o.nodes : Math.min(o.full, o.nodes);
@@ -115,6 +120,7 @@ async function runPoint(o: { transport: 'redis' | 'multicast'; nodes: number; na
   const setup = (role: 'full' | 'lean', count: number): NodesSetup => ({
     transport: o.transport, role, count, clusterNodes: o.nodes, namespaces: o.namespaces, viewers, eventsPerRound,
     intervalMs: o.intervalMs, redisUrl: redis?.url ?? '', prefix: 'swarm:', group, joinTimeoutMs: o.joinTimeoutMs,
+    ...(role === 'full' && o.cpuProfile ? { cpuProfileFile: resolve(`${o.cpuProfile}-${o.transport}-${o.nodes}x${o.namespaces}.cpuprofile`) } : {}),
   });
   const probes = new Map<number, { at: number; byFull: boolean; seen: Map<string, number> }>();
   const onSeen = (m: FromNodes & { t: 'seen' | 'probed' }): void => {
@@ -174,6 +180,7 @@ async function runPoint(o: { transport: 'redis' | 'multicast'; nodes: number; na
         receivedBytesPerRound: round(received),
         envelopesPerRound: round(perNodeRound(sum(allIdx, (s) => s.envelopes)), 1),
         stateMessagesPerRound: round(perNodeRound(sum(allIdx, (s) => s.stateMessages)), 1),
+        fullSubscriberReadsPerRound: round(sum(fullIdx, (s) => s.subscriberReads) / full / windowRounds, 1),
       },
       ...(info0 && info1 ? {
         redis: {
@@ -217,6 +224,7 @@ async function main(): Promise<void> {
       full: { type: 'string', default: '2' },
       'join-timeout': { type: 'string', default: '300' },
       out: { type: 'string', default: 'bench/results/redis-swarm.json' },
+      'cpu-prof': { type: 'string' },
     },
     strict: true,
   });
@@ -230,7 +238,7 @@ async function main(): Promise<void> {
         }
         points.push(await runPoint({ transport, nodes, namespaces, viewersPerNs: Number(values['viewers-per-namespace']), change: Number(values.change),
           rounds: Number(values.rounds), intervalMs: Number(values.interval), processes: Number(values.processes), full: Number(values.full),
-          joinTimeoutMs: Number(values['join-timeout']) * 1000 }));
+          joinTimeoutMs: Number(values['join-timeout']) * 1000, cpuProfile: values['cpu-prof'] }));
         writeFileSync(resolve(repoRoot, values.out!), `${JSON.stringify({ measured: new Date().toISOString(), machine: '2 cores shared', points } satisfies SwarmFile, null, 1)}\n`);
       }
     }
