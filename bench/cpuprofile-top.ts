@@ -7,17 +7,7 @@
 //   node dist/bench/cpuprofile-top.js <file.cpuprofile> [--top 25]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface CpuProfile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
+import type { CpuProfile, ProfileNode } from './cpuprofile.js';
 
 const shortFile = (url: string): string => url.replace(/^file:\/\/.*?\/(dist|node_modules)\//, '$1/');
 const nameOf = (f: ProfileNode['callFrame']): string => `${f.functionName || '(anonymous)'} ${f.url ? `${shortFile(f.url)}:${f.lineNumber + 1}` : ''}`.trim();

@@ -23,6 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { CpuProfile } from './cpuprofile.js';
 import { awaitSnapshot, census, type CensusRow } from './heap-census.js';
 import { processTree } from './proc-mem.js';
 import { deadline, emit, intFlag, log, median, round, runMain, type Row } from './run-kit.js';
@@ -30,19 +31,6 @@ import { startAudienceMeter, startBare } from './targets.js';
 import { tokenFile } from './tokens.js';
 import { runViewers, viewerSpec } from './viewer-run.js';
 import { viewerOptionsFrom } from './viewer-scenario.js';
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface CpuProfile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-  startTime: number;
-  endTime: number;
-}
 
 /** The stages a new viewer's CPU is told in, in the order a viewer meets them. */
 export const STAGES = [
