@@ -63,8 +63,11 @@ for (const kind of TRANSPORTS) describe(`three nodes, one audience (${kind.name}
     assert.equal((await a.stats()).show!.connections, 7);
   });
 
-  test('/api/peers lists the other nodes; the stats port keeps namespace keys only', async () => {
+  test('/api/peers and its new name /api/nodes list the other nodes, whatever the transport; the stats port keeps namespace keys only', async () => {
     const report = await peersOf(a);
+    const byNewName = JSON.parse((await httpRequest(a.notificationPort, '/api/nodes')).body) as typeof report;
+    assert.equal(byNewName.transport, report.transport);
+    assert.deepEqual(byNewName.peers.map((p) => p.id).sort(), report.peers.map((p) => p.id).sort());
     if (group.transport === 'multicast') {
       assert.equal(report.transport, 'udp-multicast');
       assert.equal(report.self!.group, (group as Group).addr);
