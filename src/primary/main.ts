@@ -11,6 +11,7 @@ import type { SessionEntry, SessionExit } from '../protocol/sessions.js';
 import { AddressTable } from './address-table.js';
 import { AdmissionLimits } from './admission-limits.js';
 import { AudienceTable } from './audience-table.js';
+import { CollectorPolicy } from './collector-policy.js';
 import { createDemoServer } from './demo-server.js';
 import { describeTarget, targetForWorkers } from '../attendance/attendance-options.js';
 import type { AttendanceLog } from '../attendance/attendance-log.js';
@@ -69,6 +70,9 @@ export function startPrimary(options: Options): void {
   // at this size, as little of what the primary allocates survives one. Set here, not inherited: the workers,
   // which carry the viewers, keep V8's defaults.
   setFlagsFromString('--semi-space-growth-factor=1');
+  // And what a burst leaves in the old generation goes once the primary is idle (collector-policy.ts).
+  const collector = new CollectorPolicy();
+  collector.start();
   if (options.debug) enableAllDebug();
 
   const table = new AudienceTable();
@@ -190,6 +194,7 @@ export function startPrimary(options: Options): void {
   function onWorkerMessage(workerId: number, message: WorkerMessage): void {
     switch (message.type) {
       case 'report': {
+        collector.busy();
         const report = reportAssembly.add(workerId, message);
         if (report) onReport(workerId, report);
         return;
