@@ -8,8 +8,9 @@
 // that finds the old generation 10 MB above where its last run left it. An idle primary allocates little, so
 // neither comes, and it kept 12–16 MB of a flood's garbage for good at every other flood (BENCHMARKS.md,
 // namespace floods). Full collections all the time free it, but cost the primary 3.3 times its CPU per join
-// (19 → 62 µs) during a crowd. Idle, the young generation fills every few seconds at most, and a full
-// collection of the primary's small heap costs a few milliseconds: that is when the garbage goes.
+// (19 → 62 µs) during a crowd. Idle, what the primary still allocates (the sweep that deletes a flood's
+// namespaces, stats reads, metrics scrapes) fills its 1 MB young generation sooner or later, and that
+// collection, a full one of the primary's small heap, costs a few milliseconds and takes the garbage.
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 
