@@ -19,6 +19,7 @@ import fs from 'node:fs';
 import inspector from 'node:inspector';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import v8 from 'node:v8';
+import { kibField } from './proc-mem.js';
 
 const MB = 1024 * 1024;
 const env = process.env;
@@ -31,10 +32,6 @@ const GC_KINDS: Record<number, string> = {
   [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
   [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak',
 };
-
-function statusKiB(status: string, field: string): number {
-  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
-}
 
 function traceSeries(dir: string, start: number): void {
   const series = fs.createWriteStream(`${dir}/series.jsonl`);
@@ -53,7 +50,7 @@ function traceSeries(dir: string, start: number): void {
     for (const s of v8.getHeapSpaceStatistics()) spaces[s.space_name.replace(/_space$/, '')] = [round(s.space_size / MB), round(s.space_used_size / MB)];
     const memory = process.memoryUsage();
     series.write(`${JSON.stringify({
-      t: round((Date.now() - start) / 1000), rssMiB: round(statusKiB(status, 'VmRSS') / 1024), anonMiB: round(statusKiB(status, 'RssAnon') / 1024),
+      t: round((Date.now() - start) / 1000), rssMiB: round(kibField(status, 'VmRSS') / 1024), anonMiB: round(kibField(status, 'RssAnon') / 1024),
       spaces, externalMiB: round(memory.external / MB), arrayBuffersMiB: round(memory.arrayBuffers / MB), young, collections,
     })}\n`);
     collections = [];

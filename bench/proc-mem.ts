@@ -57,7 +57,8 @@ export function processTree(pid: number): number[] {
   return out;
 }
 
-function kibField(text: string | undefined, field: string): number {
+/** A `Field:   123 kB` line's number from /proc/<pid>/status or smaps_rollup text, 0 when absent. */
+export function kibField(text: string | undefined, field: string): number {
   if (text === undefined) return 0;
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
   return m ? Number(m[1]) : 0;

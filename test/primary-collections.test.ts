@@ -7,6 +7,7 @@ import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { sleep, startDaemon, waitFor, type Daemon } from './helpers/daemon.js';
 import { parseExposition, seriesOf } from './helpers/metrics.js';
+import { openViewer, type SseClient } from './helpers/sse-client.js';
 
 const GC_COUNT = 'audience_meter_primary_nodejs_gc_duration_seconds_count';
 
@@ -47,14 +48,8 @@ async function floodOfNamespaces(total: number, concurrency: number): Promise<vo
 const KEPT = 1000;
 
 /** Opens `count` SSE streams to namespaces kept-<k> and resolves once each has its first event. */
-async function keepViewers(count: number): Promise<net.Socket[]> {
-  return Promise.all(Array.from({ length: count }, (_, k) => new Promise<net.Socket>((resolve, reject) => {
-    const socket = net.connect(daemon.port, '127.0.0.1', () => {
-      socket.write(`GET /kept-${k} HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n\r\n`);
-    });
-    socket.once('data', () => resolve(socket));
-    socket.once('error', reject);
-  })));
+function keepViewers(count: number): Promise<SseClient[]> {
+  return Promise.all(Array.from({ length: count }, (_, k) => openViewer(daemon.port, `/kept-${k}`)));
 }
 
 /**
@@ -92,6 +87,6 @@ test('idle, the primary\'s collections are full ones; in a flood of namespaces, 
     const after = await idleUntilCollected(3);
     assert.equal(after.young, 0, `idle again: full collections only (${JSON.stringify(after)})`);
   } finally {
-    for (const socket of kept) socket.destroy();
+    for (const viewer of kept) viewer.close();
   }
 });

@@ -50,7 +50,6 @@ export function v8CollectFully(full: boolean): void {
 export class CollectorPolicy {
   private idleIntervals = 0;
   private full = false;
-  private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: PolicyDeps = { utilization: eventLoopUtilization(), collectFully: v8CollectFully }) {}
 
@@ -59,13 +58,9 @@ export class CollectorPolicy {
     return this.full;
   }
 
+  /** Reads the load every CHECK_INTERVAL_MS for as long as the primary runs (unref'd: it never keeps it alive). */
   start(): void {
-    this.timer ??= setInterval(() => this.check(), CHECK_INTERVAL_MS).unref();
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    setInterval(() => this.check(), CHECK_INTERVAL_MS).unref();
   }
 
   /** One interval's reading: idle long enough → full collections; busy → young ones. */

@@ -78,8 +78,8 @@ export function createHttpFallback({ streams, uuids, enableUuid, gate, probes }:
   const server = createServer({ maxHeaderSize: MAX_HEAD_BYTES }, onRequest);
   // Streams are long by design; only a slow or idle client between requests times out.
   server.requestTimeout = 30_000;
-  refuseConnect(server, 'GET, POST');
   server.headersTimeout = 20_000;
+  refuseConnect(server, 'GET, POST');
   return server;
 }
 
